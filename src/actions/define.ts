@@ -1,0 +1,51 @@
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify'
+import type { Static, TObject, TSchema } from 'typebox'
+import type { DataApi } from '@heroku/applink/dist/index.js'
+import type { Caller } from '../salesforce/context.ts'
+import type { OrgClient } from '../salesforce/org-client.ts'
+
+/** What a handler gets besides its validated input. */
+export interface ActionContext {
+  caller: Caller
+  /** The org's REST API as the caller (timeouts, retries, call counting). */
+  org: OrgClient
+  /** The AppLink SDK's data API for the same caller (unit of work). */
+  dataApi: DataApi
+  /** The app, for its services: `pg`, `mirror`, `config`, … */
+  app: FastifyInstance
+  log: FastifyBaseLogger
+}
+
+/** Operation-level `x-sfdc` metadata (External Services / Agentforce). */
+export interface ActionSfdc {
+  heroku?: { authorization: { permissionSet: string, externalClientApp?: string, connectedApp?: string } }
+  agent?: { action: { publishAsAgentAction: boolean } }
+}
+
+export interface ActionDefinition<Req extends TObject = TObject, Res extends TSchema = TSchema> {
+  /** Becomes an Apex identifier (`<operationId>_Request`): keep it stable. */
+  operationId: string
+  summary: string
+  /** Shown to admins in Flow and to the agent planner; ≤ 1,333 characters. */
+  description: string
+  request: Req
+  response: Res
+  /** 200 for answers, 202 for accepted asynchronous work. */
+  successStatus?: 200 | 201 | 202
+  sfdc?: ActionSfdc
+  /** OpenAPI `callbacks` of an asynchronous action. */
+  callbacks?: Record<string, unknown>
+  handler: (input: Static<Req>, ctx: ActionContext) => Promise<Static<Res>>
+}
+
+/** Identity function that lets TypeScript infer the handler's types from the schemas. */
+export function defineAction<Req extends TObject, Res extends TSchema> (action: ActionDefinition<Req, Res>): ActionDefinition<Req, Res> {
+  return action
+}
+
+export const actionPath = (operationId: string): string => `/actions/${operationId}`
+
+/** Field-level Agentforce flags, for inline schemas. */
+export const agentInput = { 'x-sfdc': { agent: { action: { isUserInput: true } } } }
+export const agentOutput = { 'x-sfdc': { agent: { action: { isDisplayable: true } } } }
+export const agentPiiOutput = { 'x-sfdc': { agent: { action: { isDisplayable: true } }, privacy: { isPii: true } } }

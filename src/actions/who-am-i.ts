@@ -1,0 +1,22 @@
+import { defineAction } from './define.ts'
+import { WhoAmIRequest, WhoAmIResponse } from '../schemas/who-am-i.ts'
+
+/** Proves the wiring end to end: context parsed, validated, serialized; no I/O. */
+export default defineAction({
+  operationId: 'whoAmI',
+  summary: 'Who is calling',
+  description: 'Returns the calling Salesforce org and user as this service sees them, and the API version it uses. Use it to check that the connection between Salesforce and the service works.',
+  request: WhoAmIRequest,
+  response: WhoAmIResponse,
+  sfdc: {
+    heroku: { authorization: { permissionSet: 'AppLinkActions_User' } },
+    agent: { action: { publishAsAgentAction: true } }
+  },
+  handler: async (_input, { caller }) => ({
+    orgId: caller.org.id,
+    userId: caller.user.id,
+    username: caller.user.username,
+    apiVersion: caller.org.apiVersion,
+    orgDomainUrl: caller.org.domainUrl
+  })
+})

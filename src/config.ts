@@ -1,0 +1,49 @@
+import { Type, type Static } from 'typebox'
+import { Value } from 'typebox/value'
+
+/** Every setting the service reads, validated once at start; nothing else reads `process.env`. */
+export const ConfigSchema = Type.Object({
+  NODE_ENV: Type.Enum(['development', 'test', 'production'], {
+    default: 'development',
+    description: 'production refuses to start without DATABASE_URL and turns the /docs page off by default'
+  }),
+  APP_PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 3000, description: 'port the service mesh forwards to' }),
+  HOST: Type.String({ default: '127.0.0.1', description: 'the mesh forwards to loopback; only change it for local experiments' }),
+  LOG_LEVEL: Type.Enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { default: 'info' }),
+  DATABASE_URL: Type.Optional(Type.String({ minLength: 1, description: 'PostgreSQL URL; unset outside production → embedded PostgreSQL' })),
+  DATABASE_SSL: Type.Enum(['auto', 'on', 'off'], {
+    default: 'auto',
+    description: 'auto: TLS when the URL carries sslmode, or in production for a non-local host (Heroku Postgres)'
+  }),
+  DATABASE_POOL_MAX: Type.Integer({ minimum: 1, default: 10 }),
+  DATABASE_TIMEOUT_MS: Type.Integer({ minimum: 100, default: 5000, description: 'connect and statement timeout: a database outage answers 503 within this bound' }),
+  EMBEDDED_PG_DIR: Type.String({ default: '.data/postgres', description: 'data folder of the embedded PostgreSQL' }),
+  CONNECT_SCHEMA: Type.String({ pattern: '^[a-z_][a-z0-9_]*$', default: 'salesforce', description: 'schema Heroku Connect writes the mirror to' }),
+  BODY_LIMIT_BYTES: Type.Integer({ minimum: 1024, default: 1_048_576 }),
+  ORG_TIMEOUT_MS: Type.Integer({ minimum: 100, default: 10_000, description: 'timeout of one Salesforce API call (well under the router\'s 30 s)' }),
+  ACCESS_CACHE_TTL_MS: Type.Integer({ minimum: 0, default: 60_000, description: 'how long a UserRecordAccess answer is reused per user and record' })
+})
+export type Config = Static<typeof ConfigSchema>
+
+export class ConfigError extends Error {}
+
+/** Validates the environment; throws one error naming every bad variable. */
+export function loadConfig (env: Record<string, string | undefined>): Config {
+  const known = Object.fromEntries(
+    Object.keys(ConfigSchema.properties).flatMap((key) => (env[key] === undefined || env[key] === '' ? [] : [[key, env[key]]]))
+  )
+  const value = Value.Convert(ConfigSchema, Value.Default(ConfigSchema, known))
+  if (!Value.Check(ConfigSchema, value)) {
+    const problems = new Map<string, string>()
+    for (const e of Value.Errors(ConfigSchema, value)) {
+      const key = e.instancePath.slice(1) || 'config'
+      if (!problems.has(key)) problems.set(key, `${key} ${e.message}`)
+    }
+    throw new ConfigError(`invalid configuration: ${[...problems.values()].join('; ')}`)
+  }
+  const config = value as Config
+  if (config.NODE_ENV === 'production' && config.DATABASE_URL === undefined) {
+    throw new ConfigError('DATABASE_URL is required when NODE_ENV=production (the embedded PostgreSQL is for development only)')
+  }
+  return config
+}

@@ -1,0 +1,71 @@
+import fp from 'fastify-plugin'
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
+import { AppError } from '../errors.ts'
+import type { ErrorBodyType } from '../schemas/common.ts'
+
+interface AjvError { keyword: string, instancePath: string, params: Record<string, unknown>, message?: string }
+
+/** The input field an Ajv error is about, as a dotted path (`lines.0.quantity`). */
+function fieldOf (e: AjvError): string {
+  const base = e.instancePath.split('/').slice(1).join('.')
+  const child = e.params.missingProperty ?? e.params.additionalProperty
+  return typeof child === 'string' ? (base === '' ? child : `${base}.${child}`) : base
+}
+
+function describe (e: AjvError, field: string): string {
+  if (e.keyword === 'required') return `${field} is required`
+  if (e.keyword === 'additionalProperties') return `${field} is not a known field`
+  return `${field === '' ? 'body' : field} ${e.message ?? 'is invalid'}`
+}
+
+const DATABASE_DOWN_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'ENOTFOUND', '57P01', '57P02', '57P03', '08000', '08001', '08003', '08006', '53300'])
+
+/** Connection-level PostgreSQL failures (not query errors): the database is down or failing over. */
+function isDatabaseDown (err: Error & { code?: string }): boolean {
+  return (err.code !== undefined && DATABASE_DOWN_CODES.has(err.code)) ||
+    /timeout exceeded when trying to connect|Connection terminated|connection timeout/i.test(err.message)
+}
+
+function toBody (err: FastifyError & { code?: string }, request: FastifyRequest): { status: number, body: ErrorBodyType, retryAfter?: number } {
+  const requestId = String(request.id)
+  if (err instanceof AppError) {
+    return { status: err.statusCode, body: { errorCode: err.errorCode, message: err.message, fields: err.fields, requestId }, retryAfter: err.retryAfterSeconds }
+  }
+  if (Array.isArray(err.validation)) {
+    const errors = err.validation as AjvError[]
+    const fields = [...new Set(errors.map(fieldOf).filter((f) => f !== ''))]
+    const first = errors[0]
+    const message = first === undefined ? err.message : describe(first, fieldOf(first))
+    return { status: 400, body: { errorCode: 'INVALID_REQUEST', message, fields, requestId } }
+  }
+  if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+    return { status: 413, body: { errorCode: 'REQUEST_TOO_LARGE', message: 'The request body is larger than this service accepts', fields: [], requestId } }
+  }
+  if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
+    return { status: 415, body: { errorCode: 'UNSUPPORTED_MEDIA_TYPE', message: 'Send the request body as application/json', fields: [], requestId } }
+  }
+  if (err.statusCode === 400 && typeof err.code === 'string' && err.code.startsWith('FST_ERR_CTP')) {
+    return { status: 400, body: { errorCode: 'INVALID_REQUEST', message: 'The request body is not valid JSON', fields: [], requestId } }
+  }
+  if (isDatabaseDown(err)) {
+    return { status: 503, body: { errorCode: 'DATABASE_UNAVAILABLE', message: 'The database is not reachable right now; retry shortly', fields: [], requestId }, retryAfter: 5 }
+  }
+  return { status: 500, body: { errorCode: 'INTERNAL_ERROR', message: 'Something went wrong in the service; quote the request id when reporting it', fields: [], requestId } }
+}
+
+/**
+ * The one error path: typed errors keep their status and code, Fastify's own errors get
+ * Salesforce-friendly bodies, anything else is a 500 without internals (logged with the request).
+ */
+export default fp(async (app) => {
+  app.setErrorHandler((err: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
+    const { status, body, retryAfter } = toBody(err, request)
+    if (status >= 500) request.log.error({ err }, 'request failed')
+    else request.log.info({ errorCode: body.errorCode, status }, body.message)
+    if (retryAfter !== undefined) void reply.header('retry-after', String(retryAfter))
+    return reply.status(status).send(body)
+  })
+  app.setNotFoundHandler((request, reply) => reply.status(404).send({
+    errorCode: 'NOT_FOUND', message: `No route ${request.method} ${request.url.split('?')[0] ?? ''}`, fields: [], requestId: String(request.id)
+  }))
+}, { name: 'error-handler' })

@@ -1,0 +1,36 @@
+import pg from 'pg'
+import type { Config } from '../config.ts'
+
+const LOCAL_HOSTS = new Set(['localhost', '127.0.0.1', '::1', '[::1]'])
+
+/**
+ * TLS as the URL asks (`sslmode`), or for a remote host in production: Heroku Postgres requires
+ * TLS with a certificate Node cannot verify, hence `rejectUnauthorized: false` there.
+ */
+export function sslFor (url: string, config: Pick<Config, 'DATABASE_SSL' | 'NODE_ENV'>): pg.PoolConfig['ssl'] {
+  if (config.DATABASE_SSL === 'off') return false
+  const parsed = new URL(url)
+  const mode = parsed.searchParams.get('sslmode')
+  if (config.DATABASE_SSL === 'on') return { rejectUnauthorized: mode === 'verify-full' || mode === 'verify-ca' }
+  if (mode === 'disable') return false
+  if (mode !== null) return { rejectUnauthorized: mode === 'verify-full' || mode === 'verify-ca' }
+  return config.NODE_ENV === 'production' && !LOCAL_HOSTS.has(parsed.hostname) ? { rejectUnauthorized: false } : false
+}
+
+export function createPool (url: string, config: Config): pg.Pool {
+  const parsed = new URL(url)
+  // pg would read sslmode itself and override `ssl`; one place decides.
+  parsed.searchParams.delete('sslmode')
+  const pool = new pg.Pool({
+    connectionString: parsed.toString(),
+    ssl: sslFor(url, config),
+    max: config.DATABASE_POOL_MAX,
+    connectionTimeoutMillis: config.DATABASE_TIMEOUT_MS,
+    statement_timeout: config.DATABASE_TIMEOUT_MS * 4,
+    query_timeout: config.DATABASE_TIMEOUT_MS * 4,
+    idleTimeoutMillis: 30_000,
+    keepAlive: true,
+    application_name: 'applink-actions'
+  })
+  return pool
+}

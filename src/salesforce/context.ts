@@ -1,0 +1,82 @@
+import { Type, type Static } from 'typebox'
+import { Compile } from 'typebox/compile'
+import { InvalidContext } from '../errors.ts'
+
+export const CLIENT_CONTEXT_HEADER = 'x-client-context'
+
+/** The JSON AppLink sends, base64-encoded, in `x-client-context`. */
+const ClientContextSchema = Type.Object({
+  accessToken: Type.String({ minLength: 1 }),
+  apiVersion: Type.String({ pattern: '^v?\\d+(\\.\\d+)?$' }),
+  requestId: Type.Optional(Type.String()),
+  namespace: Type.Optional(Type.Union([Type.String(), Type.Null()])),
+  orgId: Type.String({ minLength: 15, maxLength: 18 }),
+  orgDomainUrl: Type.String({ minLength: 1 }),
+  userContext: Type.Object({
+    userId: Type.String({ minLength: 15, maxLength: 18 }),
+    username: Type.String({ minLength: 1 })
+  })
+})
+export type ClientContext = Static<typeof ClientContextSchema>
+const checkClientContext = Compile(ClientContextSchema)
+
+/** Who is calling, as handlers see it. The access token stays out of it (and out of logs). */
+export interface Caller {
+  org: { id: string, domainUrl: string, apiVersion: string, namespace: string }
+  user: { id: string, username: string }
+  requestId: string
+}
+
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=|[A-Za-z0-9+/]{2,3})?$/
+const BASE64URL = /^[A-Za-z0-9_-]+$/
+
+/**
+ * Decodes and checks the header with messages that say what is wrong; the AppLink SDK would
+ * otherwise crash on a missing orgDomainUrl or accept a context without a token.
+ */
+export function decodeClientContext (header: string | string[] | undefined): ClientContext {
+  if (header === undefined || header === '') {
+    throw new InvalidContext('MISSING_CONTEXT', `The ${CLIENT_CONTEXT_HEADER} header is missing: call this service through Heroku AppLink`)
+  }
+  const encoded = (Array.isArray(header) ? header[0] ?? '' : header).replace(/\s+/g, '')
+  if (!BASE64.test(encoded) && !BASE64URL.test(encoded)) {
+    throw new InvalidContext('INVALID_CONTEXT', `The ${CLIENT_CONTEXT_HEADER} header is not base64`)
+  }
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(Buffer.from(encoded, 'base64').toString('utf8'))
+  } catch {
+    throw new InvalidContext('INVALID_CONTEXT', `The ${CLIENT_CONTEXT_HEADER} header is not base64-encoded JSON`)
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    throw new InvalidContext('INVALID_CONTEXT', `The ${CLIENT_CONTEXT_HEADER} header does not hold a JSON object`)
+  }
+  const fields = parsed as Record<string, unknown>
+  for (const required of ['userContext', 'orgDomainUrl', 'accessToken', 'orgId', 'apiVersion'] as const) {
+    if (fields[required] === undefined || fields[required] === null || fields[required] === '') {
+      throw new InvalidContext('INVALID_CONTEXT', `The ${CLIENT_CONTEXT_HEADER} header has no ${required}`)
+    }
+  }
+  if (!checkClientContext.Check(parsed)) {
+    const first = checkClientContext.Errors(parsed)[0]
+    const where = first?.instancePath.slice(1).replaceAll('/', '.') ?? ''
+    throw new InvalidContext('INVALID_CONTEXT', `The ${CLIENT_CONTEXT_HEADER} header has an invalid ${where || 'value'}: ${first?.message ?? 'unexpected shape'}`)
+  }
+  return parsed
+}
+
+/** apiVersion may come as "v62.0"; namespace as null, "null" or "". */
+export function callerFrom (context: ClientContext, requestId: string): Caller {
+  const domainUrl = context.orgDomainUrl.startsWith('http') ? context.orgDomainUrl : `https://${context.orgDomainUrl}`
+  const namespace = context.namespace === null || context.namespace === undefined || context.namespace === 'null' ? '' : context.namespace
+  return {
+    org: {
+      id: context.orgId,
+      domainUrl: domainUrl.replace(/\/+$/, ''),
+      apiVersion: context.apiVersion.replace(/^v/, ''),
+      namespace
+    },
+    user: { id: context.userContext.userId, username: context.userContext.username },
+    requestId
+  }
+}

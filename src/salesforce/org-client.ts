@@ -1,0 +1,135 @@
+import { setTimeout as sleep } from 'node:timers/promises'
+import { SalesforceApiError, parseSalesforceErrors } from './errors.ts'
+import { Unavailable } from '../errors.ts'
+
+export interface OrgClientOptions {
+  instanceUrl: string
+  apiVersion: string
+  accessToken: string
+  /** Per-call timeout; also capped by `deadline`. */
+  timeoutMs: number
+  /** Epoch ms after which no call starts (the request's remaining budget). */
+  deadline?: number
+  /** Retries of idempotent calls on transient failures. */
+  retries?: number
+  /** Sees every response's `Sforce-Limit-Info` usage. */
+  onLimitInfo?: (used: number, max: number) => void
+}
+
+export interface QueryPage<R> { totalSize: number, done: boolean, records: R[], nextRecordsUrl?: string }
+export interface SaveResult { id: string | null, success: boolean, errors: Array<{ statusCode: string, message: string, fields: string[] }> }
+
+const IDEMPOTENT = new Set(['GET', 'HEAD', 'PATCH', 'PUT', 'DELETE'])
+
+/** `api-usage=N/M` → [N, M]. */
+export function parseLimitInfo (header: string | null): [number, number] | undefined {
+  const match = header === null ? null : /api-usage=(\d+)\/(\d+)/.exec(header)
+  return match === null ? undefined : [Number(match[1]), Number(match[2])]
+}
+
+/**
+ * The org's REST API as the calling user, on the caller's token. Counts the calls it makes so
+ * an action can log what it spent. Creates are never retried blindly: a lost answer could mean
+ * the record exists.
+ */
+export class OrgClient {
+  readonly #opts: OrgClientOptions
+  readonly #base: string
+  apiCalls = 0
+
+  constructor (opts: OrgClientOptions) {
+    this.#opts = opts
+    this.#base = `${opts.instanceUrl.replace(/\/+$/, '')}/services/data/v${opts.apiVersion}`
+  }
+
+  async request<T> (method: string, path: string, body?: unknown): Promise<T> {
+    const attempts = IDEMPOTENT.has(method) ? 1 + (this.#opts.retries ?? 2) : 1
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.#once<T>(method, path, body)
+      } catch (err) {
+        const transient = (err instanceof SalesforceApiError && err.transient) || isConnectionReset(err)
+        if (!transient || attempt >= attempts) throw err
+        // Full jitter keeps many callers from retrying in lock step.
+        await sleep(Math.random() * 100 * 2 ** attempt)
+      }
+    }
+  }
+
+  async #once<T> (method: string, path: string, body?: unknown): Promise<T> {
+    const remaining = this.#opts.deadline === undefined ? Infinity : this.#opts.deadline - Date.now()
+    if (remaining <= 0) throw new Unavailable('ORG_TIMEOUT', 'The request ran out of time before Salesforce could be called', 1)
+    const timeout = Math.min(this.#opts.timeoutMs, remaining)
+    const url = path.startsWith('/services/') ? `${this.#opts.instanceUrl}${path}` : `${this.#base}${path}`
+    this.apiCalls++
+    let response: Response
+    try {
+      response = await fetch(url, {
+        method,
+        headers: {
+          authorization: `Bearer ${this.#opts.accessToken}`,
+          accept: 'application/json',
+          ...(body === undefined ? {} : { 'content-type': 'application/json' })
+        },
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal: AbortSignal.timeout(timeout)
+      })
+    } catch (err) {
+      if (err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError')) {
+        throw new Unavailable('ORG_TIMEOUT', `Salesforce did not answer within ${timeout} ms`, 5, err)
+      }
+      throw err
+    }
+    const usage = parseLimitInfo(response.headers.get('sforce-limit-info'))
+    if (usage !== undefined) this.#opts.onLimitInfo?.(usage[0], usage[1])
+    const text = await response.text()
+    const parsed: unknown = text === '' ? undefined : safeJson(text)
+    if (!response.ok) {
+      const retryAfter = Number(response.headers.get('retry-after'))
+      throw new SalesforceApiError(response.status, parseSalesforceErrors(parsed), Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter : undefined)
+    }
+    return parsed as T
+  }
+
+  /** One page of a query (≤ 2,000 records); follow `nextRecordsUrl` with `queryMore`. */
+  query<R> (soql: string): Promise<QueryPage<R>> {
+    return this.request('GET', `/query?q=${encodeURIComponent(soql)}`)
+  }
+
+  queryMore<R> (nextRecordsUrl: string): Promise<QueryPage<R>> {
+    return this.request('GET', nextRecordsUrl)
+  }
+
+  /** Every record of a query, page after page. */
+  async queryAllPages<R> (soql: string): Promise<R[]> {
+    let page = await this.query<R>(soql)
+    const records = [...page.records]
+    while (!page.done && page.nextRecordsUrl !== undefined) {
+      page = await this.queryMore<R>(page.nextRecordsUrl)
+      records.push(...page.records)
+    }
+    return records
+  }
+
+  create (sobject: string, fields: Record<string, unknown>): Promise<{ id: string, success: boolean }> {
+    return this.request('POST', `/sobjects/${encodeURIComponent(sobject)}`, fields)
+  }
+
+  update (sobject: string, id: string, fields: Record<string, unknown>): Promise<void> {
+    return this.request('PATCH', `/sobjects/${encodeURIComponent(sobject)}/${encodeURIComponent(id)}`, fields)
+  }
+
+  /** sObject Collections update (≤ 200 records); per-record results, partial success allowed. */
+  updateCollection (records: Array<{ attributes: { type: string }, Id: string } & Record<string, unknown>>, allOrNone = false): Promise<SaveResult[]> {
+    return this.request('PATCH', '/composite/sobjects', { allOrNone, records })
+  }
+}
+
+function safeJson (text: string): unknown {
+  try { return JSON.parse(text) } catch { return text }
+}
+
+function isConnectionReset (err: unknown): boolean {
+  const cause = err instanceof Error ? (err.cause as { code?: string } | undefined) : undefined
+  return cause?.code === 'ECONNRESET' || cause?.code === 'UND_ERR_SOCKET'
+}

@@ -1,0 +1,97 @@
+import fp from 'fastify-plugin'
+import type { FastifyRequest } from 'fastify'
+import type { IncomingMessage } from 'node:http'
+import { randomUUID } from 'node:crypto'
+import applinkSdk from '@heroku/applink'
+import type { DataApi } from '@heroku/applink/dist/index.js'
+import { CLIENT_CONTEXT_HEADER, callerFrom, decodeClientContext, type Caller, type ClientContext } from './context.ts'
+import { OrgClient } from './org-client.ts'
+import { InvalidContext } from '../errors.ts'
+
+/** What the context hook attaches to an action request. */
+export interface SalesforceRequestContext {
+  caller: Caller
+  org: OrgClient
+  dataApi: DataApi
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    salesforce: SalesforceRequestContext | null
+  }
+  interface FastifyContextConfig {
+    /** Route needs the caller's Salesforce context (action routes). */
+    requiresCaller?: boolean
+  }
+}
+
+const sdk = applinkSdk.init()
+const decoded = new WeakMap<IncomingMessage, ClientContext | InvalidContext>()
+
+function decodeOnce (raw: IncomingMessage): ClientContext | InvalidContext {
+  let result = decoded.get(raw)
+  if (result === undefined) {
+    try {
+      result = decodeClientContext(raw.headers[CLIENT_CONTEXT_HEADER])
+    } catch (err) {
+      if (!(err instanceof InvalidContext)) throw err
+      result = err
+    }
+    decoded.set(raw, result)
+  }
+  return result
+}
+
+const SANE_REQUEST_ID = /^[\w.:/-]{1,200}$/
+
+/** The requestId of a header, even one too broken to be a valid context. */
+function requestIdOf (raw: IncomingMessage): string | undefined {
+  const context = decodeOnce(raw)
+  if (!(context instanceof InvalidContext)) return context.requestId
+  try {
+    const header = raw.headers[CLIENT_CONTEXT_HEADER]
+    const parsed: unknown = JSON.parse(Buffer.from(String(header), 'base64').toString('utf8'))
+    return typeof parsed === 'object' && parsed !== null && 'requestId' in parsed && typeof parsed.requestId === 'string' ? parsed.requestId : undefined
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * Request ids follow the AppLink request id so every log line of a call can be found from
+ * Salesforce's side; calls without one (or with an odd one) get a UUID.
+ */
+export function requestIdFrom (raw: IncomingMessage): string {
+  if (raw.headers[CLIENT_CONTEXT_HEADER] === undefined) return randomUUID()
+  const id = requestIdOf(raw)
+  return id !== undefined && SANE_REQUEST_ID.test(id) ? id : randomUUID()
+}
+
+/**
+ * Caller context on action routes: decodes `x-client-context`, hands it to the AppLink SDK's
+ * parseRequest (its data API), and gives the handler an org client on the same token.
+ */
+export default fp(async (app) => {
+  app.decorateRequest('salesforce', null)
+  app.addHook('onRequest', async (request: FastifyRequest) => {
+    if (request.routeOptions.config.requiresCaller !== true) return
+    const context = decodeOnce(request.raw)
+    if (context instanceof InvalidContext) throw context
+    const caller = callerFrom(context, String(request.id))
+    const { context: sdkContext } = sdk.salesforce.parseRequest(request.headers, undefined, request.log)
+    const dataApi = sdkContext.org?.dataApi
+    if (dataApi === undefined) throw new InvalidContext('INVALID_CONTEXT', `The ${CLIENT_CONTEXT_HEADER} header does not describe an org`)
+    request.salesforce = {
+      caller,
+      dataApi,
+      org: new OrgClient({
+        instanceUrl: caller.org.domainUrl,
+        apiVersion: caller.org.apiVersion,
+        accessToken: context.accessToken,
+        timeoutMs: app.config.ORG_TIMEOUT_MS,
+        // Heroku's router gives up at 30 s; leave time to answer.
+        deadline: Date.now() + 25_000
+      })
+    }
+  })
+}, { name: 'caller-context', dependencies: ['config'] })

@@ -1,0 +1,21 @@
+import { Type, type Static, type TSchemaOptions } from 'typebox'
+
+/**
+ * A Salesforce record id: 15 (case-sensitive) or 18 (case-insensitive checksum) characters.
+ * A function rather than one shared `$id` schema so each use can stay inline, where Agentforce
+ * needs its field metadata, and carry its own description.
+ */
+export const SalesforceId = (options: TSchemaOptions = {}) =>
+  Type.String({ pattern: '^[a-zA-Z0-9]{15}(?:[a-zA-Z0-9]{3})?$', minLength: 15, maxLength: 18, ...options })
+
+/** An amount in the org's currency, rounded to cents. */
+export const Money = (options: TSchemaOptions = {}) => Type.Number({ ...options })
+
+/** The body of every error answer; Apex and Flow fault paths read `errorCode` and `message`. */
+export const ErrorBody = Type.Object({
+  errorCode: Type.String({ description: 'Stable code: Salesforce\'s errorCode when the org refused, else one of the service\'s' }),
+  message: Type.String({ description: 'What went wrong, for a person' }),
+  fields: Type.Array(Type.String(), { description: 'Input or Salesforce fields at fault' }),
+  requestId: Type.String({ description: 'The AppLink request id, to find the call in the logs' })
+}, { $id: 'ErrorBody', additionalProperties: false, description: 'Error answer of every action' })
+export type ErrorBodyType = Static<typeof ErrorBody>

@@ -1,0 +1,32 @@
+import Fastify from 'fastify'
+import closeWithGrace from 'close-with-grace'
+import app, { serverOptions } from './app.ts'
+import { ConfigError, loadConfig } from './config.ts'
+
+let config
+try {
+  config = loadConfig(process.env)
+} catch (err) {
+  if (!(err instanceof ConfigError)) throw err
+  process.stderr.write(`${err.message}\n`)
+  process.exit(1)
+}
+
+const server = Fastify(serverOptions(config))
+await server.register(app, { config })
+
+// Heroku sends SIGTERM and kills 30 s later: stop accepting, let in-flight requests finish, close pools.
+closeWithGrace({ delay: 25_000, logger: server.log }, async ({ err, signal }) => {
+  if (err !== undefined) server.log.error({ err }, 'closing after an unexpected error')
+  else server.log.info({ signal }, 'shutting down')
+  await server.close()
+})
+
+try {
+  const address = await server.listen({ port: config.APP_PORT, host: config.HOST })
+  server.log.info({ address }, 'AppLink Actions listening')
+} catch (err) {
+  server.log.error({ err }, 'could not start')
+  await server.close()
+  process.exit(1)
+}

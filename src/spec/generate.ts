@@ -1,0 +1,22 @@
+import Fastify from 'fastify'
+import YAML from 'yaml'
+import app, { serverOptions } from '../app.ts'
+import { loadConfig } from '../config.ts'
+
+export const SPEC_PATH = new URL('../../openapi/api-spec.yaml', import.meta.url)
+
+/**
+ * The OpenAPI document exactly as the app's routes describe it, as YAML without anchors or
+ * aliases (External Services does not resolve them).
+ */
+export async function generateSpec (): Promise<string> {
+  const config = loadConfig({ NODE_ENV: 'development', LOG_LEVEL: 'silent' })
+  const instance = Fastify(serverOptions(config, false))
+  await instance.register(app, { config, database: false })
+  await instance.ready()
+  try {
+    return YAML.stringify(instance.swagger(), { aliasDuplicateObjects: false, lineWidth: 0 })
+  } finally {
+    await instance.close()
+  }
+}

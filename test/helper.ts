@@ -1,0 +1,60 @@
+import type { Test } from 'tap'
+import Fastify, { type FastifyInstance } from 'fastify'
+import { Writable } from 'node:stream'
+import { randomUUID } from 'node:crypto'
+import app, { serverOptions, type AppOptions } from '../src/app.ts'
+import { loadConfig, type Config } from '../src/config.ts'
+
+
+/** Config as a test run sees it: the database of the run (DATABASE_URL, set by `npm test`). */
+export function testConfig (overrides: Record<string, string | undefined> = {}): Config {
+  return loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'info', DATABASE_URL: process.env.DATABASE_URL, ...overrides })
+}
+
+export interface BuiltApp {
+  app: FastifyInstance
+  /** Every log line the app wrote, raw. */
+  logs: string[]
+}
+
+/** Builds the real app for one test and closes it in teardown; logs are captured. */
+export async function buildApp (t: Test, opts: Partial<AppOptions> & { env?: Record<string, string | undefined> } = {}): Promise<BuiltApp> {
+  const config = opts.config ?? testConfig(opts.env)
+  const logs: string[] = []
+  const stream = new Writable({ write (chunk: Buffer, _enc, done) { logs.push(chunk.toString('utf8')); done() } })
+  const instance = Fastify(serverOptions(config, { level: config.LOG_LEVEL, stream }))
+  await instance.register(app, { ...opts, config })
+  await instance.ready()
+  t.teardown(() => instance.close())
+  return { app: instance, logs }
+}
+
+export const TEST_ORG_ID = '00D5g000004SxyzEAC'
+export const TEST_USER_ID = '0055g00000AbcdeAAB'
+
+/** The JSON AppLink puts in x-client-context; fields may be overridden or removed (undefined). */
+export function clientContext (overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    accessToken: `00D5g000004Sxyz!AR${randomUUID().replaceAll('-', '')}`,
+    apiVersion: '62.0',
+    requestId: `${TEST_ORG_ID}-${randomUUID()}`,
+    namespace: '',
+    orgId: TEST_ORG_ID,
+    orgDomainUrl: 'https://acme.my.salesforce.com',
+    userContext: { userId: TEST_USER_ID, username: 'rep@acme.example' },
+    ...overrides
+  }
+}
+
+export const encodeContext = (context: Record<string, unknown>): string => Buffer.from(JSON.stringify(context)).toString('base64')
+
+/** Asserts the shared error body and returns it. */
+export function assertError (t: Test, res: { statusCode: number, json: () => unknown }, status: number, errorCode: string, fields?: string[]): Record<string, unknown> {
+  const body = res.json() as Record<string, unknown>
+  t.equal(res.statusCode, status, `status ${status}`)
+  t.equal(body.errorCode, errorCode, `errorCode ${errorCode}`)
+  t.type(body.message, 'string')
+  t.type(body.requestId, 'string')
+  if (fields !== undefined) t.same(body.fields, fields, `fields ${fields.join(',')}`)
+  return body
+}

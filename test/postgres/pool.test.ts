@@ -1,0 +1,58 @@
+import t from 'tap'
+import { chmod, mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import { migrate } from '../../src/postgres/migrate.ts'
+import { sslFor } from '../../src/postgres/pool.ts'
+import { buildApp, testConfig } from '../helper.ts'
+
+t.test('migrations are idempotent and safe to run concurrently', async (t) => {
+  const { app } = await buildApp(t)
+  t.same(await migrate(app.pg), [], 'a second run applies nothing')
+  const results = await Promise.all([migrate(app.pg), migrate(app.pg)])
+  t.same(results, [[], []], 'concurrent runs apply nothing twice')
+  const { rows } = await app.pg.query<{ name: string }>('SELECT name FROM app_migrations ORDER BY name')
+  t.ok(rows.some((r) => r.name === '001_idempotency.sql'))
+  const { rows: tables } = await app.pg.query("SELECT to_regclass('idempotency_records') AS t")
+  t.equal(tables[0].t, 'idempotency_records')
+})
+
+t.test('the pool is closed when the app closes', async (t) => {
+  const { app } = await buildApp(t)
+  await app.pg.query('SELECT 1')
+  await app.close()
+  t.equal(app.pg.ended, true)
+  await t.rejects(app.pg.query('SELECT 1'))
+})
+
+t.test('without DATABASE_URL the app starts an embedded PostgreSQL and stops it on close', async (t) => {
+  const dir = await mkdtemp(path.join(tmpdir(), 'applink-embedded-'))
+  t.teardown(() => rm(dir, { recursive: true, force: true }))
+  // As root the package runs PostgreSQL as its own user, which must reach the data folder.
+  await chmod(dir, 0o755)
+  const config = testConfig({ DATABASE_URL: undefined, EMBEDDED_PG_DIR: path.join(dir, 'pg') })
+  t.equal(config.DATABASE_URL, undefined)
+  const { app } = await buildApp(t, { config })
+  const { rows } = await app.pg.query<{ version: string }>('SELECT version()')
+  t.match(rows[0]?.version, /PostgreSQL/)
+  const { rows: ext } = await app.pg.query("SELECT count(*)::int AS n FROM pg_available_extensions WHERE name = 'hstore'")
+  t.equal(ext[0].n, 1, 'hstore is available, as on Heroku Postgres')
+  const res = await app.inject({ method: 'GET', url: '/healthcheck' })
+  t.same(res.json().database.ok, true)
+  await app.close()
+})
+
+t.test('production refuses to start without DATABASE_URL, clearly', async (t) => {
+  t.throws(() => testConfig({ NODE_ENV: 'production', DATABASE_URL: undefined }), /DATABASE_URL is required when NODE_ENV=production/)
+})
+
+t.test('TLS follows the URL, and Heroku Postgres in production', async (t) => {
+  const dev = { DATABASE_SSL: 'auto', NODE_ENV: 'development' } as const
+  const prod = { DATABASE_SSL: 'auto', NODE_ENV: 'production' } as const
+  t.equal(sslFor('postgres://u:p@localhost/db', dev), false)
+  t.same(sslFor('postgres://u:p@db.example/db?sslmode=require', dev), { rejectUnauthorized: false })
+  t.same(sslFor('postgres://u:p@db.example/db?sslmode=verify-full', dev), { rejectUnauthorized: true })
+  t.same(sslFor('postgres://u:p@ec2-1-2-3-4.compute-1.amazonaws.com:5432/d1', prod), { rejectUnauthorized: false })
+  t.equal(sslFor('postgres://u:p@127.0.0.1/db', prod), false)
+  t.equal(sslFor('postgres://u:p@db.example/db?sslmode=disable', prod), false)
+})
