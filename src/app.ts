@@ -6,6 +6,7 @@ import configPlugin from './plugins/config.ts'
 import errorHandler from './plugins/error-handler.ts'
 import gracefulClose from './plugins/graceful-close.ts'
 import pgPlugin from './postgres/plugin.ts'
+import mirrorPlugin from './postgres/mirror-plugin.ts'
 import swaggerPlugin from './spec/swagger.ts'
 import callerContext, { requestIdFrom } from './salesforce/plugin.ts'
 import healthRoutes from './routes/health.ts'
@@ -46,7 +47,10 @@ async function app (instance: FastifyInstance, opts: AppOptions): Promise<void> 
   await instance.register(configPlugin, { config: opts.config })
   await instance.register(errorHandler)
   await instance.register(gracefulClose)
-  if (opts.database !== false) await instance.register(pgPlugin)
+  if (opts.database !== false) {
+    await instance.register(pgPlugin)
+    await instance.register(mirrorPlugin)
+  }
   await instance.register(swaggerPlugin)
   await instance.register(callerContext)
   await instance.register(healthRoutes)

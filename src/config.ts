@@ -21,7 +21,20 @@ export const ConfigSchema = Type.Object({
   CONNECT_SCHEMA: Type.String({ pattern: '^[a-z_][a-z0-9_]*$', default: 'salesforce', description: 'schema Heroku Connect writes the mirror to' }),
   BODY_LIMIT_BYTES: Type.Integer({ minimum: 1024, default: 1_048_576 }),
   ORG_TIMEOUT_MS: Type.Integer({ minimum: 100, default: 10_000, description: 'timeout of one Salesforce API call (well under the router\'s 30 s)' }),
-  ACCESS_CACHE_TTL_MS: Type.Integer({ minimum: 0, default: 60_000, description: 'how long a UserRecordAccess answer is reused per user and record' })
+  ACCESS_CACHE_TTL_MS: Type.Integer({ minimum: 0, default: 60_000, description: 'how long a UserRecordAccess answer is reused per user and record' }),
+  IDEMPOTENCY_RETENTION_MS: Type.Integer({ minimum: 0, default: 86_400_000, description: 'how long a write action\'s answer is returned again for the same idempotency key' }),
+  IDEMPOTENCY_WAIT_MS: Type.Integer({ minimum: 0, default: 20_000, description: 'how long a duplicate call waits for the first one to finish' }),
+  WORKER_IN_WEB: Type.Optional(Type.Boolean({ description: 'the web process also works jobs; unset: yes unless NODE_ENV=production (run `npm run worker` there)' })),
+  JOB_ENCRYPTION_KEYS: Type.Optional(Type.String({
+    pattern: '^[A-Za-z0-9_-]+:[A-Za-z0-9+/]+={0,2}(,[A-Za-z0-9_-]+:[A-Za-z0-9+/]+={0,2})*$',
+    description: 'kid:base64 32-byte keys, comma-separated: the first encrypts job credentials, all decrypt (rotate by prepending). Required in production'
+  })),
+  JOB_CONCURRENCY: Type.Integer({ minimum: 1, maximum: 50, default: 2, description: 'jobs one process works at a time' }),
+  JOB_POLL_SECONDS: Type.Number({ minimum: 0.5, default: 2, description: 'how often an idle worker looks for jobs' }),
+  JOB_RETRY_LIMIT: Type.Integer({ minimum: 0, default: 5, description: 'retries of a job after a transient failure before it is dead-lettered' }),
+  JOB_RETRY_DELAY_SECONDS: Type.Integer({ minimum: 1, default: 15, description: 'first retry delay; doubles (with jitter) per retry' }),
+  JOB_HEARTBEAT_SECONDS: Type.Integer({ minimum: 10, default: 30, description: 'a job whose worker stops beating this long (killed) goes back to the queue' }),
+  JOB_SUPERVISE_SECONDS: Type.Integer({ minimum: 1, default: 30, description: 'how often the queue looks for jobs of dead workers' })
 })
 export type Config = Static<typeof ConfigSchema>
 

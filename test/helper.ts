@@ -1,7 +1,8 @@
 import type { Test } from 'tap'
 import Fastify, { type FastifyInstance } from 'fastify'
 import { Writable } from 'node:stream'
-import { randomUUID } from 'node:crypto'
+import { randomBytes, randomUUID } from 'node:crypto'
+import pg from 'pg'
 import app, { serverOptions, type AppOptions } from '../src/app.ts'
 import { loadConfig, type Config } from '../src/config.ts'
 
@@ -57,4 +58,29 @@ export function assertError (t: Test, res: { statusCode: number, json: () => unk
   t.type(body.requestId, 'string')
   if (fields !== undefined) t.same(body.fields, fields, `fields ${fields.join(',')}`)
   return body
+}
+
+/** The database server of the run (DATABASE_URL, set by `npm test`), at a given database. */
+export function serverUrl (database: string): string {
+  const url = new URL(process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test')
+  url.pathname = `/${database}`
+  return url.toString()
+}
+
+/** A fresh database on the run's server, dropped when the test ends. */
+export async function testDatabase (t: Test, prefix = 'test'): Promise<{ url: string, pool: pg.Pool }> {
+  const name = `${prefix}_${randomBytes(6).toString('hex')}`
+  const admin = new pg.Client({ connectionString: serverUrl('postgres') })
+  await admin.connect()
+  await admin.query(`CREATE DATABASE ${name}`)
+  const url = serverUrl(name)
+  const pool = new pg.Pool({ connectionString: url, max: 5 })
+  // An idle client the server drops (others share this server) must not crash the test process.
+  pool.on('error', (err) => { t.comment(`idle client error: ${err.message}`) })
+  t.teardown(async () => {
+    await pool.end()
+    await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)
+    await admin.end()
+  })
+  return { url, pool }
 }

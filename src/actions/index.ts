@@ -1,12 +1,22 @@
 import type { ActionDefinition } from './define.ts'
 import whoAmI from './who-am-i.ts'
+import generateQuote from './generate-quote.ts'
+import checkAvailability from './check-availability.ts'
+import accountInsights from './account-insights.ts'
+import logProductFeedback from './log-product-feedback.ts'
+import getSyncStatus from './get-sync-status.ts'
 
 /**
  * Every action the service offers. The app registers one POST route per entry, the spec
  * generator documents them, and the tests iterate them: add a new action here.
  */
 export const actions: ActionDefinition[] = [
-  whoAmI
+  whoAmI,
+  generateQuote,
+  checkAvailability,
+  accountInsights,
+  logProductFeedback,
+  getSyncStatus
 ] as ActionDefinition[]
 
 /** The Agentforce topic that groups the agent actions (document-level `x-sfdc.agent.topic`). */

@@ -119,10 +119,36 @@ export class OrgClient {
     return this.request('PATCH', `/sobjects/${encodeURIComponent(sobject)}/${encodeURIComponent(id)}`, fields)
   }
 
+  /**
+   * One composite graph (≤ 500 nodes): all nodes succeed or none is kept. Returns each node's
+   * created id by referenceId; throws the Salesforce error of the node that failed. Written here
+   * rather than with the SDK's unit of work, which flattens errors into one string.
+   */
+  async compositeGraph (nodes: GraphNode[]): Promise<Map<string, string>> {
+    const response = await this.request<GraphResponse>('POST', '/composite/graph', { graphs: [{ graphId: 'graph0', compositeRequest: nodes }] })
+    const graph = response.graphs[0]
+    if (graph === undefined) throw new SalesforceApiError(502, [{ errorCode: 'UNKNOWN_EXCEPTION', message: 'Salesforce answered the graph without a result', fields: [] }])
+    const results = graph.graphResponse.compositeResponse
+    if (!graph.isSuccessful) throw graphFailure(results)
+    return new Map(results.map((n) => [n.referenceId, (n.body as { id?: string } | null)?.id ?? '']))
+  }
+
   /** sObject Collections update (≤ 200 records); per-record results, partial success allowed. */
   updateCollection (records: Array<{ attributes: { type: string }, Id: string } & Record<string, unknown>>, allOrNone = false): Promise<SaveResult[]> {
     return this.request('PATCH', '/composite/sobjects', { allOrNone, records })
   }
+}
+
+export interface GraphNode { referenceId: string, method: 'POST' | 'PATCH' | 'DELETE', url: string, body?: Record<string, unknown> }
+interface GraphResponse {
+  graphs: Array<{ graphId: string, isSuccessful: boolean, graphResponse: { compositeResponse: Array<{ referenceId: string, httpStatusCode: number, body: unknown }> } }>
+}
+
+/** The node error that made a graph fail: the first one that is not a PROCESSING_HALTED echo. */
+function graphFailure (nodes: GraphResponse['graphs'][number]['graphResponse']['compositeResponse']): SalesforceApiError {
+  const failed = nodes.filter((n) => n.httpStatusCode >= 400)
+  const cause = failed.find((n) => parseSalesforceErrors(n.body).some((e) => e.errorCode !== 'PROCESSING_HALTED')) ?? failed[0]
+  return new SalesforceApiError(cause?.httpStatusCode ?? 400, parseSalesforceErrors(cause?.body))
 }
 
 function safeJson (text: string): unknown {

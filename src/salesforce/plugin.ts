@@ -6,6 +6,7 @@ import applinkSdk from '@heroku/applink'
 import type { DataApi } from '@heroku/applink/dist/index.js'
 import { CLIENT_CONTEXT_HEADER, callerFrom, decodeClientContext, type Caller, type ClientContext } from './context.ts'
 import { OrgClient } from './org-client.ts'
+import { AccessCache } from './access-cache.ts'
 import { InvalidContext } from '../errors.ts'
 
 /** What the context hook attaches to an action request. */
@@ -16,6 +17,10 @@ export interface SalesforceRequestContext {
 }
 
 declare module 'fastify' {
+  interface FastifyInstance {
+    /** UserRecordAccess answers, reused for ACCESS_CACHE_TTL_MS. */
+    accessCache: AccessCache
+  }
   interface FastifyRequest {
     salesforce: SalesforceRequestContext | null
   }
@@ -72,6 +77,7 @@ export function requestIdFrom (raw: IncomingMessage): string {
  * parseRequest (its data API), and gives the handler an org client on the same token.
  */
 export default fp(async (app) => {
+  app.decorate('accessCache', new AccessCache(app.config.ACCESS_CACHE_TTL_MS))
   app.decorateRequest('salesforce', null)
   app.addHook('onRequest', async (request: FastifyRequest) => {
     if (request.routeOptions.config.requiresCaller !== true) return

@@ -1,0 +1,56 @@
+import { defineAction } from './define.ts'
+import { CheckAvailabilityRequest, CheckAvailabilityResponse } from '../schemas/check-availability.ts'
+import { productAvailability } from '../postgres/availability.ts'
+import { shipPlan } from '../domain/availability.ts'
+
+/** Reads only Postgres (the mirror and the app's stock tables): no Salesforce API call. */
+export default defineAction({
+  operationId: 'checkAvailability',
+  summary: 'Check product availability',
+  description: 'For up to 50 product codes with quantities: unit price, stock per warehouse, whether the quantity can ship now and the earliest ship date. Unknown product codes are reported per item.',
+  request: CheckAvailabilityRequest,
+  response: CheckAvailabilityResponse,
+  sfdc: {
+    heroku: { authorization: { permissionSet: 'AppLinkActions_User' } },
+    agent: { action: { publishAsAgentAction: true } }
+  },
+  handler: async (input, { app }) => {
+    const codes = input.items.map((i) => i.productCode)
+    const [rows, freshness] = await Promise.all([productAvailability(app.pg, app.mirror, codes), app.mirror.freshness('product2')])
+    const today = new Date()
+    const items = input.items.map((item, i) => {
+      const row = rows[i]
+      if (row?.productId == null) {
+        return { productCode: item.productCode, found: false, message: `No active product has the code ${item.productCode}`, quantity: item.quantity, availableNow: 0, canShipNow: false, warehouses: [] }
+      }
+      const plan = shipPlan(row.warehouses, item.quantity, today)
+      const message = plan.canShipNow
+        ? `${item.quantity} × ${row.name ?? item.productCode} can ship by ${plan.earliestShipDate ?? ''}`
+        : plan.earliestShipDate !== null
+          ? `Only ${plan.availableNow} in stock; the full quantity can ship by ${plan.earliestShipDate}`
+          : `Only ${plan.availableNow} in stock and no restock is announced`
+      return {
+        productCode: item.productCode,
+        found: true,
+        message,
+        productId: row.productId,
+        ...(row.name === null ? {} : { productName: row.name }),
+        ...(row.unitPrice === null ? {} : { unitPrice: row.unitPrice }),
+        quantity: item.quantity,
+        availableNow: plan.availableNow,
+        canShipNow: plan.canShipNow,
+        ...(plan.earliestShipDate === null ? {} : { earliestShipDate: plan.earliestShipDate }),
+        warehouses: row.warehouses.map((w) => ({
+          warehouseCode: w.warehouseCode, warehouseName: w.warehouseName, available: w.available, leadTimeDays: w.leadTimeDays,
+          ...(w.nextRestockDate === null ? {} : { nextRestockDate: w.nextRestockDate })
+        }))
+      }
+    })
+    const asOf = freshness.lastPolledAt ?? freshness.newestSystemModstamp
+    return {
+      items,
+      allAvailable: items.every((i) => i.found && i.canShipNow),
+      ...(asOf === null ? {} : { dataAsOf: asOf.toISOString() })
+    }
+  }
+})

@@ -1,0 +1,78 @@
+import type pg from 'pg'
+
+/** The filters a caller may choose from: fixed lists, never free SOQL or SQL. */
+export const SEGMENTS = ['Customer', 'Prospect', 'Partner'] as const
+export const INDUSTRIES = ['Technology', 'Manufacturing', 'Healthcare', 'Retail', 'Finance'] as const
+
+export interface AccountFilter {
+  segment?: typeof SEGMENTS[number]
+  industry?: typeof INDUSTRIES[number]
+  ownerId?: string
+}
+
+export interface AccountScore { id: string, score: number }
+
+/**
+ * How the 0–100 health score is made: up to 30 points of open pipeline, 30 of revenue won in the
+ * last 12 months, 20 for few open cases (high priority ones weigh double) and 20 for recent
+ * activity on the account's opportunities and cases. Each part saturates, so one giant deal
+ * cannot carry an account with nothing else going on.
+ */
+export const HEALTH_WEIGHTS = {
+  pipeline: { points: 30, saturatesAt: 500_000 },
+  wonLast12Months: { points: 30, saturatesAt: 1_000_000 },
+  openCases: { points: 20, penaltyPerCase: 4, highPriorityFactor: 2 },
+  recency: { points: 20, zeroAfterDays: 180 }
+} as const
+
+const quote = (identifier: string) => `"${identifier.replaceAll('"', '""')}"`
+
+/**
+ * Scores every live account of the mirror that matches the filter, ordered by id (so batches are
+ * stable). Reads the tables Heroku Connect mirrors; `now` makes the recency part reproducible.
+ */
+export async function scoreAccounts (pool: pg.Pool, schema: string, filter: AccountFilter, now: Date): Promise<AccountScore[]> {
+  const s = quote(schema)
+  const w = HEALTH_WEIGHTS
+  const sql = `
+WITH accounts AS (
+  SELECT sfid FROM ${s}.account
+   WHERE isdeleted IS NOT TRUE AND sfid IS NOT NULL
+     AND ($1::text IS NULL OR type = $1)
+     AND ($2::text IS NULL OR industry = $2)
+     AND ($3::text IS NULL OR left(ownerid, 15) = left($3, 15))
+),
+opportunities AS (
+  SELECT o.accountid,
+         coalesce(sum(o.amount) FILTER (WHERE o.isclosed IS NOT TRUE), 0) AS pipeline,
+         coalesce(sum(o.amount) FILTER (WHERE o.iswon AND o.closedate > ($4::timestamp - interval '12 months')::date), 0) AS won,
+         max(greatest(o.systemmodstamp, o.lastmodifieddate)) AS touched
+    FROM ${s}.opportunity o JOIN accounts a ON a.sfid = o.accountid
+   WHERE o.isdeleted IS NOT TRUE
+   GROUP BY o.accountid
+),
+cases AS (
+  SELECT c.accountid,
+         count(*) FILTER (WHERE c.isclosed IS NOT TRUE) AS open_cases,
+         count(*) FILTER (WHERE c.isclosed IS NOT TRUE AND c.priority = 'High') AS high_cases,
+         max(c.systemmodstamp) AS touched
+    FROM ${s}."case" c JOIN accounts a ON a.sfid = c.accountid
+   WHERE c.isdeleted IS NOT TRUE
+   GROUP BY c.accountid
+)
+SELECT a.sfid AS id,
+       round(
+         ${w.pipeline.points} * least(1, coalesce(o.pipeline, 0) / ${w.pipeline.saturatesAt})
+       + ${w.wonLast12Months.points} * least(1, coalesce(o.won, 0) / ${w.wonLast12Months.saturatesAt})
+       + greatest(0, ${w.openCases.points} - ${w.openCases.penaltyPerCase} * (coalesce(c.open_cases, 0) + (${w.openCases.highPriorityFactor} - 1) * coalesce(c.high_cases, 0)))
+       + ${w.recency.points} * greatest(0, least(1, 1 - extract(epoch FROM ($4::timestamp - greatest(o.touched, c.touched))) / 86400 / ${w.recency.zeroAfterDays}))
+       )::int AS score
+  FROM accounts a
+  LEFT JOIN opportunities o ON o.accountid = a.sfid
+  LEFT JOIN cases c ON c.accountid = a.sfid
+ ORDER BY a.sfid`
+  // Connect stores UTC in timestamp without time zone: compare in UTC.
+  const nowUtc = now.toISOString().replace('T', ' ').replace('Z', '')
+  const { rows } = await pool.query<{ id: string, score: number | null }>(sql, [filter.segment ?? null, filter.industry ?? null, filter.ownerId ?? null, nowUtc])
+  return rows.map((r) => ({ id: r.id, score: Math.min(100, Math.max(0, r.score ?? 0)) }))
+}

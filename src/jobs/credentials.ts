@@ -1,0 +1,77 @@
+import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto'
+import { ConfigError, type Config } from '../config.ts'
+
+/** What a job needs to call the org as the user after the request has ended. */
+export interface JobCredentials {
+  instanceUrl: string
+  apiVersion: string
+  accessToken: string
+  orgId: string
+  userId: string
+}
+
+export interface Keyring {
+  /** Encrypts new credentials. */
+  current: { kid: string, key: Buffer }
+  /** Every key that may still have sealed a queued job. */
+  keys: Map<string, Buffer>
+}
+
+export class CredentialsError extends Error {}
+
+const VERSION = 'v1'
+const DEV_KID = 'dev'
+
+/**
+ * Keys from `JOB_ENCRYPTION_KEYS` (`kid:base64,…`, the first encrypts). Outside production a
+ * fixed development key stands in when unset, so a fresh clone runs; production refuses to start.
+ */
+export function keyringFrom (config: Pick<Config, 'NODE_ENV' | 'JOB_ENCRYPTION_KEYS'>): Keyring {
+  if (config.JOB_ENCRYPTION_KEYS === undefined) {
+    if (config.NODE_ENV === 'production') throw new ConfigError('JOB_ENCRYPTION_KEYS is required when NODE_ENV=production (kid:base64 32-byte key, e.g. k1:$(openssl rand -base64 32))')
+    const key = createHash('sha256').update('applink-actions development job key (not secret)').digest()
+    return { current: { kid: DEV_KID, key }, keys: new Map([[DEV_KID, key]]) }
+  }
+  const keys = new Map<string, Buffer>()
+  let current: Keyring['current'] | undefined
+  for (const entry of config.JOB_ENCRYPTION_KEYS.split(',')) {
+    const [kid = '', encoded = ''] = entry.split(':')
+    const key = Buffer.from(encoded, 'base64')
+    if (key.length !== 32) throw new ConfigError(`JOB_ENCRYPTION_KEYS: key ${kid} is ${key.length} bytes, AES-256 needs 32`)
+    if (keys.has(kid)) throw new ConfigError(`JOB_ENCRYPTION_KEYS: key id ${kid} appears twice`)
+    keys.set(kid, key)
+    current ??= { kid, key }
+  }
+  if (current === undefined) throw new ConfigError('JOB_ENCRYPTION_KEYS holds no key')
+  return { current, keys }
+}
+
+const b64 = (buffer: Buffer): string => buffer.toString('base64url')
+
+/**
+ * AES-256-GCM with a fresh 96-bit IV; `boundTo` (the job id) is authenticated data, so a sealed
+ * value copied onto another job does not open. Format: `v1.kid.iv.tag.ciphertext` (base64url).
+ */
+export function sealCredentials (keyring: Keyring, credentials: JobCredentials, boundTo: string): string {
+  const iv = randomBytes(12)
+  const cipher = createCipheriv('aes-256-gcm', keyring.current.key, iv)
+  cipher.setAAD(Buffer.from(boundTo, 'utf8'))
+  const ciphertext = Buffer.concat([cipher.update(JSON.stringify(credentials), 'utf8'), cipher.final()])
+  return [VERSION, keyring.current.kid, b64(iv), b64(cipher.getAuthTag()), b64(ciphertext)].join('.')
+}
+
+export function openCredentials (keyring: Keyring, sealed: string, boundTo: string): JobCredentials {
+  const [version, kid = '', iv = '', tag = '', ciphertext = ''] = sealed.split('.')
+  if (version !== VERSION) throw new CredentialsError(`sealed credentials have an unknown format ${String(version)}`)
+  const key = keyring.keys.get(kid)
+  if (key === undefined) throw new CredentialsError(`the key ${kid} that sealed the job's credentials is no longer configured in JOB_ENCRYPTION_KEYS`)
+  try {
+    const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(iv, 'base64url'))
+    decipher.setAAD(Buffer.from(boundTo, 'utf8'))
+    decipher.setAuthTag(Buffer.from(tag, 'base64url'))
+    const clear = Buffer.concat([decipher.update(Buffer.from(ciphertext, 'base64url')), decipher.final()])
+    return JSON.parse(clear.toString('utf8')) as JobCredentials
+  } catch {
+    throw new CredentialsError('the job\'s credentials do not decrypt (tampered, or sealed for another job)')
+  }
+}

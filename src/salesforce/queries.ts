@@ -1,0 +1,44 @@
+import type { OrgClient } from './org-client.ts'
+import { soql, toId18 } from './soql.ts'
+
+export interface OpportunityLine {
+  Id: string
+  PricebookEntryId: string
+  Product2Id: string
+  Quantity: number
+  UnitPrice: number
+  Product2: { Name: string, Family: string | null, ProductCode: string | null } | null
+}
+
+export interface OpportunityWithLines {
+  Id: string
+  Name: string
+  StageName: string
+  Pricebook2Id: string | null
+  Account: { Name: string, BillingCountry: string | null } | null
+  OpportunityLineItems: { totalSize: number, records: OpportunityLine[] } | null
+}
+
+/**
+ * The opportunity and all its lines, as the caller sees them, in one query (one API call).
+ * Undefined when the caller cannot see it. An opportunity holds far fewer lines than a
+ * subquery page, so the lines come complete.
+ */
+export async function opportunityWithLines (org: OrgClient, opportunityId: string): Promise<OpportunityWithLines | undefined> {
+  const page = await org.query<OpportunityWithLines>(soql`
+    SELECT Id, Name, StageName, Pricebook2Id, Account.Name, Account.BillingCountry,
+      (SELECT Id, PricebookEntryId, Product2Id, Quantity, UnitPrice, Product2.Name, Product2.Family, Product2.ProductCode
+         FROM OpportunityLineItems ORDER BY Id)
+    FROM Opportunity WHERE Id = ${toId18(opportunityId)}`.replace(/\s+/g, ' ').trim())
+  return page.records[0]
+}
+
+export interface RecordAccess { read: boolean, edit: boolean }
+
+/** What the user may do with a record, from Salesforce's sharing (UserRecordAccess). */
+export async function recordAccess (org: OrgClient, userId: string, recordId: string): Promise<RecordAccess> {
+  const page = await org.query<{ RecordId: string, HasReadAccess: boolean, HasEditAccess: boolean }>(
+    soql`SELECT RecordId, HasReadAccess, HasEditAccess FROM UserRecordAccess WHERE UserId = ${toId18(userId)} AND RecordId = ${toId18(recordId)}`)
+  const row = page.records[0]
+  return { read: row?.HasReadAccess === true, edit: row?.HasEditAccess === true }
+}

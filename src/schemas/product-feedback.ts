@@ -1,0 +1,34 @@
+import { Type } from 'typebox'
+import { SalesforceId } from './common.ts'
+import { agentInput, agentOutput } from '../actions/define.ts'
+
+export const LogProductFeedbackRequest = Type.Object({
+  productCode: Type.String({ minLength: 1, maxLength: 40, description: 'Code of the product the feedback is about (its external id)', ...agentInput }),
+  rating: Type.Integer({ minimum: 1, maximum: 5, description: 'Rating from 1 (poor) to 5 (excellent)', ...agentInput }),
+  comment: Type.Optional(Type.String({ maxLength: 1000, description: 'What the customer said', ...agentInput })),
+  idempotencyKey: Type.Optional(Type.String({
+    minLength: 1, maxLength: 64,
+    description: 'Repeat a call with the same key to get the first answer back instead of a second record (default: the AppLink request id)',
+    ...agentInput
+  }))
+}, { additionalProperties: false })
+
+
+export const LogProductFeedbackResponse = Type.Object({
+  feedbackId: Type.Integer({ description: 'Id of the feedback in the service, for getSyncStatus', ...agentOutput }),
+  externalId: Type.String({ description: 'External id the Salesforce record will carry', ...agentOutput }),
+  syncStatus: Type.Enum(['PENDING', 'SYNCED', 'FAILED'], { description: 'PENDING until Heroku Connect has written it to Salesforce', ...agentOutput }),
+  replayed: Type.Boolean({ description: 'True when this call repeated an earlier one', ...agentOutput })
+}, { additionalProperties: false, description: 'The recorded feedback' })
+
+export const GetSyncStatusRequest = Type.Object({
+  feedbackId: Type.Integer({ minimum: 1, maximum: 2_147_483_647, description: 'feedbackId returned by logProductFeedback', ...agentInput })
+}, { additionalProperties: false })
+
+export const GetSyncStatusResponse = Type.Object({
+  feedbackId: Type.Integer({ description: 'The feedback asked about', ...agentOutput }),
+  state: Type.Enum(['PENDING', 'SYNCED', 'FAILED'], { description: 'PENDING: on its way to Salesforce; SYNCED: in Salesforce; FAILED: Salesforce refused it', ...agentOutput }),
+  salesforceId: Type.Optional(SalesforceId({ description: 'Id of the Product_Feedback__c record once in Salesforce', ...agentOutput })),
+  errorCode: Type.Optional(Type.String({ description: 'Salesforce error code when FAILED', ...agentOutput })),
+  errorMessage: Type.Optional(Type.String({ description: 'Salesforce error message when FAILED', ...agentOutput }))
+}, { additionalProperties: false, description: 'Where the feedback stands on its way to Salesforce' })

@@ -1,0 +1,46 @@
+import type { Test } from 'tap'
+import type pg from 'pg'
+import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
+import { startLocalOrg, type LocalOrg } from '../local/org/index.ts'
+import { startLocalSync, type LocalSync } from '../local/connect/index.ts'
+import { seedAppData } from '../local/app-data.ts'
+import { actionPath } from '../src/actions/define.ts'
+import { buildApp, testDatabase } from './helper.ts'
+
+export interface Stack {
+  app: FastifyInstance
+  org: LocalOrg
+  pool: pg.Pool
+  sync: LocalSync
+  logs: string[]
+  /** Calls an action as a local-org user, through the real context header. */
+  call: (operationId: string, body: unknown, username?: string) => Promise<LightMyRequestResponse>
+}
+
+/**
+ * The whole thing for an end-to-end test: a local org, a fresh database with the mirror filled
+ * by the local sync, the app's tables seeded, and the real app on top.
+ */
+export async function startStack (t: Test, opts: { env?: Record<string, string>, seed?: number } = {}): Promise<Stack> {
+  const org = await startLocalOrg({ port: 0, dataset: 'small', seed: opts.seed ?? 7 })
+  t.teardown(() => org.close())
+  const { url, pool } = await testDatabase(t, 'stack')
+  const sync = await startLocalSync({ pool, schema: 'salesforce', orgUrl: org.url, accessToken: org.user('integration@acme.local').accessToken, intervalMs: 300 })
+  t.teardown(() => sync.stop())
+  const { app, logs } = await buildApp(t, { env: { DATABASE_URL: url, ...opts.env } })
+  await seedAppData(pool, 'salesforce')
+  org.resetStats()
+  return {
+    app,
+    org,
+    pool,
+    sync,
+    logs,
+    call: async (operationId, body, username = 'rep1@acme.local') => await app.inject({
+      method: 'POST',
+      url: actionPath(operationId),
+      headers: { 'x-client-context': org.mintContext(username) },
+      payload: body as object
+    })
+  }
+}
