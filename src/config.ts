@@ -23,6 +23,8 @@ export const ConfigSchema = Type.Object({
   ORG_TIMEOUT_MS: Type.Integer({ minimum: 100, default: 10_000, description: 'timeout of one Salesforce API call (well under the router\'s 30 s)' }),
   ACCESS_CACHE_TTL_MS: Type.Integer({ minimum: 0, default: 60_000, description: 'how long a UserRecordAccess answer is reused per user and record' }),
   IDEMPOTENCY_RETENTION_MS: Type.Integer({ minimum: 0, default: 86_400_000, description: 'how long a write action\'s answer is returned again for the same idempotency key' }),
+  API_LIMIT_FLOOR_PERCENT: Type.Number({ minimum: 0, maximum: 100, default: 5, description: 'below this share of the daily API allowance left, actions that call the org answer 503' }),
+  REQUEST_BUDGET_MS: Type.Integer({ minimum: 1000, default: 25_000, description: 'time a request may spend on org calls (the Heroku router cuts at 30 s)' }),
   IDEMPOTENCY_WAIT_MS: Type.Integer({ minimum: 0, default: 20_000, description: 'how long a duplicate call waits for the first one to finish' }),
   WORKER_IN_WEB: Type.Optional(Type.Boolean({ description: 'the web process also works jobs; unset: yes unless NODE_ENV=production (run `npm run worker` there)' })),
   JOB_ENCRYPTION_KEYS: Type.Optional(Type.String({
@@ -34,7 +36,9 @@ export const ConfigSchema = Type.Object({
   JOB_RETRY_LIMIT: Type.Integer({ minimum: 0, default: 5, description: 'retries of a job after a transient failure before it is dead-lettered' }),
   JOB_RETRY_DELAY_SECONDS: Type.Integer({ minimum: 1, default: 15, description: 'first retry delay; doubles (with jitter) per retry' }),
   JOB_HEARTBEAT_SECONDS: Type.Integer({ minimum: 10, default: 30, description: 'a job whose worker stops beating this long (killed) goes back to the queue' }),
-  JOB_SUPERVISE_SECONDS: Type.Integer({ minimum: 1, default: 30, description: 'how often the queue looks for jobs of dead workers' })
+  JOB_SUPERVISE_SECONDS: Type.Integer({ minimum: 1, default: 30, description: 'how often the queue looks for jobs of dead workers' }),
+  DOCS_ENABLED: Type.Optional(Type.Boolean({ description: 'serve the interactive API reference at /docs; unset: yes unless NODE_ENV=production' })),
+  DOCS_CLIENT_CONTEXT: Type.Optional(Type.String({ minLength: 1, description: 'base64 x-client-context the /docs "try it" sends (npm run dev mints one for a local-org user)' }))
 })
 export type Config = Static<typeof ConfigSchema>
 

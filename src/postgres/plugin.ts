@@ -3,6 +3,7 @@ import type pg from 'pg'
 import { createPool } from './pool.ts'
 import { startEmbeddedPostgres } from './embedded.ts'
 import { migrate } from './migrate.ts'
+import { countQueries } from './query-count.ts'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -26,6 +27,7 @@ export default fp(async (app) => {
     app.log.info({ dataDir: config.EMBEDDED_PG_DIR }, 'DATABASE_URL unset: started embedded PostgreSQL')
   }
   const pool = createPool(url, config)
+  countQueries(pool)
   // An idle client losing its server (failover, restart) must not crash the process.
   pool.on('error', (err) => { app.log.warn({ err: { message: err.message } }, 'idle PostgreSQL client lost its connection') })
   app.decorate('pg', pool)

@@ -1,7 +1,9 @@
 import fp from 'fastify-plugin'
+import type { FastifyRequest } from 'fastify'
 import { Type } from 'typebox'
 import { actionPath, type ActionDefinition } from '../actions/define.ts'
 import { ErrorBody } from '../schemas/common.ts'
+import { queryCount } from '../postgres/query-count.ts'
 
 const errorResponse = (description: string) => Type.Ref('ErrorBody', { description })
 
@@ -16,6 +18,8 @@ const ERROR_RESPONSES = {
   502: errorResponse('Salesforce failed to answer properly'),
   503: errorResponse('A dependency is unavailable or the org\'s API limit is near; retry after the Retry-After delay')
 }
+
+const dbUsage = new WeakMap<FastifyRequest, { queries: number }>()
 
 /** One POST route per action in the registry; handlers get the validated body and the caller. */
 export default fp<{ actions: ActionDefinition[] }>(async (app, { actions }) => {
@@ -34,8 +38,22 @@ export default fp<{ actions: ActionDefinition[] }>(async (app, { actions }) => {
       handler: async (request, reply) => {
         const salesforce = request.salesforce
         if (salesforce === null) throw new Error('caller context hook did not run')
-        const result = await action.handler(request.body as never, { ...salesforce, app, log: request.log })
+        const usage = { queries: 0 }
+        dbUsage.set(request, usage)
+        const result = await queryCount.run(usage, () => action.handler(request.body as never, { ...salesforce, app, log: request.log }))
         return reply.status(successStatus).send(result)
+      },
+      // One line per invocation, for people reading `heroku logs` and for log-based metrics.
+      onResponse: async (request, reply) => {
+        request.log.info({
+          operationId: action.operationId,
+          status: reply.statusCode,
+          durationMs: Math.round(reply.elapsedTime * 10) / 10,
+          orgApiCalls: request.salesforce?.org.apiCalls ?? 0,
+          dbQueries: dbUsage.get(request)?.queries ?? 0,
+          orgId: request.salesforce?.caller.org.id,
+          userId: request.salesforce?.caller.user.id
+        }, 'action')
       }
     })
   }

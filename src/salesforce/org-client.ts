@@ -12,8 +12,8 @@ export interface OrgClientOptions {
   deadline?: number
   /** Retries of idempotent calls on transient failures. */
   retries?: number
-  /** Sees every response's `Sforce-Limit-Info` usage. */
-  onLimitInfo?: (used: number, max: number) => void
+  /** Sees every response's `Sforce-Limit-Info` usage, and may refuse a call before it is made. */
+  limits?: { check: () => void, record: (used: number, max: number) => void }
 }
 
 export interface QueryPage<R> { totalSize: number, done: boolean, records: R[], nextRecordsUrl?: string }
@@ -59,6 +59,7 @@ export class OrgClient {
   async #once<T> (method: string, path: string, body?: unknown): Promise<T> {
     const remaining = this.#opts.deadline === undefined ? Infinity : this.#opts.deadline - Date.now()
     if (remaining <= 0) throw new Unavailable('ORG_TIMEOUT', 'The request ran out of time before Salesforce could be called', 1)
+    this.#opts.limits?.check()
     const timeout = Math.min(this.#opts.timeoutMs, remaining)
     const url = path.startsWith('/services/') ? `${this.#opts.instanceUrl}${path}` : `${this.#base}${path}`
     this.apiCalls++
@@ -81,7 +82,7 @@ export class OrgClient {
       throw err
     }
     const usage = parseLimitInfo(response.headers.get('sforce-limit-info'))
-    if (usage !== undefined) this.#opts.onLimitInfo?.(usage[0], usage[1])
+    if (usage !== undefined) this.#opts.limits?.record(usage[0], usage[1])
     const text = await response.text()
     const parsed: unknown = text === '' ? undefined : safeJson(text)
     if (!response.ok) {

@@ -7,6 +7,7 @@ import type { DataApi } from '@heroku/applink/dist/index.js'
 import { CLIENT_CONTEXT_HEADER, callerFrom, decodeClientContext, type Caller, type ClientContext } from './context.ts'
 import { OrgClient } from './org-client.ts'
 import { AccessCache } from './access-cache.ts'
+import { ApiLimits } from './api-limits.ts'
 import { InvalidContext } from '../errors.ts'
 
 /** What the context hook attaches to an action request. */
@@ -20,6 +21,8 @@ declare module 'fastify' {
   interface FastifyInstance {
     /** UserRecordAccess answers, reused for ACCESS_CACHE_TTL_MS. */
     accessCache: AccessCache
+    /** Each org's API usage from Sforce-Limit-Info; refuses calls under the floor. */
+    apiLimits: ApiLimits
   }
   interface FastifyRequest {
     salesforce: SalesforceRequestContext | null
@@ -78,6 +81,7 @@ export function requestIdFrom (raw: IncomingMessage): string {
  */
 export default fp(async (app) => {
   app.decorate('accessCache', new AccessCache(app.config.ACCESS_CACHE_TTL_MS))
+  app.decorate('apiLimits', new ApiLimits(app.config.API_LIMIT_FLOOR_PERCENT))
   app.decorateRequest('salesforce', null)
   app.addHook('onRequest', async (request: FastifyRequest) => {
     if (request.routeOptions.config.requiresCaller !== true) return
@@ -96,7 +100,11 @@ export default fp(async (app) => {
         accessToken: context.accessToken,
         timeoutMs: app.config.ORG_TIMEOUT_MS,
         // Heroku's router gives up at 30 s; leave time to answer.
-        deadline: Date.now() + 25_000
+        deadline: Date.now() + app.config.REQUEST_BUDGET_MS,
+        limits: {
+          check: () => { app.apiLimits.check(caller.org.id) },
+          record: (used, max) => { app.apiLimits.record(caller.org.id, used, max) }
+        }
       })
     }
   })

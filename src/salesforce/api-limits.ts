@@ -1,0 +1,36 @@
+import { Unavailable } from '../errors.ts'
+
+/**
+ * The org's daily API allowance as seen on the last `Sforce-Limit-Info` header, per org. When
+ * what remains falls under the floor, calls are refused before they are made, so automation
+ * does not spend the calls the org's users and integrations still need. A reading is trusted
+ * for `staleAfterMs`; after that one call goes through to learn the new usage.
+ */
+export class ApiLimits {
+  readonly #floorPercent: number
+  readonly #staleAfterMs: number
+  readonly #byOrg = new Map<string, { used: number, max: number, at: number }>()
+
+  constructor (floorPercent: number, staleAfterMs = 300_000) {
+    this.#floorPercent = floorPercent
+    this.#staleAfterMs = staleAfterMs
+  }
+
+  record (orgId: string, used: number, max: number): void {
+    this.#byOrg.set(orgId, { used, max, at: Date.now() })
+  }
+
+  /** Throws 503 API_LIMIT_NEAR when the org is under the floor. */
+  check (orgId: string): void {
+    const reading = this.#byOrg.get(orgId)
+    if (reading === undefined || reading.max === 0) return
+    const age = Date.now() - reading.at
+    if (age > this.#staleAfterMs) return
+    const remainingPercent = ((reading.max - reading.used) / reading.max) * 100
+    if (remainingPercent < this.#floorPercent) {
+      throw new Unavailable('API_LIMIT_NEAR',
+        `The org has used ${reading.used} of its ${reading.max} daily API calls; this action is paused to keep ${this.#floorPercent}% for other work. Actions that read only the database keep working.`,
+        Math.ceil((this.#staleAfterMs - age) / 1000))
+    }
+  }
+}
