@@ -47,6 +47,9 @@ function toBody (err: FastifyError & { code?: string }, request: FastifyRequest)
   if (err.statusCode === 400 && typeof err.code === 'string' && err.code.startsWith('FST_ERR_CTP')) {
     return { status: 400, body: { errorCode: 'INVALID_REQUEST', message: 'The request body is not valid JSON', fields: [], requestId } }
   }
+  if (err.code === '22021' || err.code === '22P05') {
+    return { status: 400, body: { errorCode: 'INVALID_REQUEST', message: 'The input holds characters that cannot be stored', fields: [], requestId } }
+  }
   if (isDatabaseDown(err)) {
     return { status: 503, body: { errorCode: 'DATABASE_UNAVAILABLE', message: 'The database is not reachable right now; retry shortly', fields: [], requestId }, retryAfter: 5 }
   }

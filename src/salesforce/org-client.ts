@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { SalesforceApiError, parseSalesforceErrors } from './errors.ts'
-import { Unavailable } from '../errors.ts'
+import { AppError, Unavailable } from '../errors.ts'
 
 export interface OrgClientOptions {
   instanceUrl: string
@@ -48,7 +48,7 @@ export class OrgClient {
       try {
         return await this.#once<T>(method, path, body)
       } catch (err) {
-        const transient = (err instanceof SalesforceApiError && err.transient) || isConnectionReset(err)
+        const transient = (err instanceof SalesforceApiError && err.transient) || (err instanceof OrgUnreachable && err.connectionReset)
         if (!transient || attempt >= attempts) throw err
         // Full jitter keeps many callers from retrying in lock step.
         await sleep(Math.random() * 100 * 2 ** attempt)
@@ -79,7 +79,7 @@ export class OrgClient {
       if (err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError')) {
         throw new Unavailable('ORG_TIMEOUT', `Salesforce did not answer within ${timeout} ms`, 5, err)
       }
-      throw err
+      throw new OrgUnreachable(err)
     }
     const usage = parseLimitInfo(response.headers.get('sforce-limit-info'))
     if (usage !== undefined) this.#opts.limits?.record(usage[0], usage[1])
@@ -156,7 +156,12 @@ function safeJson (text: string): unknown {
   try { return JSON.parse(text) } catch { return text }
 }
 
-function isConnectionReset (err: unknown): boolean {
-  const cause = err instanceof Error ? (err.cause as { code?: string } | undefined) : undefined
-  return cause?.code === 'ECONNRESET' || cause?.code === 'UND_ERR_SOCKET'
+/** The org could not be reached at all (refused, reset, DNS): 502, and retried when idempotent. */
+export class OrgUnreachable extends AppError {
+  readonly connectionReset: boolean
+  constructor (cause: unknown) {
+    super(502, 'SALESFORCE_UNREACHABLE', 'Salesforce could not be reached; retry shortly', { cause, retryAfterSeconds: 5 })
+    const code = cause instanceof Error ? (cause.cause as { code?: string } | undefined)?.code : undefined
+    this.connectionReset = code === 'ECONNRESET' || code === 'UND_ERR_SOCKET'
+  }
 }

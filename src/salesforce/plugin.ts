@@ -2,8 +2,8 @@ import fp from 'fastify-plugin'
 import type { FastifyRequest } from 'fastify'
 import type { IncomingMessage } from 'node:http'
 import { randomUUID } from 'node:crypto'
-import applinkSdk from '@heroku/applink'
-import type { DataApi } from '@heroku/applink/dist/index.js'
+import { createRequire } from 'node:module'
+import type { DataApi, RecordForCreate, RecordForUpdate, RecordQueryResult, UnitOfWork } from '@heroku/applink/dist/index.js'
 import { CLIENT_CONTEXT_HEADER, callerFrom, decodeClientContext, type Caller, type ClientContext } from './context.ts'
 import { OrgClient } from './org-client.ts'
 import { AccessCache } from './access-cache.ts'
@@ -33,7 +33,49 @@ declare module 'fastify' {
   }
 }
 
-const sdk = applinkSdk.init()
+type ApplinkSdk = ReturnType<typeof import('@heroku/applink').init>
+let sdk: ApplinkSdk | undefined
+
+/**
+ * The AppLink SDK, loaded on first use: its jsforce and @salesforce/core chain takes most of the
+ * start-up time and memory, and only a handler that calls the data API needs it.
+ */
+function applink (): ApplinkSdk {
+  if (sdk === undefined) {
+    const module = createRequire(import.meta.url)('@heroku/applink') as typeof import('@heroku/applink')
+    sdk = module.init()
+  }
+  return sdk
+}
+
+/**
+ * The SDK's data API for one request, built by parseRequest on first use: parseRequest builds a
+ * jsforce connection, a Bulk API client and a data API per call, which most actions never touch.
+ */
+class LazyDataApi implements DataApi {
+  readonly accessToken: string
+  readonly #parse: () => DataApi
+  #api: DataApi | undefined
+
+  constructor (accessToken: string, parse: () => DataApi) {
+    this.accessToken = accessToken
+    this.#parse = parse
+  }
+
+  get #real (): DataApi {
+    this.#api ??= this.#parse()
+    return this.#api
+  }
+
+  query (soql: string): Promise<RecordQueryResult> { return this.#real.query(soql) }
+  queryMore (result: RecordQueryResult): Promise<RecordQueryResult> { return this.#real.queryMore(result) }
+  create (record: RecordForCreate): ReturnType<DataApi['create']> { return this.#real.create(record) }
+  update (record: RecordForUpdate): ReturnType<DataApi['update']> { return this.#real.update(record) }
+  delete (type: string, id: string): ReturnType<DataApi['delete']> { return this.#real.delete(type, id) }
+  newUnitOfWork (): UnitOfWork { return this.#real.newUnitOfWork() }
+  commitUnitOfWork (unitOfWork: UnitOfWork): ReturnType<DataApi['commitUnitOfWork']> { return this.#real.commitUnitOfWork(unitOfWork) }
+}
+
 const decoded = new WeakMap<IncomingMessage, ClientContext | InvalidContext>()
 
 function decodeOnce (raw: IncomingMessage): ClientContext | InvalidContext {
@@ -88,9 +130,12 @@ export default fp(async (app) => {
     const context = decodeOnce(request.raw)
     if (context instanceof InvalidContext) throw context
     const caller = callerFrom(context, String(request.id))
-    const { context: sdkContext } = sdk.salesforce.parseRequest(request.headers, undefined, request.log)
-    const dataApi = sdkContext.org?.dataApi
-    if (dataApi === undefined) throw new InvalidContext('INVALID_CONTEXT', `The ${CLIENT_CONTEXT_HEADER} header does not describe an org`)
+    const dataApi = new LazyDataApi(context.accessToken, () => {
+      const { context: sdkContext } = applink().salesforce.parseRequest(request.headers, undefined, request.log)
+      const api = sdkContext.org?.dataApi
+      if (api === undefined) throw new InvalidContext('INVALID_CONTEXT', `The ${CLIENT_CONTEXT_HEADER} header does not describe an org`)
+      return api
+    })
     request.salesforce = {
       caller,
       dataApi,

@@ -1,10 +1,10 @@
 import { Type } from 'typebox'
-import { Money, SalesforceId } from './common.ts'
+import { Money, SalesforceId, Text } from './common.ts'
 import { agentInput, agentOutput } from '../actions/define.ts'
 
 export const CheckAvailabilityRequest = Type.Object({
   items: Type.Array(Type.Object({
-    productCode: Type.String({ minLength: 1, maxLength: 255, description: 'Product code (Product2.ProductCode)' }),
+    productCode: Text({ minLength: 1, maxLength: 255, description: 'Product code (Product2.ProductCode)' }),
     quantity: Type.Integer({ minimum: 1, maximum: 1_000_000, description: 'Quantity wanted' })
   }, { additionalProperties: false }), {
     minItems: 1, maxItems: 50,

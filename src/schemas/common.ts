@@ -8,6 +8,13 @@ import { Type, type Static, type TSchemaOptions } from 'typebox'
 export const SalesforceId = (options: TSchemaOptions = {}) =>
   Type.String({ pattern: '^[a-zA-Z0-9]{15}(?:[a-zA-Z0-9]{3})?$', minLength: 15, maxLength: 18, ...options })
 
+/**
+ * Free text from a person or an agent. NUL cannot be stored by PostgreSQL nor Salesforce, so it
+ * is refused at the door with the field named, like any other invalid input.
+ */
+export const Text = (options: TSchemaOptions & { minLength?: number, maxLength?: number } = {}) =>
+  Type.String({ pattern: '^[^\\u0000]*$', ...options })
+
 /** An amount in the org's currency, rounded to cents. */
 export const Money = (options: TSchemaOptions = {}) => Type.Number({ ...options })
 

@@ -1,5 +1,5 @@
 import { Type } from 'typebox'
-import { Money, SalesforceId } from './common.ts'
+import { Money, SalesforceId, Text } from './common.ts'
 import { agentInput, agentOutput } from '../actions/define.ts'
 
 export const GenerateQuoteRequest = Type.Object({
@@ -9,7 +9,7 @@ export const GenerateQuoteRequest = Type.Object({
     description: 'Discount in percent for every line, replacing the pricing rules; at most the pricing ceiling',
     ...agentInput
   })),
-  idempotencyKey: Type.Optional(Type.String({
+  idempotencyKey: Type.Optional(Text({
     minLength: 1, maxLength: 100,
     description: 'Repeat a call with the same key to get the first quote back instead of a second one (default: the AppLink request id)',
     ...agentInput

@@ -1,0 +1,89 @@
+// Salesforce date and datetime formats, and SOQL date literals as [start, end) ranges in UTC.
+
+const DAY = 86_400_000
+
+export function fmtDateTime (ms: number): string {
+  return new Date(ms).toISOString().replace('Z', '+0000')
+}
+
+export function fmtDate (ms: number): string {
+  return new Date(ms).toISOString().slice(0, 10)
+}
+
+const DT = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?)?\s*(Z|[+-]\d{2}:?\d{2})?$/
+
+/** Parses a date or datetime string into epoch ms (UTC when no zone); NaN when invalid. */
+export function parseDateTime (s: string): number {
+  const m = DT.exec(s.trim())
+  if (!m) return NaN
+  const [, y = '', mo = '', d = '', h = '0', mi = '0', sec = '0', frac = '0', zone] = m
+  let ms = Date.UTC(+y, +mo - 1, +d, +h, +mi, +sec, Math.round(Number('0.' + frac) * 1000))
+  const check = new Date(ms)
+  if (check.getUTCDate() !== +d || check.getUTCMonth() !== +mo - 1) return NaN
+  if (zone && zone !== 'Z') {
+    const sign = zone[0] === '-' ? -1 : 1
+    const z = zone.slice(1).replace(':', '')
+    ms -= sign * (Number(z.slice(0, 2)) * 60 + Number(z.slice(2))) * 60_000
+  }
+  return ms
+}
+
+export function isDateString (s: string): boolean {
+  return /^\d{4}-\d{2}-\d{2}$/.test(s) && !Number.isNaN(parseDateTime(s))
+}
+
+function startOfDay (ms: number): number {
+  return Math.floor(ms / DAY) * DAY
+}
+
+function monthStart (y: number, m: number): number {
+  return Date.UTC(y, m, 1)
+}
+
+/** [start, end) in epoch ms for a SOQL date literal such as TODAY or LAST_N_DAYS:30; undefined if unknown. */
+export function dateLiteralRange (literal: string, now: number): [number, number] | undefined {
+  const [rawName = '', rawN] = literal.toUpperCase().split(':')
+  const name = rawName.trim()
+  const n = rawN === undefined ? 0 : Number(rawN)
+  const today = startOfDay(now)
+  const d = new Date(today)
+  const y = d.getUTCFullYear()
+  const mo = d.getUTCMonth()
+  const weekStart = today - d.getUTCDay() * DAY // weeks start on Sunday (en_US)
+  const q = Math.floor(mo / 3)
+  switch (name) {
+    case 'YESTERDAY': return [today - DAY, today]
+    case 'TODAY': return [today, today + DAY]
+    case 'TOMORROW': return [today + DAY, today + 2 * DAY]
+    case 'LAST_WEEK': return [weekStart - 7 * DAY, weekStart]
+    case 'THIS_WEEK': return [weekStart, weekStart + 7 * DAY]
+    case 'NEXT_WEEK': return [weekStart + 7 * DAY, weekStart + 14 * DAY]
+    case 'LAST_MONTH': return [monthStart(y, mo - 1), monthStart(y, mo)]
+    case 'THIS_MONTH': return [monthStart(y, mo), monthStart(y, mo + 1)]
+    case 'NEXT_MONTH': return [monthStart(y, mo + 1), monthStart(y, mo + 2)]
+    case 'LAST_90_DAYS': return [today - 90 * DAY, today + DAY]
+    case 'NEXT_90_DAYS': return [today + DAY, today + 91 * DAY]
+    case 'LAST_N_DAYS': return [today - n * DAY, today + DAY]
+    case 'NEXT_N_DAYS': return [today + DAY, today + (n + 1) * DAY]
+    case 'N_DAYS_AGO': return [today - n * DAY, today - (n - 1) * DAY]
+    case 'N_DAYS_FROM_NOW': return [today + n * DAY, today + (n + 1) * DAY]
+    case 'LAST_N_WEEKS': return [weekStart - 7 * n * DAY, weekStart]
+    case 'NEXT_N_WEEKS': return [weekStart + 7 * DAY, weekStart + 7 * (n + 1) * DAY]
+    case 'N_WEEKS_AGO': return [weekStart - 7 * n * DAY, weekStart - 7 * (n - 1) * DAY]
+    case 'LAST_N_MONTHS': return [monthStart(y, mo - n), monthStart(y, mo)]
+    case 'NEXT_N_MONTHS': return [monthStart(y, mo + 1), monthStart(y, mo + 1 + n)]
+    case 'N_MONTHS_AGO': return [monthStart(y, mo - n), monthStart(y, mo - n + 1)]
+    case 'THIS_QUARTER': return [monthStart(y, q * 3), monthStart(y, q * 3 + 3)]
+    case 'LAST_QUARTER': return [monthStart(y, q * 3 - 3), monthStart(y, q * 3)]
+    case 'NEXT_QUARTER': return [monthStart(y, q * 3 + 3), monthStart(y, q * 3 + 6)]
+    case 'LAST_N_QUARTERS': return [monthStart(y, q * 3 - 3 * n), monthStart(y, q * 3)]
+    case 'NEXT_N_QUARTERS': return [monthStart(y, q * 3 + 3), monthStart(y, q * 3 + 3 + 3 * n)]
+    case 'THIS_YEAR': return [Date.UTC(y, 0, 1), Date.UTC(y + 1, 0, 1)]
+    case 'LAST_YEAR': return [Date.UTC(y - 1, 0, 1), Date.UTC(y, 0, 1)]
+    case 'NEXT_YEAR': return [Date.UTC(y + 1, 0, 1), Date.UTC(y + 2, 0, 1)]
+    case 'LAST_N_YEARS': return [Date.UTC(y - n, 0, 1), Date.UTC(y, 0, 1)]
+    case 'NEXT_N_YEARS': return [Date.UTC(y + 1, 0, 1), Date.UTC(y + 1 + n, 0, 1)]
+    case 'N_YEARS_AGO': return [Date.UTC(y - n, 0, 1), Date.UTC(y - n + 1, 0, 1)]
+    default: return undefined
+  }
+}
