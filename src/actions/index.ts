@@ -5,6 +5,8 @@ import checkAvailability from './check-availability.ts'
 import accountInsights from './account-insights.ts'
 import logProductFeedback from './log-product-feedback.ts'
 import getSyncStatus from './get-sync-status.ts'
+import rescoreAccounts from './rescore-accounts.ts'
+import getJobStatus from './get-job-status.ts'
 
 /**
  * Every action the service offers. The app registers one POST route per entry, the spec
@@ -16,7 +18,9 @@ export const actions: ActionDefinition[] = [
   checkAvailability,
   accountInsights,
   logProductFeedback,
-  getSyncStatus
+  getSyncStatus,
+  rescoreAccounts,
+  getJobStatus
 ] as ActionDefinition[]
 
 /** The Agentforce topic that groups the agent actions (document-level `x-sfdc.agent.topic`). */

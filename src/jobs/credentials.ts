@@ -17,7 +17,9 @@ export interface Keyring {
   keys: Map<string, Buffer>
 }
 
-export class CredentialsError extends Error {}
+export class CredentialsError extends Error {
+  override name = 'CredentialsError'
+}
 
 const VERSION = 'v1'
 const DEV_KID = 'dev'

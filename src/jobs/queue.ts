@@ -52,6 +52,7 @@ export interface JobStatus {
 
 /** Thrown by a job that stops at a safe point because its process is shutting down. */
 export class JobInterrupted extends Error {
+  override name = 'JobInterrupted'
   constructor () { super('the worker is shutting down; the job goes back to the queue') }
 }
 
@@ -206,13 +207,13 @@ export class JobQueue {
     const { config } = this.#opts
     this.#working = true
     for (const kind of this.#kinds.values()) {
-      await this.#boss.work<JobData>(kind.name, {
+      await this.#boss.work(kind.name, {
         batchSize: 1,
         includeMetadata: true,
         perJobResults: true,
         localConcurrency: config.JOB_CONCURRENCY,
         pollingIntervalSeconds: config.JOB_POLL_SECONDS
-      }, async (jobs) => await Promise.all(jobs.map(async (job) => await this.#runOne(kind, job))))
+      }, async (jobs: Array<JobWithMetadata<JobData>>) => await Promise.all(jobs.map(async (job) => await this.#runOne(kind, job))))
     }
   }
 

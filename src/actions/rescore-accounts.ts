@@ -1,0 +1,39 @@
+import { defineAction } from './define.ts'
+import { InvalidRequest } from '../errors.ts'
+import { RescoreAccountsAccepted, RescoreAccountsRequest, RescoreSummary } from '../schemas/jobs.ts'
+import { callbackAllowed, rescoreAccountsJob } from '../jobs/rescore.ts'
+
+/** Long work: answers 202 with a job id at once; a worker writes the scores and calls back. */
+export default defineAction({
+  operationId: 'rescoreAccounts',
+  summary: 'Recompute account health scores',
+  description: 'Recomputes the health score (0-100) of every account that matches the filter, from open pipeline, revenue won in the last 12 months, open cases and recent activity, and writes Health_Score__c and Health_Scored_At__c as the calling user. Answers at once with a job id; when the job ends, a summary with the accounts Salesforce refused is POSTed to callbackUrl. Use getJobStatus to follow progress.',
+  request: RescoreAccountsRequest,
+  response: RescoreAccountsAccepted,
+  successStatus: 202,
+  sfdc: { heroku: { authorization: { permissionSet: 'AppLinkActions_User' } } },
+  callbacks: {
+    rescoreAccountsDone: {
+      '{$request.body#/callbackUrl}': {
+        post: {
+          summary: 'Summary of a finished rescore',
+          requestBody: { required: true, content: { 'application/json': { schema: RescoreSummary } } },
+          responses: { 200: { description: 'Summary received' } }
+        }
+      }
+    }
+  },
+  handler: async (input, { caller, dataApi, app }) => {
+    if (!callbackAllowed(input.callbackUrl, caller.org.domainUrl)) {
+      throw new InvalidRequest('callbackUrl must be on the calling org\'s domain: the summary is sent with the caller\'s session', ['callbackUrl'])
+    }
+    const { callbackUrl, ...filter } = input
+    return await app.jobs.enqueue(rescoreAccountsJob, { filter, callbackUrl }, {
+      instanceUrl: caller.org.domainUrl,
+      apiVersion: caller.org.apiVersion,
+      accessToken: dataApi.accessToken,
+      orgId: caller.org.id,
+      userId: caller.user.id
+    })
+  }
+})

@@ -1,0 +1,46 @@
+import fp from 'fastify-plugin'
+import type { JobCredentials } from './credentials.ts'
+import { JobQueue, type JobKind, type JobOwner, type JobState, type JobStatus } from './queue.ts'
+import { rescoreAccountsJob } from './rescore.ts'
+
+/** Every kind of job the service runs; each gets its queue and its dead-letter queue. */
+export const jobKinds: JobKind[] = [rescoreAccountsJob] as JobKind[]
+
+/** What handlers use: queue a job for the caller, read one back. */
+export interface Jobs {
+  enqueue: <P extends object>(kind: JobKind<P>, payload: P, credentials: JobCredentials) => Promise<{ jobId: string, state: JobState }>
+  status: (jobId: string, owner: JobOwner) => Promise<JobStatus | null>
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    jobs: Jobs
+  }
+}
+
+export interface JobsPluginOptions {
+  /** Work jobs in this process; default WORKER_IN_WEB (unset: not in production). */
+  work?: boolean
+}
+
+/**
+ * The durable job queue on the app's pool. Starts pg-boss (its schema migrates here, after the
+ * app's own migrations), works jobs when asked, and on close lets running jobs stop at a safe
+ * point and return to the queue before the pool closes.
+ */
+export default fp<JobsPluginOptions>(async (app, opts) => {
+  const { config } = app
+  const queue = new JobQueue({ pool: app.pg, config, log: app.log.child({ component: 'jobs' }), kinds: jobKinds })
+  await queue.start()
+  app.decorate('jobs', {
+    enqueue: async (kind, payload, credentials) => await queue.enqueue(kind, payload, credentials),
+    status: async (jobId, owner) => await queue.status(jobId, owner)
+  } satisfies Jobs)
+  // preClose: before the pg plugin's onClose ends the pool the jobs still write to.
+  app.addHook('preClose', async () => { await queue.stop() })
+  const work = opts.work ?? config.WORKER_IN_WEB ?? config.NODE_ENV !== 'production'
+  if (work) {
+    await queue.work()
+    app.log.info({ concurrency: config.JOB_CONCURRENCY, kinds: jobKinds.map((k) => k.name) }, 'working jobs')
+  }
+}, { name: 'jobs', dependencies: ['config', 'pg'] })

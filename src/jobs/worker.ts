@@ -1,0 +1,43 @@
+// `npm run worker`: works queued jobs, no HTTP. Several workers (and, in development, the web
+// process) share one queue in PostgreSQL.
+import Fastify from 'fastify'
+import closeWithGrace from 'close-with-grace'
+import { serverOptions } from '../app.ts'
+import { ConfigError, loadConfig } from '../config.ts'
+import configPlugin from '../plugins/config.ts'
+import pgPlugin from '../postgres/plugin.ts'
+import jobsPlugin from './plugin.ts'
+
+let config
+try {
+  config = loadConfig(process.env)
+} catch (err) {
+  if (!(err instanceof ConfigError)) throw err
+  process.stderr.write(`${err.message}\n`)
+  process.exit(1)
+}
+
+// The same pool, embedded PostgreSQL and migrations as the web process, as plugins without routes.
+const worker = Fastify(serverOptions(config))
+
+// Heroku sends SIGTERM and kills 30 s later: running jobs stop after their current batch and go
+// back to the queue for another worker.
+closeWithGrace({ delay: 25_000, logger: worker.log }, async ({ err, signal }) => {
+  if (err !== undefined) worker.log.error({ err }, 'worker closing after an unexpected error')
+  else worker.log.info({ signal }, 'worker shutting down')
+  await worker.close()
+})
+
+try {
+  await worker.register(configPlugin, { config })
+  await worker.register(pgPlugin)
+  await worker.register(jobsPlugin, { work: true })
+  await worker.ready()
+  worker.log.info({ pid: process.pid }, 'worker ready')
+} catch (err) {
+  // A setting only checked at start (JOB_ENCRYPTION_KEYS) reads like the config's own errors.
+  if (err instanceof ConfigError) process.stderr.write(`${err.message}\n`)
+  else worker.log.error({ err }, 'worker could not start')
+  await worker.close()
+  process.exit(1)
+}

@@ -1,0 +1,76 @@
+import { Type, type Static, type TSchemaOptions, type TUnsafe } from 'typebox'
+import { SalesforceId } from './common.ts'
+import { INDUSTRIES, SEGMENTS } from '../jobs/account-health.ts'
+
+const JobId = (description: string) => Type.String({ pattern: '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$', description })
+const JOB_STATES = ['queued', 'running', 'retrying', 'completed', 'failed', 'cancelled'] as const
+
+/** A string from a fixed list, typed `string` in the spec (External Services wants a type on enums). */
+const StringEnum = <const T extends readonly string[]>(values: T, options: TSchemaOptions = {}): TUnsafe<T[number]> =>
+  Type.Unsafe<T[number]>({ type: 'string', enum: [...values], ...options })
+
+export const RescoreAccountsRequest = Type.Object({
+  segment: Type.Optional(StringEnum(SEGMENTS, { description: 'Only accounts of this type' })),
+  industry: Type.Optional(StringEnum(INDUSTRIES, { description: 'Only accounts of this industry' })),
+  ownerId: Type.Optional(SalesforceId({ description: 'Only accounts this user owns' })),
+  callbackUrl: Type.String({
+    pattern: '^https?://',
+    maxLength: 2000,
+    description: 'Where the summary is POSTed when the job ends, with the caller\'s session; must be on the calling org\'s domain'
+  })
+}, { additionalProperties: false, description: 'Which accounts to rescore (every account when no filter is given) and where to report' })
+
+export const RescoreAccountsAccepted = Type.Object({
+  jobId: JobId('Id of the job; pass it to getJobStatus'),
+  state: StringEnum(JOB_STATES, { description: 'State of the job: queued right after it was accepted' })
+}, { additionalProperties: false, description: 'The job was queued; the summary arrives at callbackUrl' })
+
+export const RescoreFailure = Type.Object({
+  id: SalesforceId({ description: 'Account that was not updated' }),
+  errorCode: Type.String({ description: 'Salesforce status code, e.g. INSUFFICIENT_ACCESS_OR_READONLY' }),
+  message: Type.String({ description: 'Salesforce\'s message' })
+}, { additionalProperties: false })
+
+const summaryFields = {
+  jobId: JobId('Id of the job'),
+  state: StringEnum(['completed'], { description: 'Always completed: a job that cannot finish is reported by getJobStatus' }),
+  total: Type.Integer({ minimum: 0, description: 'Accounts that matched the filter' }),
+  written: Type.Integer({ minimum: 0, description: 'Accounts whose health score was written' }),
+  failed: Type.Integer({ minimum: 0, description: 'Accounts Salesforce refused to update' }),
+  failures: Type.Array(RescoreFailure, { maxItems: 1000, description: 'The refused accounts (the first 1,000)' }),
+  failuresTruncated: Type.Boolean({ description: 'More accounts failed than failures lists' }),
+  scoredAt: Type.String({ format: 'date-time', description: 'Health_Scored_At__c written on every account' })
+}
+
+/** The body POSTed to callbackUrl when a rescore ends (the action's OpenAPI callback). */
+export const RescoreSummary = Type.Object(summaryFields, { additionalProperties: false, description: 'Summary of a finished rescore' })
+export type RescoreSummaryType = Static<typeof RescoreSummary>
+
+/** The job's stored result: the summary and how the callback went. */
+export const RescoreResult = Type.Object({
+  ...summaryFields,
+  callbackStatus: Type.Optional(Type.Integer({ description: 'HTTP status callbackUrl answered with' }))
+}, { additionalProperties: false, description: 'Result of a finished rescore' })
+export type RescoreResultType = Static<typeof RescoreResult>
+
+export const GetJobStatusRequest = Type.Object({
+  jobId: JobId('Id of the job, as its action returned it')
+}, { additionalProperties: false })
+
+export const JobStatusResponse = Type.Object({
+  jobId: JobId('Id of the job'),
+  kind: Type.String({ description: 'What the job does, e.g. rescore-accounts' }),
+  state: StringEnum(JOB_STATES, { description: 'queued, running, retrying (after a transient failure), completed, failed (for good) or cancelled' }),
+  attempts: Type.Integer({ minimum: 0, description: 'How many times a worker started the job' }),
+  progress: Type.Object({
+    done: Type.Integer({ minimum: 0, description: 'Records processed' }),
+    total: Type.Integer({ minimum: 0, description: 'Records to process (0 until known)' })
+  }, { additionalProperties: false }),
+  result: Type.Optional(RescoreResult),
+  error: Type.Optional(Type.Object({
+    errorCode: Type.String({ description: 'Why the job (or its last attempt) failed' }),
+    message: Type.String()
+  }, { additionalProperties: false })),
+  createdAt: Type.String({ format: 'date-time' }),
+  completedAt: Type.Optional(Type.String({ format: 'date-time' }))
+}, { additionalProperties: false, description: 'State and progress of a job' })

@@ -1,0 +1,51 @@
+import t from 'tap'
+import { randomBytes } from 'node:crypto'
+import { loadConfig } from '../../src/config.ts'
+import { keyringFrom, openCredentials, sealCredentials, type JobCredentials } from '../../src/jobs/credentials.ts'
+
+const credentials: JobCredentials = {
+  instanceUrl: 'https://acme.my.salesforce.com',
+  apiVersion: '62.0',
+  accessToken: '00D5g000004Sxyz!AQthis-is-the-token',
+  orgId: '00D5g000004SxyzEAC',
+  userId: '0055g00000AbcdeAAB'
+}
+const key = () => randomBytes(32).toString('base64')
+const keysFor = (value: string) => keyringFrom({ NODE_ENV: 'production', JOB_ENCRYPTION_KEYS: value })
+
+t.test('sealed credentials open with the key and job they were sealed for, and show no token', async (t) => {
+  const keyring = keysFor(`k1:${key()}`)
+  const sealed = sealCredentials(keyring, credentials, 'job-1')
+  t.match(sealed, /^v1\.k1\.[\w-]+\.[\w-]+\.[\w-]+$/, 'versioned, names its key')
+  t.notOk(sealed.includes('this-is-the-token') || sealed.includes(Buffer.from(credentials.accessToken).toString('base64')), 'no token in clear or base64')
+  t.same(openCredentials(keyring, sealed, 'job-1'), credentials)
+  t.not(sealCredentials(keyring, credentials, 'job-1'), sealed, 'a fresh IV each time')
+  t.throws(() => openCredentials(keyring, sealed, 'job-2'), { name: 'CredentialsError' }, 'bound to its job')
+  const [v, kid, iv, tag, body = ''] = sealed.split('.')
+  const flipped = `${body.slice(0, -2)}${body.endsWith('A') ? 'B' : 'A'}${body.slice(-1)}`
+  t.throws(() => openCredentials(keyring, [v, kid, iv, tag, flipped].join('.'), 'job-1'), { name: 'CredentialsError' }, 'tampering is detected')
+})
+
+t.test('keys rotate by config: the first encrypts, all decrypt', async (t) => {
+  const old = key()
+  const sealedWithOld = sealCredentials(keysFor(`old:${old}`), credentials, 'job')
+  const rotated = keysFor(`new:${key()},old:${old}`)
+  t.same(openCredentials(rotated, sealedWithOld, 'job'), credentials, 'queued jobs still open after rotation')
+  t.match(sealCredentials(rotated, credentials, 'job'), /^v1\.new\./, 'new jobs use the new key')
+  t.throws(() => openCredentials(keysFor(`new:${key()}`), sealedWithOld, 'job'), { message: /key old .* no longer configured/ }, 'a retired key says so')
+})
+
+t.test('production needs JOB_ENCRYPTION_KEYS; development gets a fixed dev key', async (t) => {
+  t.throws(() => keyringFrom({ NODE_ENV: 'production' }), { message: /JOB_ENCRYPTION_KEYS is required/ })
+  t.equal(keyringFrom({ NODE_ENV: 'development' }).current.kid, 'dev')
+  t.same(keyringFrom({ NODE_ENV: 'test' }).current.key, keyringFrom({ NODE_ENV: 'development' }).current.key, 'the same in every process')
+  t.throws(() => keysFor(`k1:${randomBytes(16).toString('base64')}`), { message: /16 bytes, AES-256 needs 32/ })
+  t.throws(() => keysFor(`k1:${key()},k1:${key()}`), { message: /appears twice/ })
+  t.throws(() => loadConfig({ JOB_ENCRYPTION_KEYS: 'no key here' }), { message: /JOB_ENCRYPTION_KEYS/ }, 'the format is checked with the config')
+})
+
+t.test('the web process works jobs unless production says otherwise', async (t) => {
+  t.equal(loadConfig({}).WORKER_IN_WEB, undefined, 'unset: the jobs plugin decides by NODE_ENV')
+  t.equal(loadConfig({ WORKER_IN_WEB: 'false' }).WORKER_IN_WEB, false)
+  t.equal(loadConfig({ NODE_ENV: 'production', DATABASE_URL: 'postgres://x/y', WORKER_IN_WEB: 'true' }).WORKER_IN_WEB, true)
+})

@@ -1,0 +1,227 @@
+import type { Test } from 'tap'
+import { createServer, type IncomingMessage } from 'node:http'
+import { spawn, type ChildProcess } from 'node:child_process'
+import type { FastifyInstance } from 'fastify'
+import { startLocalOrg, type LocalOrg } from '../../local/org/index.ts'
+import { startLocalSync } from '../../local/connect/index.ts'
+import { randomBytes } from 'node:crypto'
+import pg from 'pg'
+import { buildApp, testConfig, type BuiltApp } from '../helper.ts'
+import rescoreAccounts from '../../src/actions/rescore-accounts.ts'
+import getJobStatus from '../../src/actions/get-job-status.ts'
+import type { ActionDefinition } from '../../src/actions/define.ts'
+
+export const COLLECTIONS_PATH = '/services/data/v62.0/composite/sobjects'
+
+/** Settings that make retries, heartbeats and polling fast enough for a test. */
+export const FAST_JOBS = {
+  NODE_ENV: 'test',
+  LOG_LEVEL: 'info',
+  CONNECT_SCHEMA: 'salesforce',
+  JOB_POLL_SECONDS: '0.5',
+  JOB_RETRY_DELAY_SECONDS: '1',
+  JOB_HEARTBEAT_SECONDS: '10',
+  JOB_SUPERVISE_SECONDS: '1',
+  JOB_CONCURRENCY: '1'
+}
+
+export interface Callback { path: string, authorization: string | undefined, body: unknown }
+
+/**
+ * The local org behind a recording proxy: counts the record ids every collections PATCH carries
+ * and answers `POST /callback/…` itself (the summary's destination, on the org's own origin).
+ */
+export interface OrgUnderTest {
+  org: LocalOrg
+  /** The proxy's URL: what the caller context names as the org. */
+  url: string
+  /** Every id sent in a collections PATCH, in order (duplicates included). */
+  written: string[]
+  patchCalls: number
+  callbacks: Callback[]
+  /** x-client-context for the user, on the proxy; remembers the token in `tokens`. */
+  context: (username: string) => string
+  /** Every access token handed to the service. */
+  tokens: Set<string>
+  /** The next N collection calls reach the org, but their answer is lost (the connection drops). */
+  loseAnswers: number
+}
+
+async function readBody (req: IncomingMessage): Promise<Buffer> {
+  const chunks: Buffer[] = []
+  for await (const chunk of req) chunks.push(chunk as Buffer)
+  return Buffer.concat(chunks)
+}
+
+export async function orgUnderTest (t: Test, accounts = 0): Promise<OrgUnderTest> {
+  const org = await startLocalOrg({ port: 0, dataset: 'small', seed: 1 })
+  const owners = org.users.filter((u) => u.profile === 'rep')
+  for (let i = 0; i < accounts; i++) {
+    org.insertRecord('Account', {
+      Name: `Rescore Test ${i}`,
+      Type: 'Customer',
+      Industry: 'Technology',
+      OwnerId: owners[i % owners.length]?.id
+    })
+  }
+  const state: Omit<OrgUnderTest, 'context'> = { org, url: '', written: [], patchCalls: 0, callbacks: [], tokens: new Set(), loseAnswers: 0 }
+  const proxy = createServer((req, res) => {
+    void (async () => {
+      const body = await readBody(req)
+      const path = req.url ?? '/'
+      if (req.method === 'POST' && path.startsWith('/callback/')) {
+        state.callbacks.push({ path, authorization: req.headers.authorization, body: JSON.parse(body.toString('utf8')) })
+        res.writeHead(200).end()
+        return
+      }
+      const headers: Record<string, string> = {}
+      for (const name of ['authorization', 'content-type', 'accept']) {
+        const value = req.headers[name]
+        if (typeof value === 'string') headers[name] = value
+      }
+      const upstream = await fetch(`${org.url}${path}`, { method: req.method, headers, body: body.length > 0 ? body : undefined })
+      const answer = Buffer.from(await upstream.arrayBuffer())
+      if (req.method === 'PATCH' && path === COLLECTIONS_PATH) {
+        state.patchCalls++
+        if (upstream.ok) {
+          const sent = JSON.parse(body.toString('utf8')) as { records: Array<{ Id: string }> }
+          const results = JSON.parse(answer.toString('utf8')) as Array<{ success: boolean }>
+          sent.records.forEach((r, i) => { if (results[i]?.success === true) state.written.push(r.Id) })
+        }
+        if (state.loseAnswers > 0) {
+          state.loseAnswers--
+          res.destroy()
+          return
+        }
+      }
+      res.writeHead(upstream.status, {
+        'content-type': upstream.headers.get('content-type') ?? 'application/json',
+        ...(upstream.headers.get('sforce-limit-info') === null ? {} : { 'sforce-limit-info': upstream.headers.get('sforce-limit-info') ?? '' })
+      }).end(answer)
+    })().catch((err: unknown) => { res.writeHead(502).end(String(err)) })
+  })
+  await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve))
+  const address = proxy.address()
+  state.url = `http://127.0.0.1:${typeof address === 'object' && address !== null ? address.port : 0}`
+  t.teardown(async () => {
+    proxy.closeAllConnections()
+    await new Promise((resolve) => proxy.close(resolve))
+    await org.close()
+  })
+  const context = (username: string): string => {
+    const decoded = org.contextFor(username, { orgDomainUrl: state.url })
+    state.tokens.add(decoded.accessToken)
+    return Buffer.from(JSON.stringify(decoded)).toString('base64')
+  }
+  return Object.assign(state, { context })
+}
+
+const SERVER = process.env.TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432'
+
+/**
+ * A database of the test's own (the server is shared, and pg-boss would let another test's app
+ * work these jobs) with the mirror filled from the org by the local Connect's initial load.
+ * Dropped at the end, after the apps and workers of the test closed (teardowns run last-in first).
+ */
+export async function mirroredDatabase (t: Test, org: LocalOrg): Promise<string> {
+  const name = `jobs_test_${randomBytes(6).toString('hex')}`
+  const admin = new pg.Client({ connectionString: `${SERVER}/postgres` })
+  await admin.connect()
+  try {
+    await admin.query(`CREATE DATABASE ${name}`)
+  } finally {
+    await admin.end()
+  }
+  t.teardown(async () => {
+    const dropper = new pg.Client({ connectionString: `${SERVER}/postgres` })
+    await dropper.connect()
+    await dropper.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)
+    await dropper.end()
+  })
+  const url = `${SERVER}/${name}`
+  const integration = org.user('integration@acme.local')
+  const sync = await startLocalSync({ databaseUrl: url, schema: 'salesforce', orgUrl: org.url, accessToken: integration.accessToken, intervalMs: 3_600_000, onError: () => {} })
+  await sync.stop()
+  return url
+}
+
+export const jobActions = [rescoreAccounts, getJobStatus] as ActionDefinition[]
+
+/** The app with the two job actions, on the test's database. */
+export async function jobsApp (t: Test, databaseUrl: string, env: Record<string, string> = {}): Promise<BuiltApp> {
+  return await buildApp(t, { actions: jobActions, config: testConfig({ ...FAST_JOBS, DATABASE_URL: databaseUrl, ...env }) })
+}
+
+export async function startRescore (app: FastifyInstance, ut: OrgUnderTest, username: string, filter: Record<string, string> = {}, tag = 'done'): Promise<{ statusCode: number, body: { jobId: string, state: string } }> {
+  const res = await app.inject({
+    method: 'POST',
+    url: '/actions/rescoreAccounts',
+    headers: { 'x-client-context': ut.context(username) },
+    payload: { ...filter, callbackUrl: `${ut.url}/callback/${tag}` }
+  })
+  return { statusCode: res.statusCode, body: res.json() }
+}
+
+export interface Status { state: string, attempts: number, progress: { done: number, total: number }, result?: Record<string, unknown>, error?: { errorCode: string, message: string } }
+
+export async function jobStatus (app: FastifyInstance, ut: OrgUnderTest, username: string, jobId: string): Promise<{ statusCode: number, body: Status }> {
+  const res = await app.inject({ method: 'POST', url: '/actions/getJobStatus', headers: { 'x-client-context': ut.context(username) }, payload: { jobId } })
+  return { statusCode: res.statusCode, body: res.json() }
+}
+
+/** Polls getJobStatus until the job is completed or failed for good. */
+export async function settled (app: FastifyInstance, ut: OrgUnderTest, username: string, jobId: string, timeoutMs = 60_000): Promise<Status> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const { body } = await jobStatus(app, ut, username, jobId)
+    if (body.state === 'completed' || body.state === 'failed') return body
+    if (Date.now() > deadline) throw new Error(`job ${jobId} still ${body.state} after ${timeoutMs} ms`)
+    await new Promise((resolve) => setTimeout(resolve, 200))
+  }
+}
+
+export async function until<R> (what: string, probe: () => Promise<R | undefined | false> | R | undefined | false, timeoutMs = 30_000): Promise<R> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const value = await probe()
+    if (value !== undefined && value !== false) return value
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((resolve) => setTimeout(resolve, 100))
+  }
+}
+
+export interface WorkerProcess { child: ChildProcess, logs: string[], exited: Promise<number | null> }
+
+/** `npm run worker` as a child process on the test's database. */
+export function startWorker (t: Test, databaseUrl: string, env: Record<string, string> = {}): WorkerProcess {
+  const child = spawn(process.execPath, ['src/jobs/worker.ts'], {
+    cwd: new URL('../../', import.meta.url),
+    env: { PATH: process.env.PATH, ...FAST_JOBS, DATABASE_URL: databaseUrl, ...env },
+    stdio: ['ignore', 'pipe', 'pipe']
+  })
+  const logs: string[] = []
+  let partial = ''
+  child.stdout?.on('data', (chunk: Buffer) => {
+    const lines = (partial + chunk.toString('utf8')).split('\n')
+    partial = lines.pop() ?? ''
+    logs.push(...lines)
+  })
+  child.stderr?.on('data', (chunk: Buffer) => { logs.push(chunk.toString('utf8')) })
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => { resolve(code) }))
+  t.teardown(async () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
+    await exited
+  })
+  return { child, logs, exited }
+}
+
+/** The parsed JSON log lines of a worker with a given message. */
+export const logged = (logs: string[], msg: string): Array<Record<string, unknown>> =>
+  logs.flatMap((line) => {
+    try {
+      const entry = JSON.parse(line) as Record<string, unknown>
+      return entry.msg === msg ? [entry] : []
+    } catch {
+      return []
+    }
+  })
