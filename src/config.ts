@@ -64,3 +64,14 @@ export function loadConfig (env: Record<string, string | undefined>): Config {
   }
   return config
 }
+
+/** For process entry points: the validated config, or a one-line message and exit 1. */
+export function loadConfigOrExit (env: Record<string, string | undefined>): Config {
+  try {
+    return loadConfig(env)
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err
+    process.stderr.write(`${err.message}\n`)
+    process.exit(1)
+  }
+}

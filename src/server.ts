@@ -1,19 +1,10 @@
 import Fastify from 'fastify'
 import closeWithGrace from 'close-with-grace'
 import app, { serverOptions } from './app.ts'
-import { ConfigError, loadConfig } from './config.ts'
+import { ConfigError, loadConfigOrExit } from './config.ts'
 
-let config
-try {
-  config = loadConfig(process.env)
-} catch (err) {
-  if (!(err instanceof ConfigError)) throw err
-  process.stderr.write(`${err.message}\n`)
-  process.exit(1)
-}
-
+const config = loadConfigOrExit(process.env)
 const server = Fastify(serverOptions(config))
-await server.register(app, { config })
 
 // Heroku sends SIGTERM and kills 30 s later: stop accepting, let in-flight requests finish, close pools.
 closeWithGrace({ delay: 25_000, logger: server.log }, async ({ err, signal }) => {
@@ -23,10 +14,13 @@ closeWithGrace({ delay: 25_000, logger: server.log }, async ({ err, signal }) =>
 })
 
 try {
+  await server.register(app, { config })
   const address = await server.listen({ port: config.APP_PORT, host: config.HOST })
   server.log.info({ address }, 'AppLink Actions listening')
 } catch (err) {
-  server.log.error({ err }, 'could not start')
+  // A setting only checked when its plugin starts (JOB_ENCRYPTION_KEYS) reads like the config's own errors.
+  if (err instanceof ConfigError) process.stderr.write(`${err.message}\n`)
+  else server.log.error({ err }, 'could not start')
   await server.close()
   process.exit(1)
 }

@@ -1,4 +1,4 @@
-import { defineAction } from './define.ts'
+import { agentAction, defineAction } from './define.ts'
 import { AccountInsightsRequest, AccountInsightsResponse } from '../schemas/account-insights.ts'
 import { recordAccess } from '../salesforce/queries.ts'
 import { toId18 } from '../salesforce/soql.ts'
@@ -17,10 +17,7 @@ export default defineAction({
   description: 'How an account is doing: open pipeline by stage, revenue won in the last 12 months, open cases by priority, last activity, top products and web shop orders, with a two-sentence summary to read out. Only for accounts the caller can see in Salesforce.',
   request: AccountInsightsRequest,
   response: AccountInsightsResponse,
-  sfdc: {
-    heroku: { authorization: { permissionSet: 'AppLinkActions_User' } },
-    agent: { action: { publishAsAgentAction: true } }
-  },
+  sfdc: agentAction,
   handler: async (input, { caller, org, app }) => {
     const accountId = toId18(input.accountId)
     const notFound = new NotFound(`Account ${input.accountId} does not exist or you do not have access to it`, ['accountId'])

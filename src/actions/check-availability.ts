@@ -1,4 +1,4 @@
-import { defineAction } from './define.ts'
+import { agentAction, defineAction } from './define.ts'
 import { CheckAvailabilityRequest, CheckAvailabilityResponse } from '../schemas/check-availability.ts'
 import { productAvailability } from '../postgres/availability.ts'
 import { shipPlan } from '../domain/availability.ts'
@@ -10,10 +10,7 @@ export default defineAction({
   description: 'For up to 50 product codes with quantities: unit price, stock per warehouse, whether the quantity can ship now and the earliest ship date. Unknown product codes are reported per item.',
   request: CheckAvailabilityRequest,
   response: CheckAvailabilityResponse,
-  sfdc: {
-    heroku: { authorization: { permissionSet: 'AppLinkActions_User' } },
-    agent: { action: { publishAsAgentAction: true } }
-  },
+  sfdc: agentAction,
   handler: async (input, { app }) => {
     const codes = input.items.map((i) => i.productCode)
     const [rows, freshness] = await Promise.all([productAvailability(app.pg, app.mirror, codes), app.mirror.freshness('product2')])

@@ -45,6 +45,15 @@ export function defineAction<Req extends TObject, Res extends TSchema> (action: 
 
 export const actionPath = (operationId: string): string => `/actions/${operationId}`
 
+/** The session-based permission set (salesforce/) that AppLink activates for each call. */
+export const PERMISSION_SET = 'AppLinkActions_User'
+
+/** Called from Flow and Apex. */
+export const flowAction: ActionSfdc = { heroku: { authorization: { permissionSet: PERMISSION_SET } } }
+
+/** Called from Flow and Apex, and published as an Agentforce agent action. */
+export const agentAction: ActionSfdc = { ...flowAction, agent: { action: { publishAsAgentAction: true } } }
+
 /** Field-level Agentforce flags, for inline schemas. */
 export const agentInput = { 'x-sfdc': { agent: { action: { isUserInput: true } } } }
 export const agentOutput = { 'x-sfdc': { agent: { action: { isDisplayable: true } } } }

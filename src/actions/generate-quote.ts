@@ -1,4 +1,4 @@
-import { defineAction } from './define.ts'
+import { agentAction, defineAction } from './define.ts'
 import { GenerateQuoteRequest, GenerateQuoteResponse } from '../schemas/generate-quote.ts'
 import { opportunityWithLines } from '../salesforce/queries.ts'
 import { toId18 } from '../salesforce/soql.ts'
@@ -22,10 +22,7 @@ export default defineAction({
   description: 'Creates a Quote with one line per opportunity product, priced with the volume and region discounts kept by the service (or a given discount), all or nothing. Returns the quote id, line totals, subtotal, discount and grand total. Calling again with the same idempotency key returns the same quote.',
   request: GenerateQuoteRequest,
   response: GenerateQuoteResponse,
-  sfdc: {
-    heroku: { authorization: { permissionSet: 'AppLinkActions_User' } },
-    agent: { action: { publishAsAgentAction: true } }
-  },
+  sfdc: agentAction,
   handler: async (input, { caller, org, app }) => {
     const opportunityId = toId18(input.opportunityId)
     const scope = { orgId: caller.org.id, operationId: 'generateQuote', key: input.idempotencyKey ?? caller.requestId }

@@ -1,5 +1,5 @@
 import type { Static } from 'typebox'
-import { defineAction } from './define.ts'
+import { flowAction, defineAction } from './define.ts'
 import { NotFound } from '../errors.ts'
 import { GetJobStatusRequest, JobStatusResponse } from '../schemas/jobs.ts'
 
@@ -10,7 +10,7 @@ export default defineAction({
   description: 'Returns the state (queued, running, retrying, completed, failed), the number of attempts, the progress and, once finished, the result or the reason of failure of a job started by an asynchronous action such as rescoreAccounts. Only the user who started the job can see it.',
   request: GetJobStatusRequest,
   response: JobStatusResponse,
-  sfdc: { heroku: { authorization: { permissionSet: 'AppLinkActions_User' } } },
+  sfdc: flowAction,
   handler: async ({ jobId }, { caller, app }) => {
     const status = await app.jobs.status(jobId, { orgId: caller.org.id, userId: caller.user.id })
     if (status === null) throw new NotFound(`No job ${jobId} of yours`, ['jobId'])

@@ -1,4 +1,4 @@
-import { defineAction } from './define.ts'
+import { agentAction, defineAction } from './define.ts'
 import { GetSyncStatusRequest, GetSyncStatusResponse } from '../schemas/product-feedback.ts'
 import { NotFound } from '../errors.ts'
 
@@ -8,10 +8,7 @@ export default defineAction({
   description: 'Tells whether feedback recorded with logProductFeedback has reached Salesforce (SYNCED, with the record id), is still on its way (PENDING), or was refused (FAILED, with Salesforce\'s error code and message).',
   request: GetSyncStatusRequest,
   response: GetSyncStatusResponse,
-  sfdc: {
-    heroku: { authorization: { permissionSet: 'AppLinkActions_User' } },
-    agent: { action: { publishAsAgentAction: true } }
-  },
+  sfdc: agentAction,
   handler: async (input, { app }) => {
     const status = await app.mirror.syncStatus('product_feedback__c', input.feedbackId)
     if (status === undefined) throw new NotFound(`No feedback has the id ${input.feedbackId}`, ['feedbackId'])

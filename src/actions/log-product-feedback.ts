@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import { defineAction } from './define.ts'
+import { agentAction, defineAction } from './define.ts'
 import { LogProductFeedbackRequest, LogProductFeedbackResponse } from '../schemas/product-feedback.ts'
 import { runOnce } from '../postgres/idempotency.ts'
 import { NotFound } from '../errors.ts'
@@ -15,10 +15,7 @@ export default defineAction({
   description: 'Records a customer\'s rating (1 to 5) and comment about a product. The feedback reaches Salesforce as a Product_Feedback__c record through Heroku Connect shortly after; use getSyncStatus with the returned feedbackId to follow it.',
   request: LogProductFeedbackRequest,
   response: LogProductFeedbackResponse,
-  sfdc: {
-    heroku: { authorization: { permissionSet: 'AppLinkActions_User' } },
-    agent: { action: { publishAsAgentAction: true } }
-  },
+  sfdc: agentAction,
   handler: async (input, { caller, app }) => {
     const scope = { orgId: caller.org.id, operationId: 'logProductFeedback', key: input.idempotencyKey ?? caller.requestId }
     const options = { retentionMs: app.config.IDEMPOTENCY_RETENTION_MS, waitMs: app.config.IDEMPOTENCY_WAIT_MS }

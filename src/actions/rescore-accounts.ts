@@ -1,4 +1,4 @@
-import { defineAction } from './define.ts'
+import { flowAction, defineAction } from './define.ts'
 import { InvalidRequest } from '../errors.ts'
 import { RescoreAccountsAccepted, RescoreAccountsRequest, RescoreSummary } from '../schemas/jobs.ts'
 import { callbackAllowed, rescoreAccountsJob } from '../jobs/rescore.ts'
@@ -11,7 +11,7 @@ export default defineAction({
   request: RescoreAccountsRequest,
   response: RescoreAccountsAccepted,
   successStatus: 202,
-  sfdc: { heroku: { authorization: { permissionSet: 'AppLinkActions_User' } } },
+  sfdc: flowAction,
   callbacks: {
     rescoreAccountsDone: {
       '{$request.body#/callbackUrl}': {

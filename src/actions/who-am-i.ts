@@ -1,4 +1,4 @@
-import { defineAction } from './define.ts'
+import { agentAction, defineAction } from './define.ts'
 import { WhoAmIRequest, WhoAmIResponse } from '../schemas/who-am-i.ts'
 
 /** Proves the wiring end to end: context parsed, validated, serialized; no I/O. */
@@ -8,10 +8,7 @@ export default defineAction({
   description: 'Returns the calling Salesforce org and user as this service sees them, and the API version it uses. Use it to check that the connection between Salesforce and the service works.',
   request: WhoAmIRequest,
   response: WhoAmIResponse,
-  sfdc: {
-    heroku: { authorization: { permissionSet: 'AppLinkActions_User' } },
-    agent: { action: { publishAsAgentAction: true } }
-  },
+  sfdc: agentAction,
   handler: async (_input, { caller }) => ({
     orgId: caller.org.id,
     userId: caller.user.id,

@@ -3,19 +3,12 @@
 import Fastify from 'fastify'
 import closeWithGrace from 'close-with-grace'
 import { serverOptions } from '../app.ts'
-import { ConfigError, loadConfig } from '../config.ts'
+import { ConfigError, loadConfigOrExit } from '../config.ts'
 import configPlugin from '../plugins/config.ts'
 import pgPlugin from '../postgres/plugin.ts'
 import jobsPlugin from './plugin.ts'
 
-let config
-try {
-  config = loadConfig(process.env)
-} catch (err) {
-  if (!(err instanceof ConfigError)) throw err
-  process.stderr.write(`${err.message}\n`)
-  process.exit(1)
-}
+const config = loadConfigOrExit(process.env)
 
 // The same pool, embedded PostgreSQL and migrations as the web process, as plugins without routes.
 const worker = Fastify(serverOptions(config))
