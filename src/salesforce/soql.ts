@@ -1,4 +1,5 @@
 import { InvalidRequest } from '../errors.ts'
+import { normalizeId } from './ids.ts'
 
 /** A value already rendered as SOQL, passed through `soql` unchanged. */
 export class SoqlFragment {
@@ -24,28 +25,11 @@ export function likeLiteral (value: string, mode: 'contains' | 'startsWith' | 'e
   return new SoqlFragment(`'${mode === 'contains' ? '%' : ''}${escaped}${mode === 'exact' ? '' : '%'}'`)
 }
 
-const ID = /^[a-zA-Z0-9]{15}(?:[a-zA-Z0-9]{3})?$/
-const CHECKSUM_CHARS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ012345'
-
-/** The 18-character form of a 15- or 18-character id (checksum of the case of each block of 5). */
+/** The 18-character form of a 15- or 18-character id; a malformed one is the caller's error. */
 export function toId18 (id: string): string {
-  if (!ID.test(id)) throw new InvalidRequest(`${id.slice(0, 40)} is not a Salesforce id`)
-  if (id.length === 18) return id
-  let suffix = ''
-  for (let block = 0; block < 3; block++) {
-    let bits = 0
-    for (let i = 0; i < 5; i++) {
-      const c = id.charCodeAt(block * 5 + i)
-      if (c >= 65 && c <= 90) bits |= 1 << i
-    }
-    suffix += CHECKSUM_CHARS[bits]
-  }
-  return id + suffix
-}
-
-/** True when an 18-character id's checksum matches its first 15 characters. */
-export function isValidId (id: string): boolean {
-  return ID.test(id) && (id.length === 15 || toId18(id.slice(0, 15)) === id.slice(0, 15) + id.slice(15).toUpperCase())
+  const normalized = normalizeId(id)
+  if (normalized === undefined) throw new InvalidRequest(`${id.slice(0, 40)} is not a Salesforce id`)
+  return normalized
 }
 
 function render (value: SoqlValue): string {
