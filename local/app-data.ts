@@ -1,5 +1,6 @@
 import type pg from 'pg'
 import { createHash } from 'node:crypto'
+import { inTransaction } from '../src/postgres/transaction.ts'
 
 /** A number in [0, 1) fixed by the text: the same product always gets the same stock. */
 const unit = (text: string): number => createHash('sha256').update(text).digest().readUInt32BE(0) / 2 ** 32
@@ -16,12 +17,10 @@ const WAREHOUSES = [
  * Deterministic, and a no-op when warehouses already exist.
  */
 export async function seedAppData (pool: pg.Pool, schema: string, today = new Date()): Promise<void> {
-  const client = await pool.connect()
-  try {
-    await client.query('BEGIN')
+  await inTransaction(pool, async (client) => {
     await client.query('LOCK TABLE warehouses IN EXCLUSIVE MODE')
     const { rowCount } = await client.query('SELECT 1 FROM warehouses LIMIT 1')
-    if (rowCount !== 0) { await client.query('ROLLBACK'); return }
+    if (rowCount !== 0) return
     for (const w of WAREHOUSES) {
       await client.query('INSERT INTO warehouses (code, name, country, lead_time_days) VALUES ($1, $2, $3, $4)', [w.code, w.name, w.country, w.leadTimeDays])
     }
@@ -46,11 +45,5 @@ export async function seedAppData (pool: pg.Pool, schema: string, today = new Da
           [sfid, new Date(today.getTime() - daysAgo * 86_400_000), Math.round(unit(`${sfid}/${i}/total`) * 500_000) / 100])
       }
     }
-    await client.query('COMMIT')
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => {})
-    throw err
-  } finally {
-    client.release()
-  }
+  })
 }

@@ -1,4 +1,5 @@
 import type { Pool } from 'pg'
+import { inTransaction } from '../../src/postgres/transaction.ts'
 import { MAPPING, columnName, pgType, type MappingDecl } from '../../src/postgres/mapping.ts'
 
 const quote = (identifier: string) => `"${identifier.replaceAll('"', '""')}"`
@@ -177,17 +178,9 @@ CREATE TRIGGER tlog_insert_trigger AFTER INSERT ON ${s}._trigger_log
 INSERT INTO ${s}._hcmeta (hcver, details) SELECT 3, '{}' WHERE NOT EXISTS (SELECT 1 FROM ${s}._hcmeta);
 ${Object.entries(mapping).map(([name, object]) => tableDdl(schema, name, object)).join('\n')}
 `
-  const client = await pool.connect()
-  try {
+  await inTransaction(pool, async (client) => {
     // Concurrent creators (tests, dev restarts) would race on CREATE ... IF NOT EXISTS.
-    await client.query('BEGIN')
     await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`connect-schema:${schema}`])
     await client.query(sql)
-    await client.query('COMMIT')
-  } catch (err) {
-    await client.query('ROLLBACK')
-    throw err
-  } finally {
-    client.release()
-  }
+  })
 }

@@ -1,4 +1,5 @@
 import pg from 'pg'
+import { inTransaction } from '../../src/postgres/transaction.ts'
 import type { Pool, PoolClient } from 'pg'
 import { MAPPING, columnName, isWritable, tablesOf, type MappingDecl, type SfField, type SfRelationshipField, type TableInfo } from '../../src/postgres/mapping.ts'
 import { createConnectSchema } from './schema.ts'
@@ -96,19 +97,10 @@ export async function startLocalSync (options: LocalSyncOptions): Promise<LocalS
 
   /** Runs `fn` in a transaction of Connect's own session: its writes are SYNCED and not logged. */
   async function asConnect<R> (fn: (client: PoolClient) => Promise<R>): Promise<R> {
-    const client = await pool.connect()
-    try {
-      await client.query('BEGIN')
+    return await inTransaction(pool, async (client) => {
       await client.query('SET LOCAL xmlbinary = hex')
-      const result = await fn(client)
-      await client.query('COMMIT')
-      return result
-    } catch (err) {
-      await client.query('ROLLBACK')
-      throw err
-    } finally {
-      client.release()
-    }
+      return await fn(client)
+    })
   }
 
   // ---- read: Salesforce → Postgres -----------------------------------------------------------

@@ -1,4 +1,5 @@
 import type pg from 'pg'
+import { inTransaction } from '../postgres/transaction.ts'
 import { OrgClient, type SaveResult } from '../salesforce/org-client.ts'
 import { SalesforceApiError } from '../salesforce/errors.ts'
 import { Unavailable } from '../errors.ts'
@@ -40,22 +41,14 @@ async function planOf (ctx: JobContext<RescorePayload>): Promise<{ scoredAt: Dat
   // Salesforce keeps datetimes to the second: the stamp must read back equal (see reconcile).
   const scoredAt = new Date(Math.floor(Date.now() / 1000) * 1000)
   const scores = await scoreAccounts(pool, ctx.config.CONNECT_SCHEMA, ctx.payload.filter, scoredAt)
-  const client = await pool.connect()
-  try {
-    await client.query('BEGIN')
+  await inTransaction(pool, async (client) => {
     const inserted = await client.query('INSERT INTO rescore_runs (job_id, scored_at, total) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING', [id, scoredAt, scores.length])
     if (inserted.rowCount === 1) {
       for (let i = 0; i * BATCH_SIZE < scores.length; i++) {
         await client.query('INSERT INTO rescore_batches (job_id, batch_no, records) VALUES ($1, $2, $3)', [id, i, JSON.stringify(scores.slice(i * BATCH_SIZE, (i + 1) * BATCH_SIZE))])
       }
     }
-    await client.query('COMMIT')
-  } catch (err) {
-    await client.query('ROLLBACK')
-    throw err
-  } finally {
-    client.release()
-  }
+  })
   plan = await loadPlan(pool, id)
   if (plan === undefined) throw new Error('rescore plan vanished after it was stored')
   return plan
