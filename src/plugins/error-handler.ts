@@ -1,6 +1,7 @@
 import fp from 'fastify-plugin'
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import { AppError } from '../errors.ts'
+import { isDatabaseDown } from '../postgres/pool.ts'
 import type { ErrorBodyType } from '../schemas/common.ts'
 
 interface AjvError { keyword: string, instancePath: string, params: Record<string, unknown>, message?: string }
@@ -16,14 +17,6 @@ function describe (e: AjvError, field: string): string {
   if (e.keyword === 'required') return `${field} is required`
   if (e.keyword === 'additionalProperties') return `${field} is not a known field`
   return `${field === '' ? 'body' : field} ${e.message ?? 'is invalid'}`
-}
-
-const DATABASE_DOWN_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'ENOTFOUND', '57P01', '57P02', '57P03', '08000', '08001', '08003', '08006', '53300'])
-
-/** Connection-level PostgreSQL failures (not query errors): the database is down or failing over. */
-function isDatabaseDown (err: Error & { code?: string }): boolean {
-  return (err.code !== undefined && DATABASE_DOWN_CODES.has(err.code)) ||
-    /timeout exceeded when trying to connect|Connection terminated|connection timeout/i.test(err.message)
 }
 
 function toBody (err: FastifyError & { code?: string }, request: FastifyRequest): { status: number, body: ErrorBodyType, retryAfter?: number } {

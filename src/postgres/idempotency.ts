@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import type pg from 'pg'
 import { AppError } from '../errors.ts'
+import { isDatabaseDown } from './pool.ts'
 
 export interface IdempotencyScope { orgId: string, operationId: string, key: string }
 
@@ -35,14 +36,34 @@ export async function runOnce<T> (pool: pg.Pool, scope: IdempotencyScope, opts: 
     }
     await sleep(existing === undefined ? 0 : 100)
   }
+  let result: T
   try {
-    const result = await work()
-    await pool.query(
-      `UPDATE idempotency_records SET response = $4, completed_at = now()
-         WHERE org_id = $1 AND operation_id = $2 AND idempotency_key = $3`, [...params, JSON.stringify(result)])
-    return { result, replayed: false }
+    result = await work()
   } catch (err) {
-    await pool.query('DELETE FROM idempotency_records WHERE org_id = $1 AND operation_id = $2 AND idempotency_key = $3', params).catch(() => {})
+    await settle(() => pool.query('DELETE FROM idempotency_records WHERE org_id = $1 AND operation_id = $2 AND idempotency_key = $3', params)).catch(() => {})
     throw err
+  }
+  // The work is done (a quote may exist in the org): its answer must be recorded, or the key
+  // stays claimed and every retry gets 409 until the retention ends.
+  await settle(() => pool.query(
+    `UPDATE idempotency_records SET response = $4, completed_at = now()
+       WHERE org_id = $1 AND operation_id = $2 AND idempotency_key = $3`, [...params, JSON.stringify(result)]))
+  return { result, replayed: false }
+}
+
+/** How long recording a claim's outcome is retried while the database is away (a restart, a failover). */
+const SETTLE_MS = 10_000
+
+/** Runs an idempotent statement again while the database is unreachable, for a bounded time. */
+async function settle (statement: () => Promise<unknown>): Promise<void> {
+  const deadline = Date.now() + SETTLE_MS
+  for (let delay = 100; ; delay = Math.min(delay * 2, 1000)) {
+    try {
+      await statement()
+      return
+    } catch (err) {
+      if (!(err instanceof Error) || !isDatabaseDown(err) || Date.now() + delay > deadline) throw err
+      await sleep(delay * (0.5 + Math.random() / 2))
+    }
   }
 }
