@@ -207,14 +207,19 @@ export function createMirror (pool: Pool, schema: string) {
     /** How stale a table is, so an action can say "data as of …". */
     async freshness (table: MirrorTable): Promise<Freshness> {
       const t = info(table)
-      const [newest] = await run<{ newest: Date | null }>(`SELECT max(systemmodstamp) AS newest FROM ${qualified(t.table)}`, [])
+      // One prepared statement, one round trip: actions ask this on every call.
       // The local sync records poll times in Connect's _hcmeta details; real Connect does not.
-      const [meta] = await run<{ polled: string | null }>(
-        `SELECT CASE WHEN details LIKE '{%' THEN details::jsonb -> 'polled_at' ->> $1 END AS polled
-           FROM ${qualified('_hcmeta')} ORDER BY id DESC LIMIT 1`, [t.table])
+      const { rows: [row] } = await pool.query<{ newest: Date | null, polled: string | null }>({
+        name: `freshness-${schema}-${t.table}`,
+        text: `SELECT (SELECT max(systemmodstamp) FROM ${qualified(t.table)}) AS newest,
+                      (SELECT CASE WHEN details LIKE '{%' THEN details::jsonb -> 'polled_at' ->> $1 END
+                         FROM ${qualified('_hcmeta')} ORDER BY id DESC LIMIT 1) AS polled`,
+        values: [t.table],
+        types
+      })
       return {
-        newestSystemModstamp: newest?.newest ?? null,
-        lastPolledAt: meta?.polled == null ? null : new Date(meta.polled)
+        newestSystemModstamp: row?.newest ?? null,
+        lastPolledAt: row?.polled == null ? null : new Date(row.polled)
       }
     }
   }

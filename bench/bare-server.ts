@@ -1,0 +1,8 @@
+// Start-up baseline: the smallest Fastify server that answers like whoAmI, started like the app.
+import Fastify from 'fastify'
+
+const server = Fastify({ logger: { level: 'info' } })
+server.post('/bare', async () => ({ orgId: '00DLo0000000008MAA', userId: '005Lo0000000006IAA', username: 'rep1@acme.local', apiVersion: '62.0', orgDomainUrl: 'http://127.0.0.1' }))
+const address = await server.listen({ port: 0, host: '127.0.0.1' })
+server.log.info({ address }, 'bare Fastify listening')
+process.on('SIGTERM', () => { void server.close().then(() => process.exit(0)) })

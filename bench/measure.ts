@@ -1,0 +1,94 @@
+import { execFile } from 'node:child_process'
+import { promisify } from 'node:util'
+import { fileURLToPath } from 'node:url'
+
+const run = promisify(execFile)
+
+export interface LoadOptions {
+  url: string
+  method?: 'GET' | 'POST'
+  headers?: Record<string, string>
+  body?: string
+  connections?: number
+  durationS: number
+}
+
+/** Throughput and latency of one measurement; latencies in ms. */
+export interface LoadResult { rps: number, p50: number, p99: number, requests: number, failures: number }
+
+/** HTTP load from a child process (autocannon); the server under test stays alone in this one. */
+export async function httpLoad (opts: LoadOptions): Promise<LoadResult> {
+  const script = fileURLToPath(new URL('./load.ts', import.meta.url))
+  const { stdout } = await run(process.execPath, [script, JSON.stringify(opts)], { maxBuffer: 1 << 20 })
+  const result = JSON.parse(stdout) as LoadResult
+  if (result.failures > 0) throw new Error(`${opts.url}: ${result.failures} of ${result.requests} requests failed`)
+  return result
+}
+
+export function percentile (sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] as number
+}
+
+/**
+ * `concurrency` loops calling `fn` for `durationMs`: the in-process counterpart of httpLoad,
+ * for baselines that skip HTTP (a pg pool, a direct fetch).
+ */
+export async function loop (fn: () => Promise<unknown>, opts: { concurrency: number, durationMs: number }): Promise<LoadResult> {
+  const times: number[] = []
+  const started = performance.now()
+  const end = started + opts.durationMs
+  await Promise.all(Array.from({ length: opts.concurrency }, async () => {
+    while (performance.now() < end) {
+      const t0 = performance.now()
+      await fn()
+      times.push(performance.now() - t0)
+    }
+  }))
+  const elapsed = (performance.now() - started) / 1000
+  times.sort((a, b) => a - b)
+  return { rps: times.length / elapsed, p50: percentile(times, 50), p99: percentile(times, 99), requests: times.length, failures: 0 }
+}
+
+/** Sequential timings of `fn` (after `warmup` untimed calls), sorted, in ms. */
+export async function sample (fn: () => Promise<unknown>, runs: number, warmup = 3): Promise<number[]> {
+  for (let i = 0; i < warmup; i++) await fn()
+  const times: number[] = []
+  for (let i = 0; i < runs; i++) {
+    const t0 = performance.now()
+    await fn()
+    times.push(performance.now() - t0)
+  }
+  return times.sort((a, b) => a - b)
+}
+
+export const median = (sorted: number[]): number => percentile(sorted, 50)
+
+/** Progress for the person waiting; stdout is kept for the summary. */
+export function progress (message: string): void {
+  process.stderr.write(`bench: ${message}\n`)
+}
+
+/**
+ * Measures a baseline and a subject in alternating rounds, so a load that comes and goes on the
+ * machine (other processes) weighs on both alike. Throughput over all rounds; p50/p99 the median
+ * of the rounds'.
+ */
+export async function compare (baseline: (seconds: number) => Promise<LoadResult>, subject: (seconds: number) => Promise<LoadResult>, opts: { seconds: number, rounds: number }): Promise<{ baseline: LoadResult, subject: LoadResult, ratio: number }> {
+  await baseline(1)
+  await subject(1)
+  const rounds: { baseline: LoadResult[], subject: LoadResult[] } = { baseline: [], subject: [] }
+  const each = opts.seconds / opts.rounds
+  for (let i = 0; i < opts.rounds; i++) {
+    rounds.baseline.push(await baseline(each))
+    rounds.subject.push(await subject(each))
+  }
+  const merge = (results: LoadResult[]): LoadResult => {
+    const by = (key: 'p50' | 'p99') => median(results.map((r) => r[key]).sort((a, b) => a - b))
+    const requests = results.reduce((n, r) => n + r.requests, 0)
+    return { rps: requests / (each * results.length), p50: by('p50'), p99: by('p99'), requests, failures: results.reduce((n, r) => n + r.failures, 0) }
+  }
+  const b = merge(rounds.baseline)
+  const s = merge(rounds.subject)
+  return { baseline: b, subject: s, ratio: s.rps / b.rps }
+}

@@ -1,0 +1,276 @@
+// `npm run bench`: measures the service on this machine against baselines measured in the same
+// run, and writes docs/performance.md and docs/performance.svg. Not part of `npm test`.
+import Fastify from 'fastify'
+import { writeFileSync } from 'node:fs'
+import { loadavg } from 'node:os'
+import { loadConfig } from '../src/config.ts'
+import { createMirror } from '../src/postgres/mirror.ts'
+import { productAvailability } from '../src/postgres/availability.ts'
+import { OrgClient } from '../src/salesforce/org-client.ts'
+import { actionPath } from '../src/actions/define.ts'
+import { startLocalOrg, type LocalOrg } from '../local/org/index.ts'
+import { benchServerOptions, listen, machine, startStack, type BenchStack } from './env.ts'
+import { compare, httpLoad, loop, median, percentile, progress, sample } from './measure.ts'
+import { accountSummaryFromApi, naiveQuote } from './baselines.ts'
+import { measureStartup } from './startup.ts'
+import { measureAsync, measureRescoreCalls } from './async.ts'
+import { renderMarkdown, renderSvg, type Results } from './report.ts'
+
+/** Seconds of load per side of a comparison, split into alternating rounds. */
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 9)
+const ROUNDS = 3
+const CONNECTIONS = 10
+const REP = 'rep1@acme.local'
+const ADMIN = 'admin@acme.local'
+
+type Rec = Record<string, unknown>
+
+const jsonHeaders = (context: string) => ({ 'content-type': 'application/json', 'x-client-context': context })
+
+/** 1. whoAmI against a bare Fastify route with the same logger, body and JSON answer. */
+async function framework (s: BenchStack): Promise<Results['framework']> {
+  progress('1/7 framework overhead: whoAmI vs a bare Fastify route')
+  const headers = jsonHeaders(s.org.mintContext(REP))
+  const url = `${s.url}${actionPath('whoAmI')}`
+  const answer = await (await fetch(url, { method: 'POST', headers, body: '{}' })).json() as Rec
+  const bare = Fastify(benchServerOptions(loadConfig({ LOG_LEVEL: 'info' })))
+  bare.post('/bare', async () => answer)
+  const bareUrl = `${await listen(bare)}/bare`
+  try {
+    const request = { method: 'POST' as const, headers, body: '{}', connections: CONNECTIONS }
+    const { baseline, subject, ratio } = await compare(
+      (durationS) => httpLoad({ ...request, url: bareUrl, durationS }),
+      (durationS) => httpLoad({ ...request, url, durationS }),
+      { seconds: SECONDS, rounds: ROUNDS })
+    return { baseline, whoAmI: subject, ratio }
+  } finally {
+    await bare.close()
+  }
+}
+
+/** 2. checkAvailability (10 products) against its own SQL run straight on a pg pool. */
+async function mirrorReads (s: BenchStack): Promise<Results['mirror']> {
+  progress('2/7 mirror reads: checkAvailability vs its SQL on a pg pool')
+  const { rows } = await s.db.pool.query<{ productcode: string }>(
+    'SELECT productcode FROM salesforce.product2 WHERE isactive AND productcode IS NOT NULL ORDER BY productcode LIMIT 10')
+  const items = rows.map((r, i) => ({ productCode: r.productcode, quantity: 1 + i * 7 }))
+  const codes = items.map((i) => i.productCode)
+  const mirror = createMirror(s.db.pool, 'salesforce')
+  // The statements the action runs, as it runs them (two at once), with the same pool size.
+  const direct = () => Promise.all([productAvailability(s.db.pool, mirror, codes), mirror.freshness('product2')])
+  const request = { url: `${s.url}${actionPath('checkAvailability')}`, method: 'POST' as const, headers: jsonHeaders(s.org.mintContext(REP)), body: JSON.stringify({ items }), connections: CONNECTIONS }
+  const { baseline, subject, ratio } = await compare(
+    (seconds) => loop(direct, { concurrency: CONNECTIONS, durationMs: seconds * 1000 }),
+    (durationS) => httpLoad({ ...request, durationS }),
+    { seconds: SECONDS, rounds: ROUNDS })
+  return { products: items.length, baseline, action: subject, ratio }
+}
+
+/** Accounts the user owns that have open opportunities: each one a cold access-cache entry. */
+function accountsOf (org: LocalOrg, username: string): string[] {
+  const owner = org.user(username).id
+  const withOpen = new Set(org.records('Opportunity').filter((o) => o.IsClosed === false).map((o) => String(o.AccountId)))
+  return org.records('Account').filter((a) => a.OwnerId === owner && withOpen.has(String(a.Id))).map((a) => String(a.Id))
+}
+
+const calls = (org: LocalOrg, username: string) => org.stats.byUser[username] ?? 0
+
+function orgClientFor (org: LocalOrg, username: string): OrgClient {
+  return new OrgClient({ instanceUrl: org.url, apiVersion: org.apiVersion, accessToken: org.user(username).accessToken, timeoutMs: 10_000 })
+}
+
+/** 3. The account summary from the mirror (accountInsights) vs from the REST API, at 0 and 100 ms. */
+async function mirrorVsApi (s: BenchStack): Promise<Results['mirrorVsApi']> {
+  progress('3/7 mirror vs API: account summary at 0 and 100 ms org latency')
+  const accounts = accountsOf(s.org, REP)
+  const api = orgClientFor(s.org, REP)
+  const headers = jsonHeaders(s.org.mintContext(REP))
+  const insights = async (accountId: string) => {
+    const res = await fetch(`${s.url}${actionPath('accountInsights')}`, { method: 'POST', headers, body: JSON.stringify({ accountId }) })
+    if (res.status !== 200) throw new Error(`accountInsights ${res.status}: ${await res.text()}`)
+    await res.arrayBuffer()
+  }
+  const out: Results['mirrorVsApi'] = []
+  let next = 0
+  for (const [latencyMs, runs] of [[0, 20], [100, 6]] as const) {
+    s.org.setFaults({ latencyMs })
+    const cold = accounts.slice(next, next + runs + 1)
+    next += runs + 1
+    if (cold.length < runs + 1) throw new Error(`${REP} owns too few accounts with open opportunities`)
+    const [warmAccount] = cold
+    let c0 = calls(s.org, REP)
+    let i = 0
+    // Cold: an account not asked about before, so the access check goes to the org.
+    const mirrorCold = await sample(() => insights(cold[1 + (i++ % runs)] as string), runs, 0)
+    const mirrorColdCalls = (calls(s.org, REP) - c0) / runs
+    await insights(warmAccount as string)
+    c0 = calls(s.org, REP)
+    const mirrorWarm = await sample(() => insights(warmAccount as string), runs * 2, 1)
+    const mirrorWarmCalls = (calls(s.org, REP) - c0) / (runs * 2 + 1)
+    c0 = calls(s.org, REP)
+    const viaApi = await sample(() => accountSummaryFromApi(api, warmAccount as string), runs, 1)
+    const apiCalls = (calls(s.org, REP) - c0) / (runs + 1)
+    out.push({ latencyMs, mirrorColdMs: median(mirrorCold), mirrorWarmMs: median(mirrorWarm), apiMs: median(viaApi), mirrorColdCalls, mirrorWarmCalls, apiCalls })
+  }
+  s.org.setFaults({ latencyMs: undefined })
+  return out
+}
+
+/** An opportunity of the user with `lines` products, created in the org for the measurement. */
+function opportunityWithLines (org: LocalOrg, username: string, lines: number): string {
+  const owner = org.user(username).id
+  const template = org.records('Opportunity').find((o) => o.OwnerId === owner && o.Pricebook2Id != null) as Rec
+  const opp = org.insertRecord('Opportunity', { Name: `Bench ${lines} lines`, AccountId: template.AccountId, StageName: 'Proposal', CloseDate: '2027-01-31', Pricebook2Id: template.Pricebook2Id }, username)
+  const entries = org.records('PricebookEntry').filter((e) => e.Pricebook2Id === template.Pricebook2Id && e.IsActive === true)
+  for (let i = 0; i < lines; i++) {
+    const entry = entries[i % entries.length] as Rec
+    org.insertRecord('OpportunityLineItem', { OpportunityId: opp.Id, PricebookEntryId: entry.Id, Quantity: 1 + (i % 60), UnitPrice: entry.UnitPrice }, username)
+  }
+  return String(opp.Id)
+}
+
+/** 4. API calls each action spends, against the naive per-record implementation. */
+async function apiCallsPerAction (s: BenchStack): Promise<Results['apiCalls']> {
+  progress('4/7 API calls per action: generateQuote vs per-record, accountInsights, rescoreAccounts')
+  const api = orgClientFor(s.org, REP)
+  // A fresh context per call: its requestId is the default idempotency key, and a repeat is a replay.
+  const generateQuote = async (opportunityId: string) => {
+    const res = await fetch(`${s.url}${actionPath('generateQuote')}`, { method: 'POST', headers: jsonHeaders(s.org.mintContext(REP)), body: JSON.stringify({ opportunityId }) })
+    if (res.status !== 200) throw new Error(`generateQuote ${res.status}: ${await res.text()}`)
+    await res.arrayBuffer()
+  }
+  await generateQuote(opportunityWithLines(s.org, REP, 3))
+  const quote: Results['apiCalls']['quote'] = []
+  for (const lines of [1, 10, 100]) {
+    const serviceOpp = opportunityWithLines(s.org, REP, lines)
+    const naiveOpp = opportunityWithLines(s.org, REP, lines)
+    let c0 = calls(s.org, REP)
+    let t0 = performance.now()
+    await generateQuote(serviceOpp)
+    const serviceMs = performance.now() - t0
+    const service = calls(s.org, REP) - c0
+    c0 = calls(s.org, REP)
+    t0 = performance.now()
+    await naiveQuote(api, naiveOpp)
+    const naiveMs = performance.now() - t0
+    quote.push({ lines, service, naive: calls(s.org, REP) - c0, serviceMs, naiveMs })
+  }
+  const [account] = accountsOf(s.org, 'rep2@acme.local')
+  const rep2Headers = jsonHeaders(s.org.mintContext('rep2@acme.local'))
+  const insightCalls: number[] = []
+  for (let i = 0; i < 2; i++) {
+    const c0 = calls(s.org, 'rep2@acme.local')
+    const res = await fetch(`${s.url}${actionPath('accountInsights')}`, { method: 'POST', headers: rep2Headers, body: JSON.stringify({ accountId: account }) })
+    if (res.status !== 200) throw new Error(`accountInsights ${res.status}: ${await res.text()}`)
+    await res.arrayBuffer()
+    insightCalls.push(calls(s.org, 'rep2@acme.local') - c0)
+  }
+  return { quote, insights: { first: insightCalls[0] ?? NaN, cached: insightCalls[1] ?? NaN }, rescore: await measureRescoreCalls() }
+}
+
+/** 7. The local org itself on the large data set, over HTTP, against its cheapest API call. */
+async function localOrg (): Promise<Results['localOrg']> {
+  progress('7/7 local org: seeding the large data set (50,000 accounts)')
+  const t0 = performance.now()
+  const org = await startLocalOrg({ port: 0, dataset: 'large', seed: 42, progress: () => {} })
+  const seedMs = performance.now() - t0
+  try {
+    const token = org.user(ADMIN).accessToken
+    const base = `${org.url}/services/data/v${org.apiVersion}`
+    const get = async (path: string) => {
+      const res = await fetch(`${base}${path}`, { headers: { authorization: `Bearer ${token}` } })
+      if (res.status !== 200) throw new Error(`${path}: ${res.status} ${await res.text()}`)
+      return await res.json() as Rec
+    }
+    const query = (q: string) => get(`/query?q=${encodeURIComponent(q)}`)
+    const account = org.records('Account')[41_234] as Rec
+    const id = String(account.Id)
+    const runs = 30
+    const roundTrip = await sample(() => get('/limits'), runs)
+    const byId = await sample(() => query(`SELECT Id, Name, Industry, BillingCountry FROM Account WHERE Id = '${id}'`), runs)
+    const byParent = await sample(() => query(`SELECT Id, Name, StageName, Amount FROM Opportunity WHERE AccountId = '${id}'`), runs)
+    const page = await sample(async () => {
+      const body = await query('SELECT Id, Name, Industry FROM Account')
+      if ((body.records as unknown[]).length !== 2000) throw new Error('the first page should hold 2,000 records')
+    }, 10)
+    let n = 0
+    const graph = await sample(async () => {
+      const g = n++
+      const res = await fetch(`${base}/composite/graph`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({
+          graphs: [{
+            graphId: 'graph0',
+            compositeRequest: [
+              { referenceId: 'acc', method: 'POST', url: `/services/data/v${org.apiVersion}/sobjects/Account`, body: { Name: `Bench graph ${g}` } },
+              ...Array.from({ length: 199 }, (_, i) => ({ referenceId: `c${i}`, method: 'POST', url: `/services/data/v${org.apiVersion}/sobjects/Contact`, body: { LastName: `Bench ${g}-${i}`, AccountId: '@{acc.id}' } }))
+            ]
+          }]
+        })
+      })
+      const body = await res.json() as { graphs: Array<{ isSuccessful: boolean }> }
+      if (res.status !== 200 || body.graphs[0]?.isSuccessful !== true) throw new Error(`graph failed: ${JSON.stringify(body).slice(0, 300)}`)
+    }, 10, 1)
+    return {
+      accounts: org.counts().Account ?? 0,
+      seedMs,
+      roundTripMs: median(roundTrip),
+      byIdMs: median(byId),
+      byIdP99Ms: percentile(byId, 99),
+      byParentMs: median(byParent),
+      page2000Ms: median(page),
+      graph200Ms: median(graph)
+    }
+  } finally {
+    await org.close()
+  }
+}
+
+async function main (): Promise<void> {
+  const started = performance.now()
+  const loadAtStart = loadavg()[0] ?? NaN
+  const command = `npm run bench${process.env.BENCH_SECONDS === undefined ? '' : ` (BENCH_SECONDS=${SECONDS})`}`
+  const stack = await startStack()
+  let results: Results
+  try {
+    const fw = await framework(stack)
+    const mirror = await mirrorReads(stack)
+    const vsApi = await mirrorVsApi(stack)
+    const apiCalls = await apiCallsPerAction(stack)
+    progress('5/7 async throughput: rescoreAccounts workers')
+    const asyncThroughput = await measureAsync()
+    progress('6/7 start-up and memory: node src/server.ts vs a bare Fastify server')
+    const startup = await measureStartup({ databaseUrl: stack.db.url, context: stack.org.mintContext(REP), seconds: 5 })
+    const org = await localOrg()
+    results = {
+      machine: machine(),
+      command,
+      date: new Date().toISOString(),
+      seconds: SECONDS,
+      rounds: ROUNDS,
+      loadAverage: { start: loadAtStart, end: NaN },
+      framework: fw,
+      mirror,
+      mirrorVsApi: vsApi,
+      apiCalls,
+      async: asyncThroughput,
+      startup,
+      localOrg: org,
+      runtimeS: (performance.now() - started) / 1000
+    }
+  } finally {
+    await stack.close()
+  }
+  results.runtimeS = (performance.now() - started) / 1000
+  results.loadAverage.end = loadavg()[0] ?? NaN
+  const jsonOut = process.argv.indexOf('--json')
+  if (jsonOut > 0 && process.argv[jsonOut + 1] !== undefined) writeFileSync(process.argv[jsonOut + 1] as string, `${JSON.stringify(results, null, 2)}\n`)
+  writeFileSync(new URL('../docs/performance.svg', import.meta.url), renderSvg(results))
+  const markdown = renderMarkdown(results)
+  writeFileSync(new URL('../docs/performance.md', import.meta.url), markdown)
+  process.stdout.write(markdown)
+  progress(`done in ${results.runtimeS.toFixed(0)} s: docs/performance.md, docs/performance.svg`)
+}
+
+await main()
