@@ -7,7 +7,9 @@ import errorHandler from './plugins/error-handler.ts'
 import gracefulClose from './plugins/graceful-close.ts'
 import pgPlugin from './postgres/plugin.ts'
 import mirrorPlugin from './postgres/mirror-plugin.ts'
+import jobsPlugin from './jobs/plugin.ts'
 import swaggerPlugin from './spec/swagger.ts'
+import docsPlugin, { docsEnabled } from './spec/docs.ts'
 import callerContext, { requestIdFrom } from './salesforce/plugin.ts'
 import healthRoutes from './routes/health.ts'
 import actionRoutes from './routes/actions.ts'
@@ -50,8 +52,10 @@ async function app (instance: FastifyInstance, opts: AppOptions): Promise<void> 
   if (opts.database !== false) {
     await instance.register(pgPlugin)
     await instance.register(mirrorPlugin)
+    await instance.register(jobsPlugin)
   }
   await instance.register(swaggerPlugin)
+  if (docsEnabled(opts.config)) await instance.register(docsPlugin)
   await instance.register(callerContext)
   await instance.register(healthRoutes)
   await instance.register(actionRoutes, { actions: opts.actions ?? actions })

@@ -21,13 +21,15 @@ export interface Stack {
  * The whole thing for an end-to-end test: a local org, a fresh database with the mirror filled
  * by the local sync, the app's tables seeded, and the real app on top.
  */
-export async function startStack (t: Test, opts: { env?: Record<string, string>, seed?: number } = {}): Promise<Stack> {
+export async function startStack (t: Test, opts: { env?: Record<string, string> | ((org: LocalOrg) => Record<string, string>), seed?: number } = {}): Promise<Stack> {
   const org = await startLocalOrg({ port: 0, dataset: 'small', seed: opts.seed ?? 7 })
   t.teardown(() => org.close())
   const { url, pool } = await testDatabase(t, 'stack')
   const sync = await startLocalSync({ pool, schema: 'salesforce', orgUrl: org.url, accessToken: org.user('integration@acme.local').accessToken, intervalMs: 300 })
   t.teardown(() => sync.stop())
-  const { app, logs } = await buildApp(t, { env: { DATABASE_URL: url, ...opts.env } })
+  // A function gets the running org, for settings minted from it (contexts).
+  const env = typeof opts.env === 'function' ? opts.env(org) : opts.env
+  const { app, logs } = await buildApp(t, { env: { DATABASE_URL: url, ...env } })
   await seedAppData(pool, 'salesforce')
   org.resetStats()
   return {
