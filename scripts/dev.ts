@@ -85,7 +85,7 @@ process.stdout.write([
   ...Object.entries(state.contexts).map(([username, context]) => `CONTEXT ${username} ${context}`),
   ''
 ].join('\n'))
-say(`ready. Try: npm run invoke -- checkAvailability '{"items":[{"productCode":"HA-0001","quantity":5}]}'`)
+say(`ready. Try: npm run invoke -- checkAvailability '{"items":[{"productCode":"HW-0001","quantity":5}]}'`)
 say(`API reference: ${state.serviceUrl}/docs`)
 
 let stopping = false

@@ -1,5 +1,6 @@
 import { Type, type Static } from 'typebox'
 import { Value } from 'typebox/value'
+import { keyringFrom } from './jobs/credentials.ts'
 
 /** Every setting the service reads, validated once at start; nothing else reads `process.env`. */
 export const ConfigSchema = Type.Object({
@@ -62,6 +63,8 @@ export function loadConfig (env: Record<string, string | undefined>): Config {
   if (config.NODE_ENV === 'production' && config.DATABASE_URL === undefined) {
     throw new ConfigError('DATABASE_URL is required when NODE_ENV=production (the embedded PostgreSQL is for development only)')
   }
+  // Checked here too, so a missing or malformed key stops the start with this message, before any connection.
+  keyringFrom(config)
   return config
 }
 

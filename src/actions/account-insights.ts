@@ -19,7 +19,7 @@ export default defineAction({
   response: AccountInsightsResponse,
   sfdc: agentAction,
   handler: async (input, { caller, org, app }) => {
-    const accountId = toId18(input.accountId)
+    const accountId = toId18(input.accountId, 'accountId')
     const notFound = new NotFound(`Account ${input.accountId} does not exist or you do not have access to it`, ['accountId'])
     const { access } = await app.accessCache.get(
       { orgId: caller.org.id, userId: caller.user.id, recordId: accountId },

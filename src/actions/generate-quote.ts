@@ -24,8 +24,9 @@ export default defineAction({
   response: GenerateQuoteResponse,
   sfdc: agentAction,
   handler: async (input, { caller, org, app }) => {
-    const opportunityId = toId18(input.opportunityId)
-    const scope = { orgId: caller.org.id, operationId: 'generateQuote', key: input.idempotencyKey ?? caller.requestId }
+    const opportunityId = toId18(input.opportunityId, 'opportunityId')
+    const { idempotencyKey, ...request } = input
+    const scope = { orgId: caller.org.id, userId: caller.user.id, operationId: 'generateQuote', key: idempotencyKey ?? caller.requestId, request }
     const options = { retentionMs: app.config.IDEMPOTENCY_RETENTION_MS, waitMs: app.config.IDEMPOTENCY_WAIT_MS }
     const { result, replayed } = await runOnce(app.pg, scope, options, async () => {
       const [opportunity, rules] = await Promise.all([opportunityWithLines(org, opportunityId), loadPricingRules(app.pg)])

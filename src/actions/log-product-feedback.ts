@@ -17,7 +17,8 @@ export default defineAction({
   response: LogProductFeedbackResponse,
   sfdc: agentAction,
   handler: async (input, { caller, app }) => {
-    const scope = { orgId: caller.org.id, operationId: 'logProductFeedback', key: input.idempotencyKey ?? caller.requestId }
+    const { idempotencyKey, ...request } = input
+    const scope = { orgId: caller.org.id, userId: caller.user.id, operationId: 'logProductFeedback', key: idempotencyKey ?? caller.requestId, request }
     const options = { retentionMs: app.config.IDEMPOTENCY_RETENTION_MS, waitMs: app.config.IDEMPOTENCY_WAIT_MS }
     const { result, replayed } = await runOnce(app.pg, scope, options, async () => {
       const product = await app.mirror.findOne('product2', { external_id__c: input.productCode })

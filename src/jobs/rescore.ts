@@ -18,6 +18,9 @@ const SALESFORCE_ID = /^[a-zA-Z0-9]{15}(?:[a-zA-Z0-9]{3})?$/
 interface Batch { batchNo: number, records: AccountScore[], state: 'pending' | 'sending' | 'done', written: number, failures: Failure[] }
 interface Failure { id: string, errorCode: string, message: string }
 
+/** Refusals that mean the caller may not edit (or see) the record: reported as a count only. */
+const isAccessRefusal = (failure: Failure): boolean => failure.errorCode.startsWith('INSUFFICIENT_ACCESS')
+
 /**
  * The summary goes out with the caller's session, so it may only go to the caller's own org: any
  * other host would receive a live Salesforce token.
@@ -168,13 +171,15 @@ export const rescoreAccountsJob: JobKind<RescorePayload, RescoreResultType> = {
       await writeBatch(ctx, org, batch, scoredAt)
       await ctx.progress(processed(), total)
     }
-    const failures = batches.flatMap((b) => b.failures)
+    const refusals = batches.flatMap((b) => b.failures)
+    const failures = refusals.filter((f) => !isAccessRefusal(f))
     const summary: RescoreSummaryType = {
       jobId: ctx.id,
       state: 'completed',
       total,
       written: batches.reduce((n, b) => n + b.written, 0),
       failed: failures.length,
+      notPermitted: refusals.length - failures.length,
       failures: failures.slice(0, MAX_LISTED_FAILURES),
       failuresTruncated: failures.length > MAX_LISTED_FAILURES,
       scoredAt: scoredAt.toISOString()

@@ -2,7 +2,7 @@ import fp from 'fastify-plugin'
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import { AppError } from '../errors.ts'
 import { isDatabaseDown } from '../postgres/pool.ts'
-import type { ErrorBodyType } from '../schemas/common.ts'
+import { SALESFORCE_ID_PATTERN, type ErrorBodyType } from '../schemas/common.ts'
 
 interface AjvError { keyword: string, instancePath: string, params: Record<string, unknown>, message?: string }
 
@@ -16,6 +16,8 @@ function fieldOf (e: AjvError): string {
 function describe (e: AjvError, field: string): string {
   if (e.keyword === 'required') return `${field} is required`
   if (e.keyword === 'additionalProperties') return `${field} is not a known field`
+  if (e.keyword === 'enum' && Array.isArray(e.params.allowedValues)) return `${field} must be one of ${e.params.allowedValues.join(', ')}`
+  if (e.keyword === 'pattern' && e.params.pattern === SALESFORCE_ID_PATTERN) return `${field} must be a 15- or 18-character Salesforce id`
   return `${field === '' ? 'body' : field} ${e.message ?? 'is invalid'}`
 }
 

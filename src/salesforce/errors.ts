@@ -8,7 +8,7 @@ function statusFor (httpStatus: number, errorCode: string): number {
   if (errorCode === 'INVALID_SESSION_ID' || httpStatus === 401) return 401
   if (errorCode === 'REQUEST_LIMIT_EXCEEDED') return 503
   if (httpStatus === 404 || errorCode === 'NOT_FOUND' || errorCode === 'ENTITY_IS_DELETED') return 404
-  if (httpStatus === 403) return 403
+  if (httpStatus === 403 || errorCode.startsWith('INSUFFICIENT_ACCESS')) return 403
   if (httpStatus >= 500) return 502
   return 400
 }

@@ -26,9 +26,9 @@ export function likeLiteral (value: string, mode: 'contains' | 'startsWith' | 'e
 }
 
 /** The 18-character form of a 15- or 18-character id; a malformed one is the caller's error. */
-export function toId18 (id: string): string {
+export function toId18 (id: string, field?: string): string {
   const normalized = normalizeId(id)
-  if (normalized === undefined) throw new InvalidRequest(`${id.slice(0, 40)} is not a Salesforce id`)
+  if (normalized === undefined) throw new InvalidRequest(`${id.slice(0, 40)} is not a valid Salesforce id (its last 3 characters do not match the first 15)`, field === undefined ? [] : [field])
   return normalized
 }
 

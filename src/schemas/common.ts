@@ -1,12 +1,14 @@
 import { Type, type Static, type TSchemaOptions } from 'typebox'
 
+export const SALESFORCE_ID_PATTERN = '^[a-zA-Z0-9]{15}(?:[a-zA-Z0-9]{3})?$'
+
 /**
  * A Salesforce record id: 15 (case-sensitive) or 18 (case-insensitive checksum) characters.
  * A function rather than one shared `$id` schema so each use can stay inline, where Agentforce
  * needs its field metadata, and carry its own description.
  */
 export const SalesforceId = (options: TSchemaOptions = {}) =>
-  Type.String({ pattern: '^[a-zA-Z0-9]{15}(?:[a-zA-Z0-9]{3})?$', minLength: 15, maxLength: 18, ...options })
+  Type.String({ pattern: SALESFORCE_ID_PATTERN, minLength: 15, maxLength: 18, ...options })
 
 /**
  * Free text from a person or an agent. NUL cannot be stored by PostgreSQL nor Salesforce, so it

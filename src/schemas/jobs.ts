@@ -36,7 +36,8 @@ const summaryFields = {
   state: StringEnum(['completed'], { description: 'Always completed: a job that cannot finish is reported by getJobStatus' }),
   total: Type.Integer({ minimum: 0, description: 'Accounts that matched the filter' }),
   written: Type.Integer({ minimum: 0, description: 'Accounts whose health score was written' }),
-  failed: Type.Integer({ minimum: 0, description: 'Accounts Salesforce refused to update' }),
+  failed: Type.Integer({ minimum: 0, description: 'Accounts Salesforce refused to update, listed in failures' }),
+  notPermitted: Type.Integer({ minimum: 0, description: 'Accounts the caller may not edit: counted, not listed (their ids are not the caller\'s to see)' }),
   failures: Type.Array(RescoreFailure, { maxItems: 1000, description: 'The refused accounts (the first 1,000)' }),
   failuresTruncated: Type.Boolean({ description: 'More accounts failed than failures lists' }),
   scoredAt: Type.String({ format: 'date-time', description: 'Health_Scored_At__c written on every account' })

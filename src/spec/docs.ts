@@ -1,10 +1,12 @@
 import fp from 'fastify-plugin'
-import swaggerUi from '@fastify/swagger-ui'
+import swaggerUi, { type FastifySwaggerUiOptions } from '@fastify/swagger-ui'
 import type { OpenAPIV3 } from 'openapi-types'
 import type { Config } from '../config.ts'
 import { CLIENT_CONTEXT_HEADER } from '../salesforce/context.ts'
 
 export const DOCS_PREFIX = '/docs'
+
+type UiConfig = NonNullable<FastifySwaggerUiOptions['uiConfig']>
 
 /** Name of the security scheme that exists only in the document the docs page reads. */
 const SCHEME = 'clientContext'
@@ -53,10 +55,21 @@ export default fp(async (app) => {
       displayOperationId: true,
       docExpansion: 'list',
       defaultModelsExpandDepth: 1,
+      // Swagger UI writes uiConfig functions into the page as source (where `ui` is in scope);
+      // built from text so the values are part of that source.
+      // Each call is a new AppLink request: a fresh requestId, or write actions would replay.
+      requestInterceptor: new Function('request', `
+        const header = request.headers[${JSON.stringify(CLIENT_CONTEXT_HEADER)}]
+        if (header) {
+          try {
+            const context = JSON.parse(atob(header))
+            context.requestId = (context.orgId || 'docs') + '-' + crypto.randomUUID()
+            request.headers[${JSON.stringify(CLIENT_CONTEXT_HEADER)}] = btoa(JSON.stringify(context))
+          } catch (err) {}
+        }
+        return request`) as UiConfig['requestInterceptor'],
       ...(context === undefined
         ? {}
-        // Swagger UI writes uiConfig functions into the page as source, where `ui` is in scope;
-        // built from text so the context is part of that source.
         : { onComplete: new Function(`ui.preauthorizeApiKey(${JSON.stringify(SCHEME)}, ${JSON.stringify(context)})`) as () => void })
     }
   })

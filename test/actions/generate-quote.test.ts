@@ -126,6 +126,18 @@ t.test('generateQuote', async (t) => {
     t.equal(s.org.records('Quote').filter((q) => q.Id === first.quoteId).length, 1)
   })
 
+  t.test('a key is the caller\'s own and names one request', async (t) => {
+    const key = `shared-key-${Date.now()}`
+    const mine = (await s.call('generateQuote', { opportunityId: opp.Id, idempotencyKey: key })).json()
+    const theirsOpp = s.org.records('Opportunity').find((o) => o.OwnerId === rep2.id && lineCount(o.Id) > 0) as Rec
+    const theirs = await s.call('generateQuote', { opportunityId: theirsOpp.Id, idempotencyKey: key }, 'rep2@acme.local')
+    t.equal(theirs.statusCode, 200)
+    t.not(theirs.json().quoteId, mine.quoteId, 'another user with the same key gets a quote of their own')
+    t.equal(theirs.json().replayed, false)
+    const otherRequest = await s.call('generateQuote', { opportunityId: opp.Id, idempotencyKey: key, discountPercent: 10 })
+    assertError(t, otherRequest, 422, 'IDEMPOTENCY_KEY_REUSED', ['idempotencyKey'])
+  })
+
   t.test('a retry of the same AppLink request (same request id) returns the first quote', async (t) => {
     const target = withLines[3] ?? withLines[0] as Rec
     const header = s.org.mintContext('rep1@acme.local')

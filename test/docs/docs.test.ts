@@ -9,13 +9,14 @@ import { startStack } from '../stack.ts'
 import { actions } from '../../src/actions/index.ts'
 
 const CHROMIUM = '/usr/bin/chromium'
+const PRODUCTION_KEY = `k1:${Buffer.alloc(32, 7).toString('base64')}`
 // The README's picture is refreshed on request only, so a test run leaves the tree clean.
 const README_SCREENSHOT = new URL('../../docs/api-reference.png', import.meta.url).pathname
 
 t.test('/docs is off in production unless DOCS_ENABLED', async (t) => {
-  const { app } = await buildApp(t, { database: false, env: { NODE_ENV: 'production' } })
+  const { app } = await buildApp(t, { database: false, env: { NODE_ENV: 'production', JOB_ENCRYPTION_KEYS: PRODUCTION_KEY } })
   t.equal((await app.inject({ url: '/docs' })).statusCode, 404)
-  const { app: enabled } = await buildApp(t, { database: false, env: { NODE_ENV: 'production', DOCS_ENABLED: 'true' } })
+  const { app: enabled } = await buildApp(t, { database: false, env: { NODE_ENV: 'production', JOB_ENCRYPTION_KEYS: PRODUCTION_KEY, DOCS_ENABLED: 'true' } })
   t.equal((await enabled.inject({ url: '/docs' })).statusCode, 200)
 })
 
@@ -80,6 +81,10 @@ t.test('in Chromium, the page lists every action and "try it" calls checkAvailab
   const body = await operation.locator('.live-responses-table .response-col_description pre').first().innerText()
   t.match(body, String(product.ProductCode), 'the answer names the product')
   t.match(body, '"found": true')
+  const minted = JSON.parse(Buffer.from(String(s.app.config.DOCS_CLIENT_CONTEXT), 'base64').toString()) as { requestId: string }
+  const served = s.logs.map((l) => JSON.parse(l) as { msg?: string, operationId?: string, requestId?: string }).filter((l) => l.msg === 'action' && l.operationId === 'checkAvailability')
+  t.equal(served.length, 1, 'the call reached the service')
+  t.not(served[0]?.requestId, minted.requestId, 'with a fresh AppLink request id, as each real invocation has')
   t.same(outside, [], 'no request leaves the service')
   t.same(errors, [], 'no page errors')
 

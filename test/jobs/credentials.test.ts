@@ -22,7 +22,8 @@ t.test('sealed credentials open with the key and job they were sealed for, and s
   t.not(sealCredentials(keyring, credentials, 'job-1'), sealed, 'a fresh IV each time')
   t.throws(() => openCredentials(keyring, sealed, 'job-2'), { name: 'CredentialsError' }, 'bound to its job')
   const [v, kid, iv, tag, body = ''] = sealed.split('.')
-  const flipped = `${body.slice(0, -2)}${body.endsWith('A') ? 'B' : 'A'}${body.slice(-1)}`
+  // The first character holds 6 bits of the first byte: changing it always changes the ciphertext.
+  const flipped = `${body.startsWith('A') ? 'B' : 'A'}${body.slice(1)}`
   t.throws(() => openCredentials(keyring, [v, kid, iv, tag, flipped].join('.'), 'job-1'), { name: 'CredentialsError' }, 'tampering is detected')
 })
 
@@ -47,5 +48,6 @@ t.test('production needs JOB_ENCRYPTION_KEYS; development gets a fixed dev key',
 t.test('the web process works jobs unless production says otherwise', async (t) => {
   t.equal(loadConfig({}).WORKER_IN_WEB, undefined, 'unset: the jobs plugin decides by NODE_ENV')
   t.equal(loadConfig({ WORKER_IN_WEB: 'false' }).WORKER_IN_WEB, false)
-  t.equal(loadConfig({ NODE_ENV: 'production', DATABASE_URL: 'postgres://x/y', WORKER_IN_WEB: 'true' }).WORKER_IN_WEB, true)
+  t.equal(loadConfig({ NODE_ENV: 'production', DATABASE_URL: 'postgres://x/y', JOB_ENCRYPTION_KEYS: `k1:${Buffer.alloc(32, 1).toString('base64')}`, WORKER_IN_WEB: 'true' }).WORKER_IN_WEB, true)
+  t.throws(() => loadConfig({ NODE_ENV: 'production', DATABASE_URL: 'postgres://x/y' }), { message: /JOB_ENCRYPTION_KEYS is required/ }, 'production without a key stops at config time')
 })

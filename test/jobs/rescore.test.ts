@@ -70,7 +70,7 @@ t.test('a job for 5,000 accounts: 202 at once, ⌈N/200⌉ collection calls, one
   }
 })
 
-t.test('records Salesforce refuses are reported with id and code; the rest are written', async (t) => {
+t.test('records the caller may not edit are counted, not listed; the rest are written', async (t) => {
   const ut = await orgUnderTest(t)
   const databaseUrl = await mirroredDatabase(t, ut.org)
   const { app } = await jobsApp(t, databaseUrl)
@@ -83,12 +83,30 @@ t.test('records Salesforce refuses are reported with id and code; the rest are w
   const accepted = await startRescore(app, ut, REP, { industry: 'Finance' })
   const status = await settled(app, ut, REP, accepted.body.jobId)
   t.equal(status.state, 'completed')
-  const summary = ut.callbacks[0]?.body as { written: number, failed: number, failures: Array<{ id: string, errorCode: string }> }
+  const summary = ut.callbacks[0]?.body as { written: number, failed: number, notPermitted: number, failures: Array<{ id: string, errorCode: string }> }
   t.equal(summary.written, own.length, 'the rep\'s own accounts are written')
-  t.equal(summary.failed, others.length, 'the others are refused')
-  t.same(summary.failures.map((f) => f.id).sort(), [...others].sort(), 'each refused account is listed')
-  t.ok(summary.failures.every((f) => typeof f.errorCode === 'string' && f.errorCode.length > 0), 'with Salesforce\'s code')
+  t.equal(summary.notPermitted, others.length, 'the others are refused for lack of access')
+  t.equal(summary.failed, 0)
+  t.same(summary.failures, [], 'ids the rep cannot see are not listed')
   t.same([...ut.written].sort(), [...own].sort(), 'only the accepted records were written')
+})
+
+t.test('records Salesforce rejects are reported with id and code; the rest are written', async (t) => {
+  const ut = await orgUnderTest(t)
+  const databaseUrl = await mirroredDatabase(t, ut.org)
+  const { app } = await jobsApp(t, databaseUrl)
+  const accounts = ut.org.records('Account').filter((a) => a.Industry === 'Finance' && a.IsDeleted !== true).map((a) => String(a.Id))
+  // Deleted in the org since the mirror's last poll: the mirror still scores it.
+  const gone = accounts[0] as string
+  ut.org.deleteRecord(gone)
+  const accepted = await startRescore(app, ut, ADMIN, { industry: 'Finance' })
+  const status = await settled(app, ut, ADMIN, accepted.body.jobId)
+  t.equal(status.state, 'completed')
+  const summary = ut.callbacks[0]?.body as { written: number, failed: number, notPermitted: number, failures: Array<{ id: string, errorCode: string }> }
+  t.equal(summary.written, accounts.length - 1, 'the rest are written')
+  t.equal(summary.failed, 1)
+  t.equal(summary.failures[0]?.id, gone, 'the rejected account is listed')
+  t.match(summary.failures[0]?.errorCode, /^[A-Z_]+$/, 'with Salesforce\'s code')
 })
 
 t.test('an org answering 503 for a while: the job retries with backoff and succeeds', async (t) => {
