@@ -28,9 +28,17 @@ const say = (line: string) => { process.stderr.write(`[dev] ${line}\n`) }
 const config = loadConfig(process.env)
 const cleanups: Array<() => Promise<unknown>> = []
 
+/** Stops what started so far and exits with a message a person can act on. */
+async function giveUp (message: string): Promise<never> {
+  say(`could not start: ${message}`)
+  for (const cleanup of cleanups) await cleanup().catch(() => {})
+  process.exit(1)
+}
+
 let databaseUrl = config.DATABASE_URL
 if (databaseUrl === undefined) {
-  const embedded = await startEmbeddedPostgres(config.EMBEDDED_PG_DIR)
+  const embedded = await startEmbeddedPostgres(config.EMBEDDED_PG_DIR).catch(async (err: unknown) => await giveUp(
+    `the embedded PostgreSQL in ${config.EMBEDDED_PG_DIR} did not start (${err instanceof Error ? err.message : String(err)}); is another \`npm run dev\` running? Stop it, or set EMBEDDED_PG_DIR or DATABASE_URL`))
   cleanups.unshift(embedded.stop)
   databaseUrl = embedded.url
   say(`embedded PostgreSQL started (data in ${config.EMBEDDED_PG_DIR})`)
@@ -61,15 +69,18 @@ const service = spawn(process.execPath, ['src/server.ts'], {
   env: { ...process.env, DATABASE_URL: databaseUrl, DOCS_CLIENT_CONTEXT: org.mintContext('rep1@acme.local') },
   stdio: ['ignore', 'pipe', 'inherit']
 })
+let serviceOutput = ''
 const address = await new Promise<string>((resolve, reject) => {
   service.once('exit', (code) => { reject(new Error(`the service exited with ${code} before listening`)) })
-  let buffered = ''
   service.stdout.on('data', (chunk: Buffer) => {
     process.stdout.write(chunk)
-    buffered += chunk.toString('utf8')
-    const match = /"address":"(http[^"]+)".*"msg":"AppLink Actions listening"/.exec(buffered)
+    serviceOutput += chunk.toString('utf8')
+    const match = /"address":"(http[^"]+)".*"msg":"AppLink Actions listening"/.exec(serviceOutput)
     if (match?.[1] !== undefined) resolve(match[1])
   })
+}).catch(async () => {
+  const reason = /"message":"([^"]+)"/.exec(serviceOutput)?.[1] ?? 'see its log above'
+  return await giveUp(`the service stopped before listening: ${reason}${reason.includes('EADDRINUSE') ? ` (port ${config.APP_PORT} is taken: set APP_PORT)` : ''}`)
 })
 
 const state: DevState = {

@@ -68,7 +68,7 @@ const response = await fetch(`${serviceUrl.replace(/\/+$/, '')}/actions/${operat
   method: 'POST',
   headers: { 'content-type': 'application/json', 'x-client-context': context },
   body: JSON.stringify(body)
-}).catch((err: unknown) => fail(`could not reach ${serviceUrl}: ${String(err)}`, 1))
+}).catch((err: unknown) => fail(`could not reach ${serviceUrl} (${String((err as Error).cause ?? err)}): is \`npm run dev\` running?`, 1))
 const text = await response.text()
 let output = text
 try { output = JSON.stringify(JSON.parse(text), null, 2) } catch {}

@@ -88,8 +88,9 @@ t.test('in Chromium, the page lists every action and "try it" calls checkAvailab
   t.same(outside, [], 'no request leaves the service')
   t.same(errors, [], 'no page errors')
 
-  await operation.scrollIntoViewIfNeeded()
+  // The picture shows the actions and the answer, not the (local, throw-away) context in the curl line.
+  await page.addStyleTag({ content: '.curl-command, .request-url, table.responses-table:not(.live-responses-table), .responses-inner h4 { display: none !important }' })
   const screenshot = process.env.UPDATE_DOCS_SCREENSHOT === '1' ? README_SCREENSHOT : join(profile, 'api-reference.png')
-  await page.screenshot({ path: screenshot, type: 'png' })
+  await page.screenshot({ path: screenshot, type: 'png', fullPage: true })
   t.ok(existsSync(screenshot), `screenshot saved to ${screenshot}`)
 })
