@@ -93,6 +93,12 @@ t.test('generateQuote', async (t) => {
     t.equal((await s.call('generateQuote', { opportunityId: theirs.Id }, 'rep2@acme.local')).statusCode, 200, 'its owner can quote it')
   })
 
+  t.test('a user who may read but not create → 403 with Salesforce\'s code, nothing created', async (t) => {
+    const quotesBefore = s.org.records('Quote').length
+    assertError(t, await s.call('generateQuote', { opportunityId: opp.Id }, 'readonly@acme.local'), 403, 'INSUFFICIENT_ACCESS_OR_READONLY')
+    t.equal(s.org.records('Quote').length, quotesBefore)
+  })
+
   t.test('an opportunity without line items → 422', async (t) => {
     const empty = s.org.insertRecord('Opportunity', { Name: 'Empty', AccountId: opp.AccountId, StageName: 'Prospecting', CloseDate: '2027-01-31', Pricebook2Id: opp.Pricebook2Id }, 'rep1@acme.local')
     assertError(t, await s.call('generateQuote', { opportunityId: empty.Id }), 422, 'NO_LINE_ITEMS', ['opportunityId'])
