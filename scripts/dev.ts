@@ -38,7 +38,7 @@ async function giveUp (message: string): Promise<never> {
 let databaseUrl = config.DATABASE_URL
 if (databaseUrl === undefined) {
   const embedded = await startEmbeddedPostgres(config.EMBEDDED_PG_DIR).catch(async (err: unknown) => await giveUp(
-    `the embedded PostgreSQL in ${config.EMBEDDED_PG_DIR} did not start (${err instanceof Error ? err.message : String(err)}); is another \`npm run dev\` running? Stop it, or set EMBEDDED_PG_DIR or DATABASE_URL`))
+    `the embedded PostgreSQL in ${config.EMBEDDED_PG_DIR} did not start${err instanceof Error ? ` (${err.message})` : ''}; is another \`npm run dev\` running? Stop it, or set EMBEDDED_PG_DIR or DATABASE_URL`))
   cleanups.unshift(embedded.stop)
   databaseUrl = embedded.url
   say(`embedded PostgreSQL started (data in ${config.EMBEDDED_PG_DIR})`)
