@@ -36,6 +36,14 @@ export class Unprocessable extends AppError {
   constructor (errorCode: string, message: string, fields: string[] = []) { super(422, errorCode, message, { fields }) }
 }
 
+/**
+ * A write was sent but its answer never came (timeout, dropped connection): it may or may not
+ * have happened. Its idempotency key stays taken, so a retry cannot do it a second time.
+ */
+export class OutcomeUnknown extends AppError {
+  constructor (message: string, cause?: unknown) { super(502, 'OUTCOME_UNKNOWN', message, { cause }) }
+}
+
 /** A dependency (database, org) is down or over its limit: retry later. */
 export class Unavailable extends AppError {
   constructor (errorCode: string, message: string, retryAfterSeconds: number, cause?: unknown) {

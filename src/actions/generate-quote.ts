@@ -5,7 +5,8 @@ import { toId18 } from '../salesforce/soql.ts'
 import { loadPricingRules } from '../postgres/pricing-rules.ts'
 import { runOnce } from '../postgres/idempotency.ts'
 import { priceLine, totals } from '../domain/pricing.ts'
-import { NotFound, Unprocessable } from '../errors.ts'
+import { NotFound, OutcomeUnknown, Unprocessable } from '../errors.ts'
+import { answerLost } from '../salesforce/org-client.ts'
 
 const QUOTE_VALIDITY_DAYS = 30
 /** A composite graph holds at most 500 nodes: the quote and its lines. */
@@ -56,7 +57,10 @@ export default defineAction({
           url: `${base}/QuoteLineItem`,
           body: { QuoteId: '@{quote.id}', PricebookEntryId: line.PricebookEntryId, Product2Id: line.Product2Id, Quantity: line.Quantity, UnitPrice: line.UnitPrice, Discount: price.discountPercent }
         }))
-      ])
+      ]).catch((err: unknown) => {
+        if (answerLost(err)) throw new OutcomeUnknown(`Salesforce did not confirm whether the quote for ${opportunity.Name} was created; check the opportunity's quotes before asking again`, err)
+        throw err
+      })
       return {
         quoteId: created.get('quote') ?? '',
         quoteName,

@@ -28,7 +28,10 @@ export function volumeDiscount (rules: PricingRules, family: string | null, quan
 }
 
 export function regionDiscount (rules: PricingRules, billingCountry: string | null): number {
-  return billingCountry === null ? 0 : rules.regionDiscounts[billingCountry.trim().toLowerCase()] ?? 0
+  if (billingCountry === null) return 0
+  const key = billingCountry.trim().toLowerCase()
+  // Free text from the org: "constructor" must not find Object.prototype's.
+  return Object.hasOwn(rules.regionDiscounts, key) ? rules.regionDiscounts[key] ?? 0 : 0
 }
 
 /**

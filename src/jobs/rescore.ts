@@ -1,4 +1,6 @@
 import type pg from 'pg'
+import { soql } from '../salesforce/soql.ts'
+import { isValidId } from '../salesforce/ids.ts'
 import { inTransaction } from '../postgres/transaction.ts'
 import { OrgClient, type SaveResult } from '../salesforce/org-client.ts'
 import { SalesforceApiError } from '../salesforce/errors.ts'
@@ -13,7 +15,6 @@ export interface RescorePayload { filter: AccountFilter, callbackUrl: string }
 /** sObject Collections take at most 200 records per call. */
 export const BATCH_SIZE = 200
 const MAX_LISTED_FAILURES = 1000
-const SALESFORCE_ID = /^[a-zA-Z0-9]{15}(?:[a-zA-Z0-9]{3})?$/
 
 interface Batch { batchNo: number, records: AccountScore[], state: 'pending' | 'sending' | 'done', written: number, failures: Failure[] }
 interface Failure { id: string, errorCode: string, message: string }
@@ -76,14 +77,15 @@ async function setBatch (pool: pg.Pool, jobId: string, batch: Batch): Promise<vo
  * already carry this run's stamp are written and are not sent again.
  */
 async function alreadyWritten (org: OrgClient, records: AccountScore[], scoredAt: Date): Promise<Set<string>> {
-  const ids = records.map((r) => r.id).filter((id) => SALESFORCE_ID.test(id))
+  const ids = records.map((r) => r.id).filter(isValidId)
   if (ids.length === 0) return new Set()
   const rows = await org.queryAllPages<{ Id: string, Health_Scored_At__c: string | null }>(
-    `SELECT Id, Health_Scored_At__c FROM Account WHERE Id IN (${ids.map((id) => `'${id}'`).join(',')})`)
+    soql`SELECT Id, Health_Scored_At__c FROM Account WHERE Id IN ${ids}`)
   return new Set(rows.filter((r) => r.Health_Scored_At__c !== null && new Date(r.Health_Scored_At__c).getTime() === scoredAt.getTime()).map((r) => r.Id.slice(0, 15)))
 }
 
 async function writeBatch (ctx: JobContext<RescorePayload>, org: OrgClient, batch: Batch, scoredAt: Date): Promise<void> {
+  const writtenBefore = batch.written
   let records = batch.records
   if (batch.state === 'sending') {
     const done = await alreadyWritten(org, records, scoredAt)
@@ -102,7 +104,9 @@ async function writeBatch (ctx: JobContext<RescorePayload>, org: OrgClient, batc
     } catch (err) {
       // Salesforce answered with an error: nothing of the batch was written.
       if (err instanceof SalesforceApiError) {
+        // The next attempt sends the whole batch again and counts it again.
         batch.state = 'pending'
+        batch.written = writtenBefore
         await setBatch(ctx.pool, ctx.id, batch)
       }
       throw err

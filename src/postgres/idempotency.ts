@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type pg from 'pg'
-import { AppError, Unprocessable } from '../errors.ts'
+import { AppError, OutcomeUnknown, Unprocessable } from '../errors.ts'
 import { isDatabaseDown } from './pool.ts'
 
 export interface IdempotencyScope {
@@ -55,7 +55,7 @@ export async function runOnce<T> (pool: pg.Pool, scope: IdempotencyScope, opts: 
     }
     if (existing?.completed_at != null) return { result: existing.response, replayed: true }
     if (Date.now() > deadline) {
-      throw new AppError(409, 'DUPLICATE_REQUEST_IN_PROGRESS', 'The same request is still being processed; retry shortly', { retryAfterSeconds: 2 })
+      throw new AppError(409, 'DUPLICATE_REQUEST_IN_PROGRESS', 'The same request is still being processed, or its outcome is unknown: check in Salesforce before asking again with a new key', { retryAfterSeconds: 2 })
     }
     await sleep(existing === undefined ? 0 : 100)
   }
@@ -63,7 +63,8 @@ export async function runOnce<T> (pool: pg.Pool, scope: IdempotencyScope, opts: 
   try {
     result = await work()
   } catch (err) {
-    await settle(() => pool.query(`DELETE FROM idempotency_records WHERE ${where}`, params)).catch(() => {})
+    // Only a call known not to have written frees its key for a retry.
+    if (!(err instanceof OutcomeUnknown)) await settle(() => pool.query(`DELETE FROM idempotency_records WHERE ${where}`, params)).catch(() => {})
     throw err
   }
   // The work is done (a quote may exist in the org): its answer must be recorded, or the key

@@ -1,12 +1,12 @@
 import pg from 'pg'
 import type { Config } from '../config.ts'
 
-const DATABASE_DOWN_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'ENOTFOUND', '57P01', '57P02', '57P03', '08000', '08001', '08003', '08006', '53300'])
+const DATABASE_DOWN_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'ENOTFOUND', '57P01', '57P02', '57P03', '57014', '08000', '08001', '08003', '08006', '53300'])
 
 /** Connection-level PostgreSQL failures (not query errors): the database is down or failing over. */
 export function isDatabaseDown (err: Error & { code?: string }): boolean {
   return (err.code !== undefined && DATABASE_DOWN_CODES.has(err.code)) ||
-    /timeout exceeded when trying to connect|Connection terminated|connection timeout/i.test(err.message)
+    /timeout exceeded when trying to connect|Connection terminated|connection timeout|Query read timeout/i.test(err.message)
 }
 
 const LOCAL_HOSTS = new Set(['localhost', '127.0.0.1', '::1', '[::1]'])

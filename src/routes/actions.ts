@@ -13,7 +13,10 @@ const ERROR_RESPONSES = {
   401: errorResponse('Missing or invalid caller context, or the Salesforce session expired'),
   403: errorResponse('The caller lacks access in Salesforce'),
   404: errorResponse('The record does not exist or the caller cannot see it'),
+  409: errorResponse('The same request (idempotency key) is still being processed, or its outcome is unknown'),
   413: errorResponse('The request body is too large'),
+  415: errorResponse('The body is not application/json'),
+  422: errorResponse('A business rule refused the request; the body says which and names the field'),
   500: errorResponse('Unexpected failure; the body carries the request id'),
   502: errorResponse('Salesforce failed to answer properly'),
   503: errorResponse('A dependency is unavailable or the org\'s API limit is near; retry after the Retry-After delay')

@@ -156,6 +156,11 @@ function safeJson (text: string): unknown {
   try { return JSON.parse(text) } catch { return text }
 }
 
+/** The call may have reached Salesforce, but no answer came back. */
+export function answerLost (err: unknown): boolean {
+  return (err instanceof Unavailable && err.errorCode === 'ORG_TIMEOUT') || (err instanceof OrgUnreachable && err.connectionReset)
+}
+
 /** The org could not be reached at all (refused, reset, DNS): 502, and retried when idempotent. */
 export class OrgUnreachable extends AppError {
   readonly connectionReset: boolean

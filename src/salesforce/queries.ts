@@ -1,4 +1,4 @@
-import type { OrgClient } from './org-client.ts'
+import type { OrgClient, QueryPage } from './org-client.ts'
 import { soql, toId18 } from './soql.ts'
 
 export interface OpportunityLine {
@@ -16,13 +16,13 @@ export interface OpportunityWithLines {
   StageName: string
   Pricebook2Id: string | null
   Account: { Name: string, BillingCountry: string | null } | null
-  OpportunityLineItems: { totalSize: number, records: OpportunityLine[] } | null
+  OpportunityLineItems: { totalSize: number, done: boolean, records: OpportunityLine[], nextRecordsUrl?: string } | null
 }
 
 /**
  * The opportunity and all its lines, as the caller sees them, in one query (one API call).
- * Undefined when the caller cannot see it. An opportunity holds far fewer lines than a
- * subquery page, so the lines come complete.
+ * Undefined when the caller cannot see it. Salesforce pages a long child list: the rest is
+ * fetched (an API call per further page), so no line is left out.
  */
 export async function opportunityWithLines (org: OrgClient, opportunityId: string): Promise<OpportunityWithLines | undefined> {
   const page = await org.query<OpportunityWithLines>(soql`
@@ -30,7 +30,14 @@ export async function opportunityWithLines (org: OrgClient, opportunityId: strin
       (SELECT Id, PricebookEntryId, Product2Id, Quantity, UnitPrice, Product2.Name, Product2.Family, Product2.ProductCode
          FROM OpportunityLineItems ORDER BY Id)
     FROM Opportunity WHERE Id = ${toId18(opportunityId)}`.replace(/\s+/g, ' ').trim())
-  return page.records[0]
+  const opportunity = page.records[0]
+  let lines = opportunity?.OpportunityLineItems
+  while (lines != null && !lines.done && lines.nextRecordsUrl !== undefined) {
+    const more: QueryPage<OpportunityLine> = await org.queryMore(lines.nextRecordsUrl)
+    lines.records.push(...more.records)
+    lines = { ...more, records: lines.records }
+  }
+  return opportunity
 }
 
 export interface RecordAccess { read: boolean, edit: boolean }

@@ -1,0 +1,47 @@
+import t, { type Test } from 'tap'
+import { randomUUID } from 'node:crypto'
+import { runOnce } from '../../src/postgres/idempotency.ts'
+import { AppError, OutcomeUnknown } from '../../src/errors.ts'
+import { buildApp } from '../helper.ts'
+
+const options = { retentionMs: 60_000, waitMs: 300 }
+
+/** The promise fails with an error that has these fields. */
+async function failsWith (t: Test, promise: Promise<unknown>, fields: Record<string, unknown>, message?: string): Promise<void> {
+  await promise.then(() => { t.fail(message ?? 'should have failed') }, (err: unknown) => { t.match(err, fields, message ?? 'fails as expected') })
+}
+
+t.test('idempotency records', async (t) => {
+  const { app } = await buildApp(t)
+  const scope = (overrides: Record<string, unknown> = {}) => ({ orgId: '00D000000000001AAA', userId: '005000000000001AAA', operationId: 'test', key: randomUUID(), request: { a: 1, b: [2, 3] }, ...overrides })
+  let runs = 0
+  const work = async () => { runs++; return { n: runs } }
+
+  t.test('a repeat of the same request replays the first answer, keys in any order', async (t) => {
+    const s = scope()
+    runs = 0
+    t.same(await runOnce(app.pg, s, options, work), { result: { n: 1 }, replayed: false })
+    t.same(await runOnce(app.pg, { ...s, request: { b: [2, 3], a: 1 } }, options, work), { result: { n: 1 }, replayed: true })
+    t.equal(runs, 1)
+  })
+
+  t.test('the same key for another request is refused; another user has keys of their own', async (t) => {
+    const s = scope()
+    runs = 0
+    await runOnce(app.pg, s, options, work)
+    await failsWith(t, runOnce(app.pg, { ...s, request: { a: 2 } }, options, work), { errorCode: 'IDEMPOTENCY_KEY_REUSED', statusCode: 422 })
+    t.same(await runOnce(app.pg, { ...s, userId: '005000000000002AAA' }, options, work), { result: { n: 2 }, replayed: false })
+  })
+
+  t.test('a failure frees the key; an unknown outcome keeps it', async (t) => {
+    const failed = scope()
+    runs = 0
+    await t.rejects(runOnce(app.pg, failed, options, async () => { throw new AppError(400, 'NOPE', 'refused') }))
+    t.same(await runOnce(app.pg, failed, options, work), { result: { n: 1 }, replayed: false }, 'the retry runs')
+
+    const lost = scope()
+    await failsWith(t, runOnce(app.pg, lost, options, async () => { throw new OutcomeUnknown('no answer') }), { errorCode: 'OUTCOME_UNKNOWN' })
+    await failsWith(t, runOnce(app.pg, lost, options, work), { errorCode: 'DUPLICATE_REQUEST_IN_PROGRESS', statusCode: 409 }, 'the retry does not write a second time')
+    t.equal(runs, 1)
+  })
+})
