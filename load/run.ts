@@ -15,7 +15,7 @@ import { startLocalOrg } from '../local/org/index.ts'
 import { startLocalSync } from '../local/connect/index.ts'
 import { seedAppData } from '../local/app-data.ts'
 import { startService, stopService, type Service } from './service.ts'
-import { call, fixture, percentile, runLoad, type LoadRun } from './workload.ts'
+import { call, fixture, percentile, runLoad, type LoadRun, REPS, rememberFeedback } from './workload.ts'
 import { machine, writeReport, type Check, type LoadSummary, type Report } from './report.ts'
 
 const CONNECTIONS = 16
@@ -85,9 +85,12 @@ async function main (): Promise<void> {
   say(`service pid ${service.pid} at ${service.url}`)
 
   // Smoke: every action answers 2xx once, so the load measures a working service.
-  const smoke = await call(service.url, org, 'logProductFeedback', { productCode: f.productCodes[0], rating: 5 })
-  if (smoke.status !== 200) throw new Error(`logProductFeedback: ${smoke.status} ${JSON.stringify(smoke.json)}`)
-  f.feedbackIds.push(Number(smoke.json.feedbackId))
+  // Each rep records one feedback first, so each has an id of their own for getSyncStatus.
+  for (const username of REPS) {
+    const smoke = await call(service.url, org, 'logProductFeedback', { productCode: f.productCodes[0], rating: 5 }, username)
+    if (smoke.status !== 200) throw new Error(`logProductFeedback: ${smoke.status} ${JSON.stringify(smoke.json)}`)
+    rememberFeedback(f, username, Number(smoke.json.feedbackId))
+  }
 
   say('warm-up: 3 s')
   await runLoad({ url: service.url, fixture: f, label: 'warmup', seconds: 3, connections: CONNECTIONS })

@@ -17,8 +17,8 @@ export interface Fixture {
   productCodes: string[]
   /** Per rep: an account, its price book and active entries, to make fresh opportunities from. */
   templates: Map<string, { accountId: string, pricebookId: string, entries: Array<{ id: string, price: number }> }>
-  /** Feedback ids known to exist, for getSyncStatus (the load sends no request meant to 404). */
-  feedbackIds: number[]
+  /** Feedback ids each user recorded, for their getSyncStatus (the load sends no request meant to 404). */
+  feedbackIdsOf: Map<string, number[]>
 }
 
 export function fixture (org: LocalOrg): Fixture {
@@ -40,7 +40,7 @@ export function fixture (org: LocalOrg): Fixture {
     })
   }
   const productCodes = org.records('Product2').filter((p) => p.IsActive === true && p.External_Id__c != null).map((p) => String(p.External_Id__c))
-  return { org, accountsOf, productCodes, templates, feedbackIds: [] }
+  return { org, accountsOf, productCodes, templates, feedbackIdsOf: new Map() }
 }
 
 /**
@@ -83,7 +83,12 @@ function errorCodeOf (body: string): string {
   try { return String((JSON.parse(body) as Rec).errorCode ?? '-') } catch { return 'non-JSON' }
 }
 
-interface Pending { operationId: string, t0: number, quote?: QuoteKey, replayOf?: string }
+interface Pending { operationId: string, username: string, t0: number, quote?: QuoteKey, replayOf?: string }
+
+/** A feedback id its writer may ask about. */
+export function rememberFeedback (f: Fixture, username: string, feedbackId: number): void {
+  f.feedbackIdsOf.set(username, [...(f.feedbackIdsOf.get(username) ?? []), feedbackId])
+}
 
 /** The request specs for one run; `label` keeps keys of different runs apart. */
 function requestSpecs (f: Fixture, tally: Tally, label: string): CannonRequestSpec[] {
@@ -94,7 +99,7 @@ function requestSpecs (f: Fixture, tally: Tally, label: string): CannonRequestSp
     setupRequest: (req: CannonRequest, context) => {
       n++
       const username = rep()
-      const pending: Pending = { operationId, t0: performance.now() }
+      const pending: Pending = { operationId, username, t0: performance.now() }
       const payload = JSON.stringify(body(username, pending))
       context.pending = pending
       tally.requests++
@@ -137,8 +142,10 @@ function requestSpecs (f: Fixture, tally: Tally, label: string): CannonRequestSp
       return { accountId: accounts[n % accounts.length] as string }
     }),
     spec('generateQuote', (username, pending) => {
-      // One call in five repeats a key that already has its quote: the answer must be that quote.
-      const replay = n % 5 === 0 ? done[n % Math.max(1, done.length)] : undefined
+      // One call in five repeats a key of the same user that already has its quote: the answer
+      // must be that quote (keys are per user).
+      const mine = n % 5 === 0 ? done.filter((q) => q.username === username) : []
+      const replay = mine[n % Math.max(1, mine.length)]
       if (replay !== undefined) {
         tally.replays.sent++
         replay.attempts++
@@ -165,11 +172,14 @@ function requestSpecs (f: Fixture, tally: Tally, label: string): CannonRequestSp
       productCode: f.productCodes[n % f.productCodes.length] as string,
       rating: 1 + (n % 5),
       comment: `load ${label} ${n}: "quotes", 'apostrophes', ünïcödé`
-    }), (_status, json) => {
+    }), (_status, json, pending) => {
       tally.feedback.push(String(json.externalId))
-      f.feedbackIds.push(Number(json.feedbackId))
+      rememberFeedback(f, pending.username, Number(json.feedbackId))
     }),
-    spec('getSyncStatus', () => ({ feedbackId: f.feedbackIds[n % f.feedbackIds.length] as number }))
+    spec('getSyncStatus', (username) => {
+      const ids = f.feedbackIdsOf.get(username) ?? []
+      return { feedbackId: ids[n % ids.length] as number }
+    })
   ]
 }
 

@@ -17,7 +17,7 @@ export const ConfigSchema = Type.Object({
     description: 'auto: TLS when the URL carries sslmode, or in production for a non-local host (Heroku Postgres)'
   }),
   DATABASE_POOL_MAX: Type.Integer({ minimum: 1, default: 10 }),
-  DATABASE_TIMEOUT_MS: Type.Integer({ minimum: 100, default: 5000, description: 'connect and statement timeout: a database outage answers 503 within this bound' }),
+  DATABASE_TIMEOUT_MS: Type.Integer({ minimum: 100, default: 5000, description: 'connect timeout (statements get four times as long): a database outage answers 503 within this bound' }),
   EMBEDDED_PG_DIR: Type.String({ default: '.data/postgres', description: 'data folder of the embedded PostgreSQL' }),
   CONNECT_SCHEMA: Type.String({ pattern: '^[a-z_][a-z0-9_]*$', default: 'salesforce', description: 'schema Heroku Connect writes the mirror to' }),
   BODY_LIMIT_BYTES: Type.Integer({ minimum: 1024, default: 1_048_576 }),

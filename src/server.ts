@@ -1,7 +1,7 @@
 import Fastify from 'fastify'
 import closeWithGrace from 'close-with-grace'
 import app, { serverOptions } from './app.ts'
-import { ConfigError, loadConfigOrExit } from './config.ts'
+import { loadConfigOrExit } from './config.ts'
 
 const config = loadConfigOrExit(process.env)
 const server = Fastify(serverOptions(config))
@@ -18,9 +18,7 @@ try {
   const address = await server.listen({ port: config.APP_PORT, host: config.HOST })
   server.log.info({ address }, 'AppLink Actions listening')
 } catch (err) {
-  // A setting only checked when its plugin starts (JOB_ENCRYPTION_KEYS) reads like the config's own errors.
-  if (err instanceof ConfigError) process.stderr.write(`${err.message}\n`)
-  else server.log.error({ err }, 'could not start')
+  server.log.error({ err }, 'could not start')
   await server.close()
   process.exit(1)
 }

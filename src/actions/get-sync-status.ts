@@ -1,17 +1,20 @@
 import { agentAction, defineAction } from './define.ts'
 import { GetSyncStatusRequest, GetSyncStatusResponse } from '../schemas/product-feedback.ts'
 import { NotFound } from '../errors.ts'
+import { ownsFeedback } from '../postgres/feedback-owners.ts'
 
 export default defineAction({
   operationId: 'getSyncStatus',
   summary: 'Follow recorded feedback to Salesforce',
-  description: 'Tells whether feedback recorded with logProductFeedback has reached Salesforce (SYNCED, with the record id), is still on its way (PENDING), or was refused (FAILED, with Salesforce\'s error code and message).',
+  description: 'Tells whether feedback the caller recorded with logProductFeedback has reached Salesforce (SYNCED, with the record id), is still on its way (PENDING), or was refused (FAILED, with Salesforce\'s error code and message).',
   request: GetSyncStatusRequest,
   response: GetSyncStatusResponse,
   sfdc: agentAction,
-  handler: async (input, { app }) => {
+  handler: async (input, { caller, app }) => {
+    const notFound = new NotFound(`No feedback of yours has the id ${input.feedbackId}`, ['feedbackId'])
+    if (!await ownsFeedback(app.pg, input.feedbackId, { orgId: caller.org.id, userId: caller.user.id })) throw notFound
     const status = await app.mirror.syncStatus('product_feedback__c', input.feedbackId)
-    if (status === undefined) throw new NotFound(`No feedback has the id ${input.feedbackId}`, ['feedbackId'])
+    if (status === undefined) throw notFound
     return {
       feedbackId: input.feedbackId,
       state: status.state,

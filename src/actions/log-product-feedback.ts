@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto'
 import { agentAction, defineAction } from './define.ts'
 import { LogProductFeedbackRequest, LogProductFeedbackResponse } from '../schemas/product-feedback.ts'
 import { runOnce } from '../postgres/idempotency.ts'
+import { recordFeedbackOwner } from '../postgres/feedback-owners.ts'
 import { NotFound } from '../errors.ts'
 
 /**
@@ -30,6 +31,7 @@ export default defineAction({
         comment__c: input.comment ?? null,
         external_id__c: externalId
       })
+      await recordFeedbackOwner(app.pg, row.id, { orgId: caller.org.id, userId: caller.user.id })
       return { feedbackId: row.id, externalId, syncStatus: 'PENDING' as const }
     })
     return { ...result, replayed }

@@ -1,4 +1,5 @@
 import fp from 'fastify-plugin'
+import { purgeExpired } from '../postgres/housekeeping.ts'
 import type { JobCredentials } from './credentials.ts'
 import { JobQueue, type JobKind, type JobOwner, type JobState, type JobStatus } from './queue.ts'
 import { rescoreAccountsJob } from './rescore.ts'
@@ -28,6 +29,8 @@ export interface JobsPluginOptions {
  * app's own migrations), works jobs when asked, and on close lets running jobs stop at a safe
  * point and return to the queue before the pool closes.
  */
+const HOUSEKEEPING_INTERVAL_MS = 10 * 60_000
+
 export default fp<JobsPluginOptions>(async (app, opts) => {
   const { config } = app
   const queue = new JobQueue({ pool: app.pg, config, log: app.log.child({ component: 'jobs' }), kinds: jobKinds })
@@ -42,5 +45,13 @@ export default fp<JobsPluginOptions>(async (app, opts) => {
   if (work) {
     await queue.work()
     app.log.info({ concurrency: config.JOB_CONCURRENCY, kinds: jobKinds.map((k) => k.name) }, 'working jobs')
+    // Processes that work jobs also clear what has expired, every few minutes.
+    const housekeeping = setInterval(() => {
+      purgeExpired(app.pg, config.IDEMPOTENCY_RETENTION_MS).then(
+        (purged) => { app.log.debug({ purged }, 'expired records purged') },
+        (err: unknown) => { app.log.warn({ err: { message: (err as Error).message } }, 'purging expired records failed; next try later') })
+    }, HOUSEKEEPING_INTERVAL_MS)
+    housekeeping.unref()
+    app.addHook('preClose', async () => { clearInterval(housekeeping) })
   }
 }, { name: 'jobs', dependencies: ['config', 'pg'] })

@@ -3,7 +3,7 @@
 import Fastify from 'fastify'
 import closeWithGrace from 'close-with-grace'
 import { serverOptions } from '../app.ts'
-import { ConfigError, loadConfigOrExit } from '../config.ts'
+import { loadConfigOrExit } from '../config.ts'
 import configPlugin from '../plugins/config.ts'
 import pgPlugin from '../postgres/plugin.ts'
 import jobsPlugin from './plugin.ts'
@@ -28,9 +28,7 @@ try {
   await worker.ready()
   worker.log.info({ pid: process.pid }, 'worker ready')
 } catch (err) {
-  // A setting only checked at start (JOB_ENCRYPTION_KEYS) reads like the config's own errors.
-  if (err instanceof ConfigError) process.stderr.write(`${err.message}\n`)
-  else worker.log.error({ err }, 'worker could not start')
+  worker.log.error({ err }, 'worker could not start')
   await worker.close()
   process.exit(1)
 }

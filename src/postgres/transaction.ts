@@ -3,6 +3,11 @@ import type pg from 'pg'
 /** Runs `work` on one client inside BEGIN … COMMIT, rolled back if it throws. */
 export async function inTransaction<R> (pool: pg.Pool, work: (client: pg.PoolClient) => Promise<R>): Promise<R> {
   const client = await pool.connect()
+  // A connection the server drops between two statements emits 'error' on the checked-out
+  // client: without a listener that would crash the process; the client is discarded instead.
+  let broken: Error | undefined
+  const onError = (err: Error): void => { broken = err }
+  client.on('error', onError)
   try {
     await client.query('BEGIN')
     const result = await work(client)
@@ -12,6 +17,7 @@ export async function inTransaction<R> (pool: pg.Pool, work: (client: pg.PoolCli
     await client.query('ROLLBACK').catch(() => {})
     throw err
   } finally {
-    client.release()
+    client.off('error', onError)
+    client.release(broken)
   }
 }

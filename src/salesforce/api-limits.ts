@@ -4,7 +4,7 @@ import { Unavailable } from '../errors.ts'
  * The org's daily API allowance as seen on the last `Sforce-Limit-Info` header, per org. When
  * what remains falls under the floor, calls are refused before they are made, so automation
  * does not spend the calls the org's users and integrations still need. A reading is trusted
- * for `staleAfterMs`; after that one call goes through to learn the new usage.
+ * for `staleAfterMs`; after that calls go through again until an answer brings a new reading.
  */
 export class ApiLimits {
   readonly #floorPercent: number

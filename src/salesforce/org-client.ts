@@ -161,7 +161,7 @@ export function answerLost (err: unknown): boolean {
   return (err instanceof Unavailable && err.errorCode === 'ORG_TIMEOUT') || (err instanceof OrgUnreachable && err.connectionReset)
 }
 
-/** The org could not be reached at all (refused, reset, DNS): 502, and retried when idempotent. */
+/** The org could not be reached at all (refused, reset, DNS): 502; a reset connection is retried when idempotent. */
 export class OrgUnreachable extends AppError {
   readonly connectionReset: boolean
   constructor (cause: unknown) {

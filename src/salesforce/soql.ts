@@ -57,6 +57,3 @@ function render (value: SoqlValue): string {
 export function soql (strings: TemplateStringsArray, ...values: SoqlValue[]): string {
   return strings.reduce((query, part, i) => query + part + (i < values.length ? render(values[i] as SoqlValue) : ''), '')
 }
-
-/** A date literal (`YYYY-MM-DD`) for date fields. */
-export const dateLiteral = (date: Date): SoqlFragment => new SoqlFragment(date.toISOString().slice(0, 10))

@@ -27,6 +27,8 @@ t.test('logProductFeedback and getSyncStatus', async (t) => {
     t.equal(body.syncStatus, 'PENDING')
     t.equal((s.org.stats.byUser['rep1@acme.local'] ?? 0) - before, 0, 'the caller spends no API call')
     const status = await waitForState(s, body.feedbackId, 'SYNCED')
+    assertError(t, await s.call('getSyncStatus', { feedbackId: body.feedbackId }, 'rep2@acme.local'), 404, 'NOT_FOUND', ['feedbackId'])
+    t.pass('another user cannot follow it')
     const record = s.org.getRecord(String(status.salesforceId)) as Rec
     t.equal(record.Product__c, product.Id, 'linked to the product through its external id')
     t.equal(record.Rating__c, 5)

@@ -1,6 +1,7 @@
 import t, { type Test } from 'tap'
 import { randomUUID } from 'node:crypto'
 import { runOnce } from '../../src/postgres/idempotency.ts'
+import { purgeExpired } from '../../src/postgres/housekeeping.ts'
 import { AppError, OutcomeUnknown } from '../../src/errors.ts'
 import { buildApp } from '../helper.ts'
 
@@ -43,5 +44,17 @@ t.test('idempotency records', async (t) => {
     await failsWith(t, runOnce(app.pg, lost, options, async () => { throw new OutcomeUnknown('no answer') }), { errorCode: 'OUTCOME_UNKNOWN' })
     await failsWith(t, runOnce(app.pg, lost, options, work), { errorCode: 'DUPLICATE_REQUEST_IN_PROGRESS', statusCode: 409 }, 'the retry does not write a second time')
     t.equal(runs, 1)
+  })
+
+  t.test('expired records are purged, live ones kept', async (t) => {
+    const old = scope()
+    const live = scope()
+    await runOnce(app.pg, old, options, work)
+    await runOnce(app.pg, live, options, work)
+    await app.pg.query("UPDATE idempotency_records SET completed_at = now() - interval '2 days' WHERE idempotency_key = $1", [old.key])
+    const purged = await purgeExpired(app.pg, 86_400_000)
+    t.ok(purged.idempotencyRecords >= 1)
+    const { rows } = await app.pg.query<{ key: string }>('SELECT idempotency_key AS key FROM idempotency_records WHERE idempotency_key = ANY($1)', [[old.key, live.key]])
+    t.same(rows.map((r) => r.key), [live.key])
   })
 })
