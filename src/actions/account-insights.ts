@@ -25,9 +25,8 @@ export default defineAction({
       { orgId: caller.org.id, userId: caller.user.id, recordId: accountId },
       () => recordAccess(org, caller.user.id, accountId))
     if (!access.read) throw notFound
-    const [facts, freshness] = await Promise.all([accountFacts(app.pg, app.mirror, accountId), app.mirror.freshness('opportunity')])
+    const [facts, asOf] = await Promise.all([accountFacts(app.pg, app.mirror, accountId), app.mirror.dataAsOf('opportunity')])
     if (facts.account === null) throw notFound
-    const asOf = freshness.lastPolledAt ?? freshness.newestSystemModstamp
     return {
       accountId,
       accountName: facts.account.name,
@@ -43,7 +42,7 @@ export default defineAction({
         total: facts.webOrders.total12Months,
         ...(facts.webOrders.lastOrderAt === null ? {} : { lastOrderAt: facts.webOrders.lastOrderAt })
       },
-      ...(asOf === null ? {} : { dataAsOf: asOf.toISOString() })
+      ...asOf
     }
   }
 })

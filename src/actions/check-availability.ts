@@ -13,7 +13,7 @@ export default defineAction({
   sfdc: agentAction,
   handler: async (input, { app }) => {
     const codes = input.items.map((i) => i.productCode)
-    const [rows, freshness] = await Promise.all([productAvailability(app.pg, app.mirror, codes), app.mirror.freshness('product2')])
+    const [rows, asOf] = await Promise.all([productAvailability(app.pg, app.mirror, codes), app.mirror.dataAsOf('product2')])
     const today = new Date()
     const items = input.items.map((item, i) => {
       const row = rows[i]
@@ -43,11 +43,10 @@ export default defineAction({
         }))
       }
     })
-    const asOf = freshness.lastPolledAt ?? freshness.newestSystemModstamp
     return {
       items,
       allAvailable: items.every((i) => i.found && i.canShipNow),
-      ...(asOf === null ? {} : { dataAsOf: asOf.toISOString() })
+      ...asOf
     }
   }
 })

@@ -3,7 +3,7 @@ import { GenerateQuoteRequest, GenerateQuoteResponse } from '../schemas/generate
 import { opportunityWithLines } from '../salesforce/queries.ts'
 import { toId18 } from '../salesforce/soql.ts'
 import { loadPricingRules } from '../postgres/pricing-rules.ts'
-import { runOnce } from '../postgres/idempotency.ts'
+import { idempotent } from './idempotent.ts'
 import { priceLine, totals } from '../domain/pricing.ts'
 import { NotFound, OutcomeUnknown, Unprocessable } from '../errors.ts'
 import { answerLost } from '../salesforce/org-client.ts'
@@ -26,10 +26,7 @@ export default defineAction({
   sfdc: agentAction,
   handler: async (input, { caller, org, app }) => {
     const opportunityId = toId18(input.opportunityId, 'opportunityId')
-    const { idempotencyKey, ...request } = input
-    const scope = { orgId: caller.org.id, userId: caller.user.id, operationId: 'generateQuote', key: idempotencyKey ?? caller.requestId, request }
-    const options = { retentionMs: app.config.IDEMPOTENCY_RETENTION_MS, waitMs: app.config.IDEMPOTENCY_WAIT_MS }
-    const { result, replayed } = await runOnce(app.pg, scope, options, async () => {
+    return await idempotent({ caller, app }, 'generateQuote', input, async () => {
       const [opportunity, rules] = await Promise.all([opportunityWithLines(org, opportunityId), loadPricingRules(app.pg)])
       if (opportunity === undefined) {
         throw new NotFound(`Opportunity ${input.opportunityId} does not exist or you do not have access to it`, ['opportunityId'])
@@ -75,6 +72,5 @@ export default defineAction({
         ...totals(priced.map((p) => p.price))
       }
     })
-    return { ...result, replayed }
   }
 })

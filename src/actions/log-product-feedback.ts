@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { agentAction, defineAction } from './define.ts'
 import { LogProductFeedbackRequest, LogProductFeedbackResponse } from '../schemas/product-feedback.ts'
-import { runOnce } from '../postgres/idempotency.ts'
+import { idempotent } from './idempotent.ts'
 import { recordFeedbackOwner } from '../postgres/feedback-owners.ts'
 import { NotFound } from '../errors.ts'
 
@@ -18,10 +18,7 @@ export default defineAction({
   response: LogProductFeedbackResponse,
   sfdc: agentAction,
   handler: async (input, { caller, app }) => {
-    const { idempotencyKey, ...request } = input
-    const scope = { orgId: caller.org.id, userId: caller.user.id, operationId: 'logProductFeedback', key: idempotencyKey ?? caller.requestId, request }
-    const options = { retentionMs: app.config.IDEMPOTENCY_RETENTION_MS, waitMs: app.config.IDEMPOTENCY_WAIT_MS }
-    const { result, replayed } = await runOnce(app.pg, scope, options, async () => {
+    return await idempotent({ caller, app }, 'logProductFeedback', input, async () => {
       const product = await app.mirror.findOne('product2', { external_id__c: input.productCode })
       if (product === undefined) throw new NotFound(`No product has the code ${input.productCode}`, ['productCode'])
       const externalId = randomUUID()
@@ -34,6 +31,5 @@ export default defineAction({
       await recordFeedbackOwner(app.pg, row.id, { orgId: caller.org.id, userId: caller.user.id })
       return { feedbackId: row.id, externalId, syncStatus: 'PENDING' as const }
     })
-    return { ...result, replayed }
   }
 })

@@ -1,4 +1,5 @@
 import type pg from 'pg'
+import type { Mirror } from '../postgres/mirror.ts'
 
 /** The filters a caller may choose from: fixed lists, never free SOQL or SQL. */
 export const SEGMENTS = ['Customer', 'Prospect', 'Partner'] as const
@@ -25,18 +26,15 @@ export const HEALTH_WEIGHTS = {
   recency: { points: 20, zeroAfterDays: 180 }
 } as const
 
-const quote = (identifier: string) => `"${identifier.replaceAll('"', '""')}"`
-
 /**
  * Scores every live account of the mirror that matches the filter, ordered by id (so batches are
  * stable). Reads the tables Heroku Connect mirrors; `now` makes the recency part reproducible.
  */
-export async function scoreAccounts (pool: pg.Pool, schema: string, filter: AccountFilter, now: Date): Promise<AccountScore[]> {
-  const s = quote(schema)
+export async function scoreAccounts (pool: pg.Pool, mirror: Pick<Mirror, 'table'>, filter: AccountFilter, now: Date): Promise<AccountScore[]> {
   const w = HEALTH_WEIGHTS
   const sql = `
 WITH accounts AS (
-  SELECT sfid FROM ${s}.account
+  SELECT sfid FROM ${mirror.table('account')}
    WHERE isdeleted IS NOT TRUE AND sfid IS NOT NULL
      AND ($1::text IS NULL OR type = $1)
      AND ($2::text IS NULL OR industry = $2)
@@ -45,9 +43,9 @@ WITH accounts AS (
 opportunities AS (
   SELECT o.accountid,
          coalesce(sum(o.amount) FILTER (WHERE o.isclosed IS NOT TRUE), 0) AS pipeline,
-         coalesce(sum(o.amount) FILTER (WHERE o.iswon AND o.closedate > ($4::timestamp - interval '12 months')::date), 0) AS won,
+         coalesce(sum(o.amount) FILTER (WHERE o.iswon AND o.closedate >= ($4::timestamp - interval '12 months')::date), 0) AS won,
          max(greatest(o.systemmodstamp, o.lastmodifieddate)) AS touched
-    FROM ${s}.opportunity o JOIN accounts a ON a.sfid = o.accountid
+    FROM ${mirror.table('opportunity')} o JOIN accounts a ON a.sfid = o.accountid
    WHERE o.isdeleted IS NOT TRUE
    GROUP BY o.accountid
 ),
@@ -56,7 +54,7 @@ cases AS (
          count(*) FILTER (WHERE c.isclosed IS NOT TRUE) AS open_cases,
          count(*) FILTER (WHERE c.isclosed IS NOT TRUE AND c.priority = 'High') AS high_cases,
          max(c.systemmodstamp) AS touched
-    FROM ${s}."case" c JOIN accounts a ON a.sfid = c.accountid
+    FROM ${mirror.table('case')} c JOIN accounts a ON a.sfid = c.accountid
    WHERE c.isdeleted IS NOT TRUE
    GROUP BY c.accountid
 )

@@ -1,4 +1,5 @@
 import type pg from 'pg'
+import { createMirror } from '../postgres/mirror.ts'
 import { soql } from '../salesforce/soql.ts'
 import { isValidId } from '../salesforce/ids.ts'
 import { inTransaction } from '../postgres/transaction.ts'
@@ -44,7 +45,7 @@ async function planOf (ctx: JobContext<RescorePayload>): Promise<{ scoredAt: Dat
   if (plan !== undefined) return plan
   // Salesforce keeps datetimes to the second: the stamp must read back equal (see reconcile).
   const scoredAt = new Date(Math.floor(Date.now() / 1000) * 1000)
-  const scores = await scoreAccounts(pool, ctx.config.CONNECT_SCHEMA, ctx.payload.filter, scoredAt)
+  const scores = await scoreAccounts(pool, createMirror(pool, ctx.config.CONNECT_SCHEMA), ctx.payload.filter, scoredAt)
   await inTransaction(pool, async (client) => {
     const inserted = await client.query('INSERT INTO rescore_runs (job_id, scored_at, total) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING', [id, scoredAt, scores.length])
     if (inserted.rowCount === 1) {

@@ -204,6 +204,13 @@ export function createMirror (pool: Pool, schema: string) {
       return { state: synced ? 'SYNCED' : 'PENDING', sfid: row.sfid, lastop }
     },
 
+    /** `{ dataAsOf }` for an action's answer: the last poll, else the newest change; `{}` when unknown. */
+    async dataAsOf (table: MirrorTable): Promise<{ dataAsOf?: string }> {
+      const { lastPolledAt, newestSystemModstamp } = await this.freshness(table)
+      const asOf = lastPolledAt ?? newestSystemModstamp
+      return asOf === null ? {} : { dataAsOf: asOf.toISOString() }
+    },
+
     /** How stale a table is, so an action can say "data as of …". */
     async freshness (table: MirrorTable): Promise<Freshness> {
       const t = info(table)
