@@ -84,3 +84,14 @@ export async function testDatabase (t: Test, prefix = 'test'): Promise<{ url: st
   })
   return { url, pool }
 }
+
+/** Polls `probe` until it gives a value (not undefined/false), or fails naming what it waited for. */
+export async function until<R> (what: string, probe: () => Promise<R | undefined | false> | R | undefined | false, timeoutMs = 30_000, intervalMs = 100): Promise<R> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const value = await probe()
+    if (value !== undefined && value !== false) return value
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((resolve) => setTimeout(resolve, intervalMs))
+  }
+}

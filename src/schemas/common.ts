@@ -1,4 +1,5 @@
 import { Type, type Static, type TSchemaOptions } from 'typebox'
+import { agentInput } from '../actions/define.ts'
 
 export const SALESFORCE_ID_PATTERN = '^[a-zA-Z0-9]{15}(?:[a-zA-Z0-9]{3})?$'
 
@@ -16,6 +17,17 @@ export const SalesforceId = (options: TSchemaOptions = {}) =>
  */
 export const Text = (options: TSchemaOptions & { minLength?: number, maxLength?: number } = {}) =>
   Type.String({ pattern: '^[^\\u0000]*$', ...options })
+
+/**
+ * The optional key of a write action: a repeat with the same key gets the first answer back
+ * (default: the AppLink request id, which a retry of the same invocation keeps).
+ */
+export const IdempotencyKey = (maxLength: number, result: string) => Type.Optional(Text({
+  minLength: 1,
+  maxLength,
+  description: `Repeat a call with the same key to get the first ${result} back instead of a second one (default: the AppLink request id)`,
+  ...agentInput
+}))
 
 /** An amount in the org's currency, rounded to cents. */
 export const Money = (options: TSchemaOptions = {}) => Type.Number({ ...options })

@@ -1,5 +1,5 @@
 import { Type } from 'typebox'
-import { Money, SalesforceId, Text } from './common.ts'
+import { IdempotencyKey, Money, SalesforceId, Text } from './common.ts'
 import { agentInput, agentOutput } from '../actions/define.ts'
 
 export const GenerateQuoteRequest = Type.Object({
@@ -9,11 +9,7 @@ export const GenerateQuoteRequest = Type.Object({
     description: 'Discount in percent for every line, replacing the pricing rules; at most the pricing ceiling',
     ...agentInput
   })),
-  idempotencyKey: Type.Optional(Text({
-    minLength: 1, maxLength: 100,
-    description: 'Repeat a call with the same key to get the first quote back instead of a second one (default: the AppLink request id)',
-    ...agentInput
-  }))
+  idempotencyKey: IdempotencyKey(100, 'quote')
 }, { additionalProperties: false })
 
 export const QuoteLine = Type.Object({

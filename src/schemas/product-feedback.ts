@@ -1,16 +1,12 @@
 import { Type } from 'typebox'
-import { SalesforceId, Text } from './common.ts'
+import { IdempotencyKey, SalesforceId, Text } from './common.ts'
 import { agentInput, agentOutput } from '../actions/define.ts'
 
 export const LogProductFeedbackRequest = Type.Object({
   productCode: Text({ minLength: 1, maxLength: 40, description: 'Code of the product the feedback is about (its external id)', ...agentInput }),
   rating: Type.Integer({ minimum: 1, maximum: 5, description: 'Rating from 1 (poor) to 5 (excellent)', ...agentInput }),
   comment: Type.Optional(Text({ maxLength: 1000, description: 'What the customer said', ...agentInput })),
-  idempotencyKey: Type.Optional(Text({
-    minLength: 1, maxLength: 64,
-    description: 'Repeat a call with the same key to get the first answer back instead of a second record (default: the AppLink request id)',
-    ...agentInput
-  }))
+  idempotencyKey: IdempotencyKey(64, 'record')
 }, { additionalProperties: false })
 
 

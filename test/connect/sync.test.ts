@@ -1,4 +1,5 @@
 import t, { type Test } from 'tap'
+import { until as waitFor } from '../helper.ts'
 import { startLocalSync, type LocalSync, type LocalSyncOptions } from '../../local/connect/index.ts'
 import { startLocalOrg } from '../../local/org/index.ts'
 import { MAPPING } from '../../src/postgres/mapping.ts'
@@ -31,15 +32,7 @@ async function setup (t: Test) {
   return { pool, org, start, stopAll, liveRecords, product, mirror: createMirror(pool, SCHEMA) }
 }
 
-async function until<R> (what: string, probe: () => Promise<R | undefined | false>, timeoutMs = 5000): Promise<R> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const value = await probe()
-    if (value !== undefined && value !== false) return value
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 25))
-  }
-}
+const until = <R>(what: string, probe: () => Promise<R | undefined | false>, timeoutMs = 5000): Promise<R> => waitFor(what, probe, timeoutMs, 25)
 
 t.test('initial load fills every mapped table with the org\'s rows', async (t) => {
   const { start, mirror, liveRecords, pool } = await setup(t)

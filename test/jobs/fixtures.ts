@@ -180,15 +180,7 @@ export async function settled (app: FastifyInstance, ut: OrgUnderTest, username:
   }
 }
 
-export async function until<R> (what: string, probe: () => Promise<R | undefined | false> | R | undefined | false, timeoutMs = 30_000): Promise<R> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const value = await probe()
-    if (value !== undefined && value !== false) return value
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 100))
-  }
-}
+export { until } from '../helper.ts'
 
 export interface WorkerProcess { child: ChildProcess, logs: string[], exited: Promise<number | null> }
 
