@@ -5,7 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import type { FastifyInstance } from 'fastify'
 import type { ActionDefinition } from '../src/actions/define.ts'
 import { actions } from '../src/actions/index.ts'
-import { startLocalOrg, type LocalOrg } from '../local/org/index.ts'
+import { startLocalOrg, type LocalOrg } from '@applink-actions/local-org'
 import { benchDatabase, loadMirror, serveApp, type BenchDatabase } from './env.ts'
 import { progress } from './measure.ts'
 

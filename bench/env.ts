@@ -1,3 +1,4 @@
+import { MAPPING } from '../src/postgres/mapping.ts'
 import Fastify, { type FastifyInstance } from 'fastify'
 import { randomBytes } from 'node:crypto'
 import os from 'node:os'
@@ -5,9 +6,9 @@ import pg from 'pg'
 import app, { serverOptions } from '../src/app.ts'
 import type { ActionDefinition } from '../src/actions/define.ts'
 import { loadConfig } from '../src/config.ts'
-import { startLocalOrg, type LocalOrg } from '../local/org/index.ts'
-import { startLocalSync } from '../local/connect/index.ts'
-import { seedAppData } from '../local/app-data.ts'
+import { startLocalOrg, type LocalOrg } from '@applink-actions/local-org'
+import { startLocalSync } from '@applink-actions/local-connect'
+import { seedAppData } from '../scripts/app-data.ts'
 
 /** The PostgreSQL server the bench uses: BENCH_DATABASE_URL, else the local trust server. */
 const SERVER_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'
@@ -65,7 +66,7 @@ export async function serveApp (env: Record<string, string>, actions?: ActionDef
 
 /** The local sync's initial load into the database's mirror, then the sync stops: no poll runs during a measurement. */
 export async function loadMirror (org: LocalOrg, db: BenchDatabase): Promise<void> {
-  const sync = await startLocalSync({ pool: db.pool, schema: 'salesforce', orgUrl: org.url, accessToken: org.user('integration@acme.local').accessToken, intervalMs: 3_600_000, onError: () => {} })
+  const sync = await startLocalSync({ mapping: MAPPING, pool: db.pool, schema: 'salesforce', orgUrl: org.url, accessToken: org.user('integration@acme.local').accessToken, intervalMs: 3_600_000, onError: () => {} })
   await sync.stop()
 }
 

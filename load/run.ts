@@ -2,6 +2,7 @@
 // its own process (`node src/server.ts`), with the local org at a realistic latency, the local
 // sync and an embedded PostgreSQL that the run restarts. Writes the generated part of
 // docs/reliability.md. Not part of `npm test`; about two minutes. Progress on stderr, summary on stdout.
+import { MAPPING } from '../src/postgres/mapping.ts'
 import { randomBytes } from 'node:crypto'
 import { chmod, mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -11,9 +12,9 @@ import pg from 'pg'
 import { startEmbeddedPostgres, type EmbeddedDatabase } from '../src/postgres/embedded.ts'
 import { migrate } from '../src/postgres/migrate.ts'
 import { actions } from '../src/actions/index.ts'
-import { startLocalOrg } from '../local/org/index.ts'
-import { startLocalSync } from '../local/connect/index.ts'
-import { seedAppData } from '../local/app-data.ts'
+import { startLocalOrg } from '@applink-actions/local-org'
+import { startLocalSync } from '@applink-actions/local-connect'
+import { seedAppData } from '../scripts/app-data.ts'
 import { startService, stopService, type Service } from './service.ts'
 import { call, fixture, percentile, runLoad, type LoadRun, REPS, rememberFeedback } from './workload.ts'
 import { machine, writeReport, type Check, type LoadSummary, type Report } from './report.ts'
@@ -58,6 +59,7 @@ async function main (): Promise<void> {
   cleanups.unshift(async () => { await pool.end() })
   let syncErrors = 0
   const sync = await startLocalSync({
+    mapping: MAPPING,
     pool,
     schema: 'salesforce',
     orgUrl: org.url,

@@ -3,7 +3,7 @@
 // Every answer is tallied by action, status and errorCode; quotes and feedback are tracked by key
 // so the run can check afterwards that none was created twice or lost.
 import { actionPath } from '../src/actions/define.ts'
-import type { LocalOrg } from '../local/org/index.ts'
+import type { LocalOrg } from '@applink-actions/local-org'
 import { autocannon, type CannonRequest, type CannonRequestSpec, type CannonResult } from './autocannon.ts'
 
 type Rec = Record<string, unknown>

@@ -3,6 +3,7 @@
 // sync (mirror filled before the service starts), then the service itself as its own process,
 // exactly as `npm start` runs it. Once ready it prints SERVICE_URL=, LOCAL_ORG_URL= and one
 // CONTEXT line per local-org user, and writes them to .data/dev.json for `npm run invoke`.
+import { MAPPING } from '../src/postgres/mapping.ts'
 import { spawn } from 'node:child_process'
 import { mkdir, writeFile } from 'node:fs/promises'
 import { parseArgs } from 'node:util'
@@ -10,9 +11,9 @@ import pg from 'pg'
 import { loadConfig } from '../src/config.ts'
 import { startEmbeddedPostgres } from '../src/postgres/embedded.ts'
 import { migrate } from '../src/postgres/migrate.ts'
-import { startLocalOrg } from '../local/org/index.ts'
-import { startLocalSync } from '../local/connect/index.ts'
-import { seedAppData } from '../local/app-data.ts'
+import { startLocalOrg } from '@applink-actions/local-org'
+import { startLocalSync } from '@applink-actions/local-connect'
+import { seedAppData } from './app-data.ts'
 import { DEV_STATE_FILE, type DevState } from './dev-state.ts'
 
 const { values: args } = parseArgs({
@@ -53,6 +54,7 @@ pool.on('error', (err) => { say(`database: ${err.message}`) })
 cleanups.unshift(async () => { await pool.end() })
 const started = Date.now()
 const sync = await startLocalSync({
+  mapping: MAPPING,
   pool,
   schema: config.CONNECT_SCHEMA,
   orgUrl: org.url,

@@ -1,9 +1,10 @@
+import { MAPPING } from '../src/postgres/mapping.ts'
 import type { Test } from 'tap'
 import type pg from 'pg'
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
-import { startLocalOrg, type LocalOrg } from '../local/org/index.ts'
-import { startLocalSync, type LocalSync } from '../local/connect/index.ts'
-import { seedAppData } from '../local/app-data.ts'
+import { startLocalOrg, type LocalOrg } from '@applink-actions/local-org'
+import { startLocalSync, type LocalSync } from '@applink-actions/local-connect'
+import { seedAppData } from '../scripts/app-data.ts'
 import { actionPath } from '../src/actions/define.ts'
 import { buildApp, testDatabase } from './helper.ts'
 
@@ -25,7 +26,7 @@ export async function startStack (t: Test, opts: { env?: Record<string, string> 
   const org = await startLocalOrg({ port: 0, dataset: 'small', seed: opts.seed ?? 7 })
   t.teardown(() => org.close())
   const { url, pool } = await testDatabase(t, 'stack')
-  const sync = await startLocalSync({ pool, schema: 'salesforce', orgUrl: org.url, accessToken: org.user('integration@acme.local').accessToken, intervalMs: 300 })
+  const sync = await startLocalSync({ mapping: MAPPING, pool, schema: 'salesforce', orgUrl: org.url, accessToken: org.user('integration@acme.local').accessToken, intervalMs: 300 })
   t.teardown(() => sync.stop())
   // A function gets the running org, for settings minted from it (contexts).
   const env = typeof opts.env === 'function' ? opts.env(org) : opts.env

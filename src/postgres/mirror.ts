@@ -1,3 +1,4 @@
+import { quoteIdent as quote } from '@applink-actions/platform/postgres'
 import pg from 'pg'
 import type { Pool, QueryResultRow } from 'pg'
 import { MAPPING, isWritable, tablesOf, type MirrorTable, type Row, type TableInfo, type WritableTable, type WritableValues } from './mapping.ts'
@@ -46,7 +47,6 @@ export interface WriteResult {
 
 export class MirrorError extends Error {}
 
-const quote = (identifier: string) => `"${identifier.replaceAll('"', '""')}"`
 
 /**
  * Connect stores datetimes as UTC in `timestamp without time zone`; pg would read them in the

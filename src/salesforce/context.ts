@@ -1,23 +1,9 @@
-import { Type, type Static } from 'typebox'
 import { Compile } from 'typebox/compile'
 import { InvalidContext } from '../errors.ts'
+import { CLIENT_CONTEXT_HEADER, ClientContextSchema, type ClientContext } from '@applink-actions/platform/client-context'
 
-export const CLIENT_CONTEXT_HEADER = 'x-client-context'
+export { CLIENT_CONTEXT_HEADER, type ClientContext } from '@applink-actions/platform/client-context'
 
-/** The JSON AppLink sends, base64-encoded, in `x-client-context`. */
-const ClientContextSchema = Type.Object({
-  accessToken: Type.String({ minLength: 1 }),
-  apiVersion: Type.String({ pattern: '^v?\\d+(\\.\\d+)?$' }),
-  requestId: Type.Optional(Type.String()),
-  namespace: Type.Optional(Type.Union([Type.String(), Type.Null()])),
-  orgId: Type.String({ minLength: 15, maxLength: 18 }),
-  orgDomainUrl: Type.String({ minLength: 1 }),
-  userContext: Type.Object({
-    userId: Type.String({ minLength: 15, maxLength: 18 }),
-    username: Type.String({ minLength: 1 })
-  })
-})
-export type ClientContext = Static<typeof ClientContextSchema>
 const checkClientContext = Compile(ClientContextSchema)
 
 /** Who is calling, as handlers see it. The access token stays out of it (and out of logs). */

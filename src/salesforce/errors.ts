@@ -1,7 +1,8 @@
 import { AppError } from '../errors.ts'
+import type { SalesforceErrorEntry } from '@applink-actions/platform/errors'
 
-/** One entry of Salesforce's error array; sObject Collections name the code `statusCode`. */
-export interface SalesforceErrorEntry { message: string, errorCode: string, fields: string[] }
+export { parseSalesforceErrors, type SalesforceErrorEntry } from '@applink-actions/platform/errors'
+
 
 /** Status the service answers with for an error the org returned. */
 function statusFor (httpStatus: number, errorCode: string): number {
@@ -32,20 +33,4 @@ export class SalesforceApiError extends AppError {
   get transient (): boolean {
     return this.httpStatus === 503 || this.httpStatus === 502 || this.errorCode === 'UNABLE_TO_LOCK_ROW' || this.errorCode === 'SERVER_UNAVAILABLE'
   }
-}
-
-/** Reads Salesforce's error body (array, single object, or anything else) into entries. */
-export function parseSalesforceErrors (body: unknown): SalesforceErrorEntry[] {
-  const list = Array.isArray(body) ? body : body !== null && typeof body === 'object' ? [body] : []
-  return list.flatMap((item: unknown) => {
-    if (item === null || typeof item !== 'object') return []
-    const e = item as Record<string, unknown>
-    const code = e.errorCode ?? e.statusCode
-    if (typeof code !== 'string') return []
-    return [{
-      message: typeof e.message === 'string' ? e.message : code,
-      errorCode: code,
-      fields: Array.isArray(e.fields) ? e.fields.filter((f): f is string => typeof f === 'string') : []
-    }]
-  })
 }

@@ -1,5 +1,5 @@
 import { InvalidRequest } from '../errors.ts'
-import { normalizeId } from './ids.ts'
+import { normalizeId } from '@applink-actions/platform/ids'
 
 /** A value already rendered as SOQL, passed through `soql` unchanged. */
 export class SoqlFragment {

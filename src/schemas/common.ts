@@ -1,7 +1,9 @@
 import { Type, type Static, type TSchemaOptions } from 'typebox'
 import { agentInput } from '../actions/define.ts'
 
-export const SALESFORCE_ID_PATTERN = '^[a-zA-Z0-9]{15}(?:[a-zA-Z0-9]{3})?$'
+import { SALESFORCE_ID_PATTERN } from '@applink-actions/platform/ids'
+
+export { SALESFORCE_ID_PATTERN }
 
 /**
  * A Salesforce record id: 15 (case-sensitive) or 18 (case-insensitive checksum) characters.

@@ -1,5 +1,6 @@
+import { MAPPING } from '../../src/postgres/mapping.ts'
 import t, { type Test } from 'tap'
-import { createConnectSchema } from '../../local/connect/index.ts'
+import { createConnectSchema } from '@applink-actions/local-connect'
 import { createMirror } from '../../src/postgres/mirror.ts'
 import { testDatabase } from './fixtures/db.ts'
 
@@ -7,7 +8,7 @@ const SCHEMA = 'sf_mirror'
 
 async function setup (t: Test) {
   const { pool } = await testDatabase(t)
-  await createConnectSchema(pool, SCHEMA)
+  await createConnectSchema(pool, SCHEMA, MAPPING)
   // Rows as the sync (Connect's session) writes them.
   const client = await pool.connect()
   await client.query('BEGIN; SET LOCAL xmlbinary = hex')

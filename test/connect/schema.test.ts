@@ -1,14 +1,15 @@
+import { MAPPING } from '../../src/postgres/mapping.ts'
 import pg from 'pg'
 import t from 'tap'
-import { createConnectSchema } from '../../local/connect/index.ts'
+import { createConnectSchema } from '@applink-actions/local-connect'
 import { testDatabase } from './fixtures/db.ts'
 
 const SCHEMA = 'salesforce'
 
 t.test('tables, columns, types and indexes are what Connect creates', async (t) => {
   const { pool } = await testDatabase(t)
-  await createConnectSchema(pool, SCHEMA)
-  await createConnectSchema(pool, SCHEMA) // idempotent
+  await createConnectSchema(pool, SCHEMA, MAPPING)
+  await createConnectSchema(pool, SCHEMA, MAPPING) // idempotent
 
   const { rows: tables } = await pool.query(`SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY 1`, [SCHEMA])
   t.same(tables.map((r) => r.table_name), [
@@ -61,7 +62,7 @@ t.test('tables, columns, types and indexes are what Connect creates', async (t) 
 
 t.test('triggers: app writes are PENDING and logged, Connect session writes are SYNCED and not', async (t) => {
   const { url, pool } = await testDatabase(t)
-  await createConnectSchema(pool, SCHEMA)
+  await createConnectSchema(pool, SCHEMA, MAPPING)
   const table = `${SCHEMA}.product_feedback__c`
 
   const listener = new pg.Client({ connectionString: url })
@@ -117,8 +118,8 @@ t.test('triggers: app writes are PENDING and logged, Connect session writes are 
 
 t.test('schema name is a parameter', async (t) => {
   const { pool } = await testDatabase(t)
-  await createConnectSchema(pool, 'connect_alt')
+  await createConnectSchema(pool, 'connect_alt', MAPPING)
   const { rows } = await pool.query(`SELECT count(*)::int AS n FROM information_schema.tables WHERE table_schema = 'connect_alt'`)
   t.equal(rows[0].n, 13)
-  await t.rejects(createConnectSchema(pool, 'bad"name'), /invalid schema name/)
+  await t.rejects(createConnectSchema(pool, 'bad"name', MAPPING), /invalid schema name/)
 })

@@ -1,7 +1,7 @@
 import t, { type Test } from 'tap'
 import { until as waitFor } from '../helper.ts'
-import { startLocalSync, type LocalSync, type LocalSyncOptions } from '../../local/connect/index.ts'
-import { startLocalOrg } from '../../local/org/index.ts'
+import { startLocalSync, type LocalSync, type LocalSyncOptions } from '@applink-actions/local-connect'
+import { startLocalOrg } from '@applink-actions/local-org'
 import { MAPPING } from '../../src/postgres/mapping.ts'
 import { createMirror, type MirrorTable } from '../../src/postgres/mirror.ts'
 import { testDatabase } from './fixtures/db.ts'
@@ -19,7 +19,7 @@ async function setup (t: Test) {
   const syncs: LocalSync[] = []
   const start = async (options: Partial<LocalSyncOptions> = {}) => {
     const sync = await startLocalSync({
-      databaseUrl: url, schema: SCHEMA, orgUrl: org.url, accessToken: integration.accessToken, intervalMs: 60_000, onError: () => {}, ...options
+      mapping: MAPPING, databaseUrl: url, schema: SCHEMA, orgUrl: org.url, accessToken: integration.accessToken, intervalMs: 60_000, onError: () => {}, ...options
     })
     syncs.push(sync)
     return sync

@@ -1,9 +1,10 @@
+import { MAPPING } from '../../src/postgres/mapping.ts'
 import type { Test } from 'tap'
 import { createServer, type IncomingMessage } from 'node:http'
 import { spawn, type ChildProcess } from 'node:child_process'
 import type { FastifyInstance } from 'fastify'
-import { startLocalOrg, type LocalOrg } from '../../local/org/index.ts'
-import { startLocalSync } from '../../local/connect/index.ts'
+import { startLocalOrg, type LocalOrg } from '@applink-actions/local-org'
+import { startLocalSync } from '@applink-actions/local-connect'
 import { randomBytes } from 'node:crypto'
 import pg from 'pg'
 import { buildApp, testConfig, type BuiltApp } from '../helper.ts'
@@ -140,7 +141,7 @@ export async function mirroredDatabase (t: Test, org: LocalOrg): Promise<string>
   })
   const url = `${SERVER}/${name}`
   const integration = org.user('integration@acme.local')
-  const sync = await startLocalSync({ databaseUrl: url, schema: 'salesforce', orgUrl: org.url, accessToken: integration.accessToken, intervalMs: 3_600_000, onError: () => {} })
+  const sync = await startLocalSync({ mapping: MAPPING, databaseUrl: url, schema: 'salesforce', orgUrl: org.url, accessToken: integration.accessToken, intervalMs: 3_600_000, onError: () => {} })
   await sync.stop()
   return url
 }

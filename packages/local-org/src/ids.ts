@@ -1,5 +1,5 @@
 // Record ids of the local org, with the checksum the service itself validates.
-import { idChecksum, isValidId, normalizeId } from '../../src/salesforce/ids.ts'
+import { idChecksum, isValidId, normalizeId } from '@applink-actions/platform/ids'
 
 export { idChecksum, isValidId, normalizeId }
 

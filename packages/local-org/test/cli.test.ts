@@ -7,10 +7,10 @@ import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { ADMIN, REP1, applink, orgFor } from './helper.ts'
 
-const ROOT = join(import.meta.dirname, '../..')
+const CLI = join(import.meta.dirname, '../src/cli.ts')
 
 t.test('cli prints LOCAL_ORG_URL and one CONTEXT line per user, serves until SIGTERM', async t => {
-  const child = spawn(process.execPath, [join(ROOT, 'local/org/cli.ts'), '--port', '0', '--seed', '5', '--latency-ms', '1'], { stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawn(process.execPath, [CLI, '--port', '0', '--seed', '5', '--latency-ms', '1'], { stdio: ['ignore', 'pipe', 'pipe'] })
   t.teardown(() => { if (child.exitCode === null) child.kill('SIGKILL') })
   const lines: string[] = []
   const rl = createInterface({ input: child.stdout })
@@ -37,7 +37,7 @@ t.test('cli prints LOCAL_ORG_URL and one CONTEXT line per user, serves until SIG
 })
 
 t.test('cli rejects a bad dataset', async t => {
-  const child = spawn(process.execPath, [join(ROOT, 'local/org/cli.ts'), '--dataset', 'huge'], { stdio: ['ignore', 'ignore', 'pipe'] })
+  const child = spawn(process.execPath, [CLI, '--dataset', 'huge'], { stdio: ['ignore', 'ignore', 'pipe'] })
   const code = await new Promise<number | null>(resolve => child.on('exit', c => resolve(c)))
   t.equal(code, 2)
 })

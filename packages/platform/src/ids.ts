@@ -2,7 +2,9 @@
 // case-insensitive checksum suffix that makes the 18-character form.
 
 const SUFFIX_CHARS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ012345'
-const ID_SHAPE = /^[a-zA-Z0-9]{15}(?:[a-zA-Z0-9]{3})?$/
+/** 15 or 18 letters and digits: the shape of an id, for JSON Schema `pattern` and for code. */
+export const SALESFORCE_ID_PATTERN = '^[a-zA-Z0-9]{15}(?:[a-zA-Z0-9]{3})?$'
+const ID_SHAPE = new RegExp(SALESFORCE_ID_PATTERN)
 
 /** The 3-character checksum of a 15-character id: one character per block of 5, from the case of each. */
 export function idChecksum (id15: string): string {

@@ -1,8 +1,8 @@
 // Helpers for the local org tests: start an org per test file, call its REST API over HTTP.
 import { createRequire } from 'node:module'
 import type { Test } from 'tap'
-import { startLocalOrg } from '../../local/org/index.ts'
-import type { LocalOrg, LocalOrgOptions } from '../../local/org/index.ts'
+import { startLocalOrg } from '../src/index.ts'
+import type { LocalOrg, LocalOrgOptions } from '../src/index.ts'
 
 export const require = createRequire(import.meta.url)
 

@@ -1,6 +1,6 @@
 // Every generated id: 18 characters, the object's key prefix, a valid checksum.
 import t from 'tap'
-import { idChecksum, isValidId, normalizeId, to18 } from '../../local/org/index.ts'
+import { idChecksum, isValidId, normalizeId, to18 } from '../src/index.ts'
 import { orgFor } from './helper.ts'
 
 t.test('checksum algorithm against real ids', async t => {

@@ -4,10 +4,10 @@ import t from 'tap'
 import type { Test } from 'tap'
 import { readdirSync, readFileSync, existsSync } from 'node:fs'
 import { join } from 'node:path'
-import type { LocalOrg } from '../../local/org/index.ts'
+import type { LocalOrg } from '../src/index.ts'
 import { ADMIN, call, orgFor } from './helper.ts'
 
-const DIR = process.env.SALESFORCE_FIXTURES ?? join(import.meta.dirname, '../../../shared/fixtures/salesforce-recorded')
+const DIR = process.env.SALESFORCE_FIXTURES ?? join(import.meta.dirname, '../../../../shared/fixtures/salesforce-recorded')
 
 /** Fixtures not replayed, and why. */
 const SKIPPED: Record<string, string> = {

@@ -11,11 +11,13 @@ import { OrgServer } from './server.ts'
 import type { Faults, SoqlLogEntry, Stats } from './server.ts'
 import { loadSnapshot, saveSnapshot, snapshotExists } from './snapshot.ts'
 import type { Rec, Value } from './store.ts'
+import type { ClientContext } from '@applink-actions/platform/client-context'
 
 export type { Faults, SoqlLogEntry, Stats } from './server.ts'
 export type { ObjectSpec, FieldSpec } from './schema.ts'
 export type { Dataset } from './seed.ts'
 export { isValidId, idChecksum, normalizeId, to18 } from './ids.ts'
+export type { ClientContext } from '@applink-actions/platform/client-context'
 
 export interface LocalOrgOptions {
   port?: number
@@ -38,17 +40,6 @@ export interface LocalOrgUser {
   profile: Profile
   /** The user's current token (changes after expireToken + mintContext or refreshToken). */
   readonly accessToken: string
-}
-
-export interface ClientContext {
-  accessToken: string
-  apiVersion: string
-  requestId: string
-  namespace: string | null
-  orgId: string
-  orgDomainUrl: string
-  userContext: { userId: string; username: string }
-  [key: string]: unknown
 }
 
 export interface LocalOrg {

@@ -1,5 +1,8 @@
 import type pg from 'pg'
 
+/** A Postgres identifier in double quotes, inner quotes doubled: safe for any schema or table name. */
+export const quoteIdent = (identifier: string): string => `"${identifier.replaceAll('"', '""')}"`
+
 /** Runs `work` on one client inside BEGIN … COMMIT, rolled back if it throws. */
 export async function inTransaction<R> (pool: pg.Pool, work: (client: pg.PoolClient) => Promise<R>): Promise<R> {
   const client = await pool.connect()

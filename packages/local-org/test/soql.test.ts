@@ -1,8 +1,8 @@
 // A table of SOQL queries with expected results (computed from the org's records directly) and
 // the errors Salesforce gives for bad queries.
 import t from 'tap'
-import type { LocalOrg } from '../../local/org/index.ts'
-import { fmtDate } from '../../local/org/dates.ts'
+import type { LocalOrg } from '../src/index.ts'
+import { fmtDate } from '../src/dates.ts'
 import { ADMIN, REP1, orgFor, soql } from './helper.ts'
 
 type R = Record<string, any>

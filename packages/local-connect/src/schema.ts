@@ -1,8 +1,7 @@
 import type { Pool } from 'pg'
-import { inTransaction } from '../../src/postgres/transaction.ts'
-import { MAPPING, columnName, pgType, type MappingDecl } from '../../src/postgres/mapping.ts'
+import { inTransaction, quoteIdent as quote } from '@applink-actions/platform/postgres'
+import { columnName, pgType, type MappingDecl } from '@applink-actions/platform/connect-mapping'
 
-const quote = (identifier: string) => `"${identifier.replaceAll('"', '""')}"`
 
 /** Columns of `_trigger_log` and `_trigger_log_archive`, as Connect creates them. */
 const LOG_COLUMNS = `
@@ -121,7 +120,7 @@ CREATE TRIGGER ${quote(`hc_${table}_logtrigger`)} AFTER INSERT OR UPDATE OR DELE
  * bookkeeping tables, the trigger log with its notify trigger, and per read-write table the
  * status and log triggers. Idempotent.
  */
-export async function createConnectSchema (pool: Pool, schema: string, mapping: MappingDecl = MAPPING): Promise<void> {
+export async function createConnectSchema (pool: Pool, schema: string, mapping: MappingDecl): Promise<void> {
   if (!/^[a-z_][a-z0-9_]*$/.test(schema)) throw new Error(`invalid schema name ${schema}`)
   const s = quote(schema)
   const sql = `

@@ -1,6 +1,6 @@
 import type pg from 'pg'
 import { createHash } from 'node:crypto'
-import { inTransaction } from '../src/postgres/transaction.ts'
+import { inTransaction } from '@applink-actions/platform/postgres'
 
 /** A number in [0, 1) fixed by the text: the same product always gets the same stock. */
 const unit = (text: string): number => createHash('sha256').update(text).digest().readUInt32BE(0) / 2 ** 32

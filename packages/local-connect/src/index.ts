@@ -1,4 +1,3 @@
-// The local stand-in for Heroku Connect. Never imported by production code.
+// The local stand-in for Heroku Connect. Never imported by production code: the product passes its mapping in.
 export { createConnectSchema } from './schema.ts'
 export { startLocalSync, type LocalSync, type LocalSyncOptions } from './sync.ts'
-export { exportMapping } from './export-mapping.ts'

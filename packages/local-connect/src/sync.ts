@@ -1,7 +1,11 @@
+import { isValidId } from '@applink-actions/platform/ids'
 import pg from 'pg'
-import { inTransaction } from '../../src/postgres/transaction.ts'
+import { inTransaction, quoteIdent as quote } from '@applink-actions/platform/postgres'
 import type { Pool, PoolClient } from 'pg'
-import { MAPPING, columnName, isWritable, tablesOf, type MappingDecl, type SfField, type SfRelationshipField, type TableInfo } from '../../src/postgres/mapping.ts'
+import {
+  columnName, isWritable, tablesOf,
+  type MappingDecl, type SfField, type SfRelationshipField, type TableInfo
+} from '@applink-actions/platform/connect-mapping'
 import { createConnectSchema } from './schema.ts'
 import { createOrgClient, OrgError, type OrgClient, type SaveResult, type SfError, type SfRecord } from './org.ts'
 
@@ -13,7 +17,8 @@ export interface LocalSyncOptions {
   orgUrl: string
   accessToken: string
   apiVersion?: string
-  mapping?: MappingDecl
+  /** What to mirror: the product's declaration (Connect itself reads it from its dashboard). */
+  mapping: MappingDecl
   /** Read poll and write pass period; writes also run on the trigger log's notify. */
   intervalMs?: number
   onError?: (err: unknown) => void
@@ -52,9 +57,7 @@ interface Outcome {
   error?: SfError
 }
 
-const quote = (identifier: string) => `"${identifier.replaceAll('"', '""')}"`
 const BATCH = 200
-const SF_ID = /^[a-zA-Z0-9]{15}(?:[a-zA-Z0-9]{3})?$/
 /** A delete that finds the record gone already succeeded (a resend after a crash). */
 const ALREADY_DELETED = new Set(['ENTITY_IS_DELETED', 'NOT_FOUND', 'INVALID_CROSS_REFERENCE_KEY'])
 
@@ -81,7 +84,7 @@ function toColumn (field: Field, value: unknown): unknown {
  */
 export async function startLocalSync (options: LocalSyncOptions): Promise<LocalSync> {
   const schema = options.schema ?? 'salesforce'
-  const mapping = options.mapping ?? MAPPING
+  const mapping = options.mapping
   const intervalMs = options.intervalMs ?? 2000
   const onError = options.onError ?? ((err: unknown) => { process.stderr.write(`local sync: ${String(err)}\n`) })
   if (options.pool === undefined && options.databaseUrl === undefined) throw new Error('startLocalSync needs pool or databaseUrl')
@@ -159,7 +162,7 @@ SELECT (SELECT count(*) FROM updated)::int + (SELECT count(*) FROM inserted)::in
     if (t.object.access === 'read_write') {
       const { rows } = await pool.query<{ sfid: string }>(
         `SELECT sfid FROM ${qualified(t.table)} WHERE _hc_lastop IN ('INSERTED', 'UPDATED') AND sfid IS NOT NULL LIMIT ${BATCH}`)
-      const ids = rows.map((r) => r.sfid).filter((id) => SF_ID.test(id))
+      const ids = rows.map((r) => r.sfid).filter((id) => isValidId(id))
       if (ids.length > 0) {
         for await (const page of org.queryAll(`${select} WHERE Id IN (${ids.map((id) => `'${id}'`).join(', ')})`)) changed += await apply(t, page)
       }
