@@ -1,6 +1,9 @@
 import { Type, type Static } from 'typebox'
 import { Value } from 'typebox/value'
-import { keyringFrom } from './jobs/credentials.ts'
+import { keyringFrom } from './keyring.ts'
+import { ConfigError } from './errors.ts'
+
+export { ConfigError }
 
 /** Every setting the service reads, validated once at start; nothing else reads `process.env`. */
 export const ConfigSchema = Type.Object({
@@ -42,8 +45,6 @@ export const ConfigSchema = Type.Object({
   DOCS_CLIENT_CONTEXT: Type.Optional(Type.String({ minLength: 1, description: 'base64 x-client-context the /docs "try it" sends (npm run dev mints one for a local-org user)' }))
 })
 export type Config = Static<typeof ConfigSchema>
-
-export class ConfigError extends Error {}
 
 /** Validates the environment; throws one error naming every bad variable. */
 export function loadConfig (env: Record<string, string | undefined>): Config {

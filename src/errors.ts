@@ -50,3 +50,6 @@ export class Unavailable extends AppError {
     super(503, errorCode, message, { retryAfterSeconds, cause })
   }
 }
+
+/** A setting is missing or malformed: the process stops at start with this one-line message. */
+export class ConfigError extends Error {}
