@@ -1,6 +1,5 @@
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify'
 import type { Static, TObject, TSchema } from 'typebox'
-import type { DataApi } from '@heroku/applink/dist/index.js'
 import type { Caller } from '../salesforce/context.ts'
 import type { OrgClient } from '../salesforce/org-client.ts'
 
@@ -9,8 +8,6 @@ export interface ActionContext {
   caller: Caller
   /** The org's REST API as the caller (timeouts, retries, call counting). */
   org: OrgClient
-  /** The AppLink SDK's data API for the same caller (unit of work). */
-  dataApi: DataApi
   /** The app, for its services: `pg`, `mirror`, `config`, … */
   app: FastifyInstance
   log: FastifyBaseLogger
@@ -53,8 +50,3 @@ export const flowAction: ActionSfdc = { heroku: { authorization: { permissionSet
 
 /** Called from Flow and Apex, and published as an Agentforce agent action. */
 export const agentAction: ActionSfdc = { ...flowAction, agent: { action: { publishAsAgentAction: true } } }
-
-/** Field-level Agentforce flags, for inline schemas. */
-export const agentInput = { 'x-sfdc': { agent: { action: { isUserInput: true } } } }
-export const agentOutput = { 'x-sfdc': { agent: { action: { isDisplayable: true } } } }
-export const agentPiiOutput = { 'x-sfdc': { agent: { action: { isDisplayable: true } }, privacy: { isPii: true } } }

@@ -1,4 +1,12 @@
-import type { WarehouseStock } from '../postgres/availability.ts'
+/** One warehouse's stock of a product, as the availability rules read it. */
+export interface WarehouseStock {
+  warehouseCode: string
+  warehouseName: string
+  available: number
+  leadTimeDays: number
+  nextRestockDate: string | null
+  nextRestockQuantity: number | null
+}
 
 export interface ShipPlan {
   availableNow: number

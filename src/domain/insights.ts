@@ -1,4 +1,13 @@
-import type { AccountFacts } from '../postgres/insights.ts'
+/** What the mirror and the app know about one account, as the summary reads it. */
+export interface AccountFacts {
+  account: { name: string, type: string | null, industry: string | null, billingCountry: string | null } | null
+  pipeline: Array<{ stage: string, count: number, amount: number }>
+  wonRevenue12Months: number
+  openCases: Array<{ priority: string, count: number }>
+  lastActivityAt: string | null
+  topProducts: Array<{ name: string, productCode: string | null, revenue: number }>
+  webOrders: { count12Months: number, total12Months: number, lastOrderAt: string | null }
+}
 
 const money = (amount: number): string =>
   amount.toLocaleString('en-US', { style: 'currency', currency: 'USD', maximumFractionDigits: 0 })

@@ -1,9 +1,6 @@
 import type pg from 'pg'
 import type { Mirror } from '../postgres/mirror.ts'
-
-/** The filters a caller may choose from: fixed lists, never free SOQL or SQL. */
-export const SEGMENTS = ['Customer', 'Prospect', 'Partner'] as const
-export const INDUSTRIES = ['Technology', 'Manufacturing', 'Healthcare', 'Retail', 'Finance'] as const
+import type { INDUSTRIES, SEGMENTS } from '../schemas/jobs.ts'
 
 export interface AccountFilter {
   segment?: typeof SEGMENTS[number]

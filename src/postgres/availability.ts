@@ -1,14 +1,8 @@
 import type pg from 'pg'
 import type { Mirror } from './mirror.ts'
+import type { WarehouseStock } from '../domain/availability.ts'
 
-export interface WarehouseStock {
-  warehouseCode: string
-  warehouseName: string
-  available: number
-  leadTimeDays: number
-  nextRestockDate: string | null
-  nextRestockQuantity: number | null
-}
+export type { WarehouseStock }
 
 export interface ProductAvailabilityRow {
   productCode: string

@@ -1,15 +1,8 @@
 import type pg from 'pg'
 import type { Mirror } from './mirror.ts'
+import type { AccountFacts } from '../domain/insights.ts'
 
-export interface AccountFacts {
-  account: { name: string, type: string | null, industry: string | null, billingCountry: string | null } | null
-  pipeline: Array<{ stage: string, count: number, amount: number }>
-  wonRevenue12Months: number
-  openCases: Array<{ priority: string, count: number }>
-  lastActivityAt: string | null
-  topProducts: Array<{ name: string, productCode: string | null, revenue: number }>
-  webOrders: { count12Months: number, total12Months: number, lastOrderAt: string | null }
-}
+export type { AccountFacts }
 
 /**
  * Everything accountInsights says about one account, from the mirror and the app's web orders,

@@ -1,6 +1,6 @@
 import { Type } from 'typebox'
 import { Money, SalesforceId } from './common.ts'
-import { agentInput, agentOutput } from '../actions/define.ts'
+import { agentInput, agentOutput } from './agent-flags.ts'
 
 export const AccountInsightsRequest = Type.Object({
   accountId: SalesforceId({ description: 'Id of the Account (15 or 18 characters)', ...agentInput })

@@ -1,6 +1,6 @@
 import { Type } from 'typebox'
 import { Money, SalesforceId, Text } from './common.ts'
-import { agentInput, agentOutput } from '../actions/define.ts'
+import { agentInput, agentOutput } from './agent-flags.ts'
 
 export const CheckAvailabilityRequest = Type.Object({
   items: Type.Array(Type.Object({

@@ -1,5 +1,5 @@
 import { Type, type Static, type TSchemaOptions } from 'typebox'
-import { agentInput } from '../actions/define.ts'
+import { agentInput } from './agent-flags.ts'
 
 import { SALESFORCE_ID_PATTERN } from '@applink-actions/platform/ids'
 

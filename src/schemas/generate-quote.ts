@@ -1,6 +1,6 @@
 import { Type } from 'typebox'
 import { IdempotencyKey, Money, SalesforceId, Text } from './common.ts'
-import { agentInput, agentOutput } from '../actions/define.ts'
+import { agentInput, agentOutput } from './agent-flags.ts'
 
 export const GenerateQuoteRequest = Type.Object({
   opportunityId: SalesforceId({ description: 'Id of the Opportunity to quote (15 or 18 characters)', ...agentInput }),

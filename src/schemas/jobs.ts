@@ -1,6 +1,9 @@
 import { Type, type Static, type TSchemaOptions, type TUnsafe } from 'typebox'
 import { SalesforceId } from './common.ts'
-import { INDUSTRIES, SEGMENTS } from '../jobs/account-health.ts'
+
+/** The filters a caller may choose from: fixed lists, never free SOQL or SQL. */
+export const SEGMENTS = ['Customer', 'Prospect', 'Partner'] as const
+export const INDUSTRIES = ['Technology', 'Manufacturing', 'Healthcare', 'Retail', 'Finance'] as const
 
 const JobId = (description: string) => Type.String({ pattern: '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$', description })
 const JOB_STATES = ['queued', 'running', 'retrying', 'completed', 'failed', 'cancelled'] as const

@@ -1,6 +1,6 @@
 import { Type } from 'typebox'
 import { IdempotencyKey, SalesforceId, Text } from './common.ts'
-import { agentInput, agentOutput } from '../actions/define.ts'
+import { agentInput, agentOutput } from './agent-flags.ts'
 
 export const LogProductFeedbackRequest = Type.Object({
   productCode: Text({ minLength: 1, maxLength: 40, description: 'Code of the product the feedback is about (its external id)', ...agentInput }),

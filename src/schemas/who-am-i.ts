@@ -1,6 +1,6 @@
 import { Type } from 'typebox'
 import { SalesforceId } from './common.ts'
-import { agentOutput, agentPiiOutput } from '../actions/define.ts'
+import { agentOutput, agentPiiOutput } from './agent-flags.ts'
 
 export const WhoAmIRequest = Type.Object({}, { additionalProperties: false, description: 'No input' })
 
