@@ -35,15 +35,18 @@ function tableDdl (schema: string, objectName: string, object: MappingDecl[strin
       const column = columnName(field)
       return `CREATE ${unique ? 'UNIQUE ' : ''}INDEX IF NOT EXISTS ${quote(`${unique ? 'hcu' : 'hc'}_idx_${table}_${column}`)} ON ${t} (${quote(column)});`
     })
+  const columns = [
+    '  id serial PRIMARY KEY',
+    '  sfid varchar(18)',
+    '  systemmodstamp timestamp without time zone',
+    '  isdeleted boolean',
+    '  _hc_lastop varchar(32)',
+    '  _hc_err text',
+    ...fieldColumns
+  ]
   const ddl = [`
 CREATE TABLE IF NOT EXISTS ${t} (
-  id serial PRIMARY KEY,
-  sfid varchar(18),
-  systemmodstamp timestamp without time zone,
-  isdeleted boolean,
-  _hc_lastop varchar(32),
-  _hc_err text,
-${fieldColumns.join(',\n')}
+${columns.join(',\n')}
 );
 CREATE UNIQUE INDEX IF NOT EXISTS ${quote(`hcu_idx_${table}_sfid`)} ON ${t} (sfid);
 CREATE INDEX IF NOT EXISTS ${quote(`hc_idx_${table}_systemmodstamp`)} ON ${t} (systemmodstamp);`,
