@@ -1,7 +1,15 @@
 // One style for the whole repository: neostandard (the Fastify team's choice), plus the rules that
-// keep its shape: no import cycles, and the product never importing the local stand-ins.
+// keep its shape: no import cycles between files, dependencies between folders of src/ in one
+// direction only, and the product never importing the local stand-ins.
 import neostandard from 'neostandard'
 import importX from 'eslint-plugin-import-x'
+
+/** A folder of src/ that must not import the folders above it. */
+const layer = (folder, above) => ({
+  target: `./src/${folder}`,
+  from: above.map((other) => `./src/${other}`),
+  message: `src/${folder} sits below ${above.join(', ')}: dependencies point one way.`
+})
 
 export default [
   ...neostandard({ ts: true, ignores: ['node_modules/**', '.data/**', 'docs/**', 'openapi/**'] }),
@@ -23,6 +31,23 @@ export default [
   {
     files: ['src/**/*.ts'],
     rules: {
+      // Layers, lowest first: schemas < domain < salesforce, postgres < jobs < actions < routes,
+      // plugins, spec < app. A folder may use the ones below it, never one above.
+      'import-x/no-restricted-paths': ['error', {
+        zones: [
+          layer('schemas', ['domain', 'salesforce', 'postgres', 'jobs', 'actions', 'routes', 'plugins', 'spec']),
+          layer('domain', ['salesforce', 'postgres', 'jobs', 'actions', 'routes', 'plugins', 'spec']),
+          layer('salesforce', ['postgres', 'jobs', 'actions', 'routes', 'plugins', 'spec']),
+          layer('postgres', ['salesforce', 'jobs', 'actions', 'routes', 'plugins', 'spec']),
+          layer('jobs', ['actions', 'routes', 'spec']),
+          layer('actions', ['routes', 'plugins', 'spec']),
+          ...['config.ts', 'errors.ts', 'keyring.ts'].map((base) => ({
+            target: `./src/${base}`,
+            from: './src/*/**',
+            message: 'The base modules of src/ (config, errors, keyring) import nothing from its folders.'
+          }))
+        ]
+      }],
       'no-restricted-imports': ['error', {
         patterns: [{
           group: ['@applink-actions/local-*', '**/packages/local-*', '**/packages/local-*/**'],
