@@ -1,5 +1,5 @@
 import fp from 'fastify-plugin'
-import { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify'
+import type { FastifyInstance } from 'fastify'
 import type { Config } from './config.ts'
 import type { ActionDefinition } from './actions/define.ts'
 import configPlugin from './plugins/config.ts'
@@ -8,12 +8,12 @@ import gracefulClose from './plugins/graceful-close.ts'
 import pgPlugin from './postgres/plugin.ts'
 import mirrorPlugin from './postgres/mirror-plugin.ts'
 import jobsPlugin from './jobs/plugin.ts'
-import swaggerPlugin from './spec/swagger.ts'
-import docsPlugin, { docsEnabled } from './spec/docs.ts'
-import callerContext, { requestIdFrom } from './salesforce/plugin.ts'
+import swaggerPlugin from './plugins/swagger.ts'
+import docsPlugin, { docsEnabled } from './plugins/docs.ts'
+import salesforcePlugin from './salesforce/plugin.ts'
 import healthRoutes from './routes/health.ts'
 import actionRoutes from './routes/actions.ts'
-import { actions } from './actions/index.ts'
+import { actions, agentTopic } from './actions/index.ts'
 
 export interface AppOptions {
   config: Config
@@ -23,29 +23,13 @@ export interface AppOptions {
   actions?: ActionDefinition[]
 }
 
-/** Fastify options shared by the server and the tests, so both run the same app. */
-export function serverOptions (config: Config, logger: FastifyServerOptions['logger'] = { level: config.LOG_LEVEL }): FastifyServerOptions {
-  return {
-    logger,
-    genReqId: requestIdFrom,
-    logController: new LogController({ requestIdLogLabel: 'requestId' }),
-    bodyLimit: config.BODY_LIMIT_BYTES,
-    return503OnClosing: true,
-    ajv: {
-      customOptions: {
-        // Agentforce and External Services metadata rides along in the schemas.
-        keywords: ['x-sfdc'],
-        // Callers get told about a wrong or extra field instead of having it coerced or dropped.
-        coerceTypes: false,
-        removeAdditional: false,
-        allErrors: false
-      }
-    }
-  }
-}
-
-/** The whole service as one plugin: outside concerns, then services, then routes. */
+/**
+ * The whole service as one plugin: outside concerns, then services, then routes. Plugins that
+ * decorate the root (config, pg, mirror, jobs, salesforce, swagger) use fastify-plugin; the routes
+ * and their hooks stay encapsulated.
+ */
 async function app (instance: FastifyInstance, opts: AppOptions): Promise<void> {
+  const served = opts.actions ?? actions
   await instance.register(configPlugin, { config: opts.config })
   await instance.register(errorHandler)
   await instance.register(gracefulClose)
@@ -54,11 +38,11 @@ async function app (instance: FastifyInstance, opts: AppOptions): Promise<void> 
     await instance.register(mirrorPlugin)
     await instance.register(jobsPlugin)
   }
-  await instance.register(swaggerPlugin)
+  await instance.register(salesforcePlugin)
+  await instance.register(swaggerPlugin, { actions: served, agentTopic })
   if (docsEnabled(opts.config)) await instance.register(docsPlugin)
-  await instance.register(callerContext)
   await instance.register(healthRoutes)
-  await instance.register(actionRoutes, { actions: opts.actions ?? actions })
+  await instance.register(actionRoutes, { actions: served })
 }
 
 /** Not encapsulated, so the server and tests see its decorators (`pg`, `config`, …). */

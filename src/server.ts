@@ -1,6 +1,7 @@
 import Fastify from 'fastify'
 import closeWithGrace from 'close-with-grace'
-import app, { serverOptions } from './app.ts'
+import app from './app.ts'
+import { serverOptions } from './server-options.ts'
 import { loadConfigOrExit } from './config.ts'
 
 const config = loadConfigOrExit(process.env)

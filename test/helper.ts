@@ -3,7 +3,8 @@ import Fastify, { type FastifyInstance } from 'fastify'
 import { Writable } from 'node:stream'
 import { randomBytes, randomUUID } from 'node:crypto'
 import pg from 'pg'
-import app, { serverOptions, type AppOptions } from '../src/app.ts'
+import app, { type AppOptions } from '../src/app.ts'
+import { serverOptions } from '../src/server-options.ts'
 import { loadConfig, type Config } from '../src/config.ts'
 
 

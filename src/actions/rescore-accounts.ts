@@ -23,7 +23,7 @@ export default defineAction({
       }
     }
   },
-  handler: async (input, { caller, dataApi, app }) => {
+  handler: async (input, { caller, org, app }) => {
     if (!callbackAllowed(input.callbackUrl, caller.org.domainUrl)) {
       throw new InvalidRequest('callbackUrl must be on the calling org\'s domain: the summary is sent with the caller\'s session', ['callbackUrl'])
     }
@@ -31,7 +31,7 @@ export default defineAction({
     return await app.jobs.enqueue(rescoreAccountsJob, { filter, callbackUrl }, {
       instanceUrl: caller.org.domainUrl,
       apiVersion: caller.org.apiVersion,
-      accessToken: dataApi.accessToken,
+      accessToken: org.accessToken,
       orgId: caller.org.id,
       userId: caller.user.id
     })

@@ -2,7 +2,7 @@
 // process) share one queue in PostgreSQL.
 import Fastify from 'fastify'
 import closeWithGrace from 'close-with-grace'
-import { serverOptions } from '../app.ts'
+import { serverOptions } from '../server-options.ts'
 import { loadConfigOrExit } from '../config.ts'
 import configPlugin from '../plugins/config.ts'
 import pgPlugin from '../postgres/plugin.ts'

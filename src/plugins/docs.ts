@@ -1,4 +1,4 @@
-import fp from 'fastify-plugin'
+import type { FastifyInstance } from 'fastify'
 import swaggerUi, { type FastifySwaggerUiOptions } from '@fastify/swagger-ui'
 import type { OpenAPIV3 } from 'openapi-types'
 import type { Config } from '../config.ts'
@@ -7,9 +7,43 @@ import { CLIENT_CONTEXT_HEADER } from '../salesforce/context.ts'
 export const DOCS_PREFIX = '/docs'
 
 type UiConfig = NonNullable<FastifySwaggerUiOptions['uiConfig']>
+type InterceptedRequest = Parameters<NonNullable<UiConfig['requestInterceptor']>>[0]
 
 /** Name of the security scheme that exists only in the document the docs page reads. */
 const SCHEME = 'clientContext'
+/** Where that scheme carries DOCS_CLIENT_CONTEXT, for the page to authorize itself with. */
+const PRESET = 'x-preset-value'
+
+/*
+ * The two functions below run in the page, not here: Swagger UI writes uiConfig functions into the
+ * page as their source text, so they may use only literals and the page's globals (`ui`, `crypto`).
+ */
+
+/** Each call is a new AppLink request: a fresh requestId, or write actions would replay. */
+function freshRequestId (request: InterceptedRequest): InterceptedRequest {
+  const headers = request.headers as Record<string, string | undefined>
+  const header = headers['x-client-context']
+  if (header !== undefined && header !== '') {
+    try {
+      const context = JSON.parse(atob(header)) as { orgId?: string, requestId?: string }
+      context.requestId = (context.orgId ?? 'docs') + '-' + crypto.randomUUID()
+      headers['x-client-context'] = btoa(JSON.stringify(context))
+    } catch {}
+  }
+  return request
+}
+
+interface SwaggerUiPage {
+  specSelectors: { specJson: () => { getIn: (path: string[]) => unknown } }
+  preauthorizeApiKey: (scheme: string, value: string) => void
+}
+
+/** Starts the page authorized with the context the spec carries (DOCS_CLIENT_CONTEXT), if any. */
+function preauthorize () {
+  const { ui } = globalThis as unknown as { ui: SwaggerUiPage }
+  const preset = ui.specSelectors.specJson().getIn(['components', 'securitySchemes', 'clientContext', 'x-preset-value'])
+  if (typeof preset === 'string') ui.preauthorizeApiKey('clientContext', preset)
+}
 
 /** DOCS_ENABLED, or when unset: on everywhere but production. */
 export function docsEnabled (config: Config): boolean {
@@ -21,7 +55,7 @@ export function docsEnabled (config: Config): boolean {
  * `apiKey` scheme, so "try it" sends it (External Services gets the context from AppLink and
  * must not see a scheme), and a relative server, so calls go to the service serving the page.
  */
-function forTheDocsPage (doc: OpenAPIV3.Document): OpenAPIV3.Document {
+function forTheDocsPage (doc: OpenAPIV3.Document, context: string | undefined): OpenAPIV3.Document {
   return {
     ...doc,
     servers: [{ url: '/', description: 'This service' }],
@@ -33,8 +67,9 @@ function forTheDocsPage (doc: OpenAPIV3.Document): OpenAPIV3.Document {
           type: 'apiKey',
           in: 'header',
           name: CLIENT_CONTEXT_HEADER,
-          description: 'Base64 JSON context AppLink adds to each call. `npm run dev` prints one per local-org user.'
-        }
+          description: 'Base64 JSON context AppLink adds to each call. `npm run dev` prints one per local-org user.',
+          ...(context === undefined ? {} : { [PRESET]: context })
+        } as OpenAPIV3.ApiKeySecurityScheme
       }
     },
     security: [{ [SCHEME]: [] }]
@@ -45,32 +80,18 @@ function forTheDocsPage (doc: OpenAPIV3.Document): OpenAPIV3.Document {
  * `/docs`: Swagger UI over the generated spec, its assets served from the package (works
  * offline). With DOCS_CLIENT_CONTEXT the page starts authorized with that context.
  */
-export default fp(async (app) => {
+export default async function docsPlugin (app: FastifyInstance): Promise<void> {
   const context = app.config.DOCS_CLIENT_CONTEXT
   await app.register(swaggerUi, {
     routePrefix: DOCS_PREFIX,
     theme: { title: 'AppLink Actions API reference' },
-    transformSpecification: (doc) => forTheDocsPage(doc as OpenAPIV3.Document),
+    transformSpecification: (doc) => forTheDocsPage(doc as OpenAPIV3.Document, context),
     uiConfig: {
       displayOperationId: true,
       docExpansion: 'list',
       defaultModelsExpandDepth: 1,
-      // Swagger UI writes uiConfig functions into the page as source (where `ui` is in scope);
-      // built from text so the values are part of that source.
-      // Each call is a new AppLink request: a fresh requestId, or write actions would replay.
-      requestInterceptor: new Function('request', `
-        const header = request.headers[${JSON.stringify(CLIENT_CONTEXT_HEADER)}]
-        if (header) {
-          try {
-            const context = JSON.parse(atob(header))
-            context.requestId = (context.orgId || 'docs') + '-' + crypto.randomUUID()
-            request.headers[${JSON.stringify(CLIENT_CONTEXT_HEADER)}] = btoa(JSON.stringify(context))
-          } catch (err) {}
-        }
-        return request`) as UiConfig['requestInterceptor'],
-      ...(context === undefined
-        ? {}
-        : { onComplete: new Function(`ui.preauthorizeApiKey(${JSON.stringify(SCHEME)}, ${JSON.stringify(context)})`) as () => void })
+      requestInterceptor: freshRequestId,
+      onComplete: preauthorize
     }
   })
-}, { name: 'docs', dependencies: ['config', 'swagger'] })
+}

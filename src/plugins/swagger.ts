@@ -1,7 +1,13 @@
 import fp from 'fastify-plugin'
 import swagger from '@fastify/swagger'
 import type { OpenAPIV3 } from 'openapi-types'
-import { actions, agentTopic } from '../actions/index.ts'
+import type { ActionDefinition } from '../actions/define.ts'
+
+export interface SwaggerOptions {
+  actions: ActionDefinition[]
+  /** Document-level `x-sfdc.agent.topic` that groups the agent actions. */
+  agentTopic: Record<string, unknown>
+}
 
 const HTTP_METHODS = ['get', 'put', 'post', 'delete', 'patch'] as const
 
@@ -10,7 +16,7 @@ const HTTP_METHODS = ['get', 'put', 'post', 'delete', 'patch'] as const
  * their `$id` (they become Apex class names), and the `x-sfdc` extensions, which it drops on
  * operations, added back from the action list.
  */
-export default fp(async (app) => {
+export default fp<SwaggerOptions>(async (app, { actions, agentTopic }) => {
   const byOperationId = new Map(actions.map((a) => [a.operationId, a]))
   await app.register(swagger, {
     openapi: {

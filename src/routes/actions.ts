@@ -1,9 +1,16 @@
-import fp from 'fastify-plugin'
-import type { FastifyRequest } from 'fastify'
+import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { Type } from 'typebox'
 import { actionPath, type ActionDefinition } from '../actions/define.ts'
 import { ErrorBody } from '../schemas/common.ts'
 import { queryCount } from '../postgres/query-count.ts'
+import type { SalesforceRequestContext } from '../salesforce/plugin.ts'
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The caller and an org client on their token: set by the actions plugin on its routes only. */
+    salesforce: SalesforceRequestContext
+  }
+}
 
 const errorResponse = (description: string) => Type.Ref('ErrorBody', { description })
 
@@ -22,11 +29,21 @@ const ERROR_RESPONSES = {
   503: errorResponse('A dependency is unavailable or the org\'s API limit is near; retry after the Retry-After delay')
 }
 
+export interface ActionRoutesOptions { actions: ActionDefinition[] }
+
 const dbUsage = new WeakMap<FastifyRequest, { queries: number }>()
 
-/** One POST route per action in the registry; handlers get the validated body and the caller. */
-export default fp<{ actions: ActionDefinition[] }>(async (app, { actions }) => {
+/**
+ * The action routes, encapsulated: every route of this scope needs the caller's context, so the
+ * hook that reads it lives here and nowhere else (not on /healthcheck or /docs). One POST route
+ * per action; the handler gets the validated body and the caller.
+ */
+export default async function actionRoutes (app: FastifyInstance, { actions }: ActionRoutesOptions): Promise<void> {
   app.addSchema(ErrorBody)
+  app.decorateRequest('salesforce', null as unknown as SalesforceRequestContext)
+  app.addHook('onRequest', async (request) => {
+    request.salesforce = app.salesforceContext(request)
+  })
   for (const action of actions) {
     const successStatus = action.successStatus ?? 200
     app.post(actionPath(action.operationId), {
@@ -37,27 +54,27 @@ export default fp<{ actions: ActionDefinition[] }>(async (app, { actions }) => {
         body: action.request,
         response: { [successStatus]: action.response, ...ERROR_RESPONSES }
       },
-      config: { requiresCaller: true },
       handler: async (request, reply) => {
-        const salesforce = request.salesforce
-        if (salesforce === null) throw new Error('caller context hook did not run')
         const usage = { queries: 0 }
         dbUsage.set(request, usage)
-        const result = await queryCount.run(usage, () => action.handler(request.body as never, { ...salesforce, app, log: request.log }))
+        const context = { ...request.salesforce, app, log: request.log }
+        const result = await queryCount.run(usage, () => action.handler(request.body as never, context))
         return reply.status(successStatus).send(result)
       },
       // One line per invocation, for people reading `heroku logs` and for log-based metrics.
       onResponse: async (request, reply) => {
+        // Null when the context hook refused the call (401).
+        const salesforce = request.salesforce as SalesforceRequestContext | null
         request.log.info({
           operationId: action.operationId,
           status: reply.statusCode,
           durationMs: Math.round(reply.elapsedTime * 10) / 10,
-          orgApiCalls: request.salesforce?.org.apiCalls ?? 0,
+          orgApiCalls: salesforce?.org.apiCalls ?? 0,
           dbQueries: dbUsage.get(request)?.queries ?? 0,
-          orgId: request.salesforce?.caller.org.id,
-          userId: request.salesforce?.caller.user.id
+          orgId: salesforce?.caller.org.id,
+          userId: salesforce?.caller.user.id
         }, 'action')
       }
     })
   }
-}, { name: 'action-routes', dependencies: ['caller-context', 'error-handler'] })
+}

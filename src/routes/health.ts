@@ -1,4 +1,4 @@
-import fp from 'fastify-plugin'
+import type { FastifyInstance } from 'fastify'
 import { Type } from 'typebox'
 
 const HealthBody = Type.Object({
@@ -10,7 +10,7 @@ const HealthBody = Type.Object({
  * `/healthcheck`: the service mesh lets it through without authentication. It needs no
  * Salesforce context and says separately whether the database answers.
  */
-export default fp(async (app) => {
+export default async function healthRoutes (app: FastifyInstance): Promise<void> {
   app.get('/healthcheck', {
     schema: { hide: true, response: { 200: HealthBody, 503: HealthBody } },
     handler: async (_request, reply) => {
@@ -24,4 +24,4 @@ export default fp(async (app) => {
       }
     }
   })
-}, { name: 'health-routes', dependencies: ['config'] })
+}

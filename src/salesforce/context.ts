@@ -1,3 +1,5 @@
+import { randomUUID } from 'node:crypto'
+import type { IncomingMessage } from 'node:http'
 import { Compile } from 'typebox/compile'
 import { InvalidContext } from '../errors.ts'
 import { CLIENT_CONTEXT_HEADER, ClientContextSchema, type ClientContext } from '@applink-actions/platform/client-context'
@@ -70,4 +72,46 @@ export function callerFrom (context: ClientContext, requestId: string): Caller {
     user: { id: context.userContext.userId, username: context.userContext.username },
     requestId
   }
+}
+
+const decoded = new WeakMap<IncomingMessage, ClientContext | InvalidContext>()
+
+/** The header of a request decoded once, whoever asks first (request id or caller hook). */
+export function decodeOnce (raw: IncomingMessage): ClientContext | InvalidContext {
+  let result = decoded.get(raw)
+  if (result === undefined) {
+    try {
+      result = decodeClientContext(raw.headers[CLIENT_CONTEXT_HEADER])
+    } catch (err) {
+      if (!(err instanceof InvalidContext)) throw err
+      result = err
+    }
+    decoded.set(raw, result)
+  }
+  return result
+}
+
+const SANE_REQUEST_ID = /^[\w.:/-]{1,200}$/
+
+/** The requestId of a header, even one too broken to be a valid context. */
+function requestIdOf (raw: IncomingMessage): string | undefined {
+  const context = decodeOnce(raw)
+  if (!(context instanceof InvalidContext)) return context.requestId
+  try {
+    const header = raw.headers[CLIENT_CONTEXT_HEADER]
+    const parsed: unknown = JSON.parse(Buffer.from(String(header), 'base64').toString('utf8'))
+    return typeof parsed === 'object' && parsed !== null && 'requestId' in parsed && typeof parsed.requestId === 'string' ? parsed.requestId : undefined
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * Request ids follow the AppLink request id so every log line of a call can be found from
+ * Salesforce's side; calls without one (or with an odd one) get a UUID.
+ */
+export function requestIdFrom (raw: IncomingMessage): string {
+  if (raw.headers[CLIENT_CONTEXT_HEADER] === undefined) return randomUUID()
+  const id = requestIdOf(raw)
+  return id !== undefined && SANE_REQUEST_ID.test(id) ? id : randomUUID()
 }

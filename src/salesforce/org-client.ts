@@ -42,6 +42,11 @@ export class OrgClient {
     this.#base = `${opts.instanceUrl.replace(/\/+$/, '')}/services/data/v${opts.apiVersion}`
   }
 
+  /** The caller's token, only to seal it into a job that calls the org after the request; never logged. */
+  get accessToken (): string {
+    return this.#opts.accessToken
+  }
+
   async request<T> (method: string, path: string, body?: unknown): Promise<T> {
     const attempts = IDEMPOTENT.has(method) ? 1 + (this.#opts.retries ?? 2) : 1
     for (let attempt = 1; ; attempt++) {

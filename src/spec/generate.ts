@@ -1,6 +1,7 @@
 import Fastify from 'fastify'
 import YAML from 'yaml'
-import app, { serverOptions } from '../app.ts'
+import app from '../app.ts'
+import { serverOptions } from '../server-options.ts'
 import { loadConfig } from '../config.ts'
 
 export const SPEC_PATH = new URL('../../openapi/api-spec.yaml', import.meta.url)

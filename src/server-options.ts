@@ -1,0 +1,27 @@
+import { LogController, type FastifyServerOptions } from 'fastify'
+import type { Config } from './config.ts'
+import { requestIdFrom } from './salesforce/context.ts'
+
+/** Fastify options shared by the server, the worker and the tests, so all run the same way. */
+export function serverOptions (
+  config: Config,
+  logger: FastifyServerOptions['logger'] = { level: config.LOG_LEVEL }
+): FastifyServerOptions {
+  return {
+    logger,
+    genReqId: requestIdFrom,
+    logController: new LogController({ requestIdLogLabel: 'requestId' }),
+    bodyLimit: config.BODY_LIMIT_BYTES,
+    return503OnClosing: true,
+    ajv: {
+      customOptions: {
+        // Agentforce and External Services metadata rides along in the schemas.
+        keywords: ['x-sfdc'],
+        // Callers get told about a wrong or extra field instead of having it coerced or dropped.
+        coerceTypes: false,
+        removeAdditional: false,
+        allErrors: false
+      }
+    }
+  }
+}
