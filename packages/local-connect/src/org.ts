@@ -1,4 +1,8 @@
-/** The few Salesforce REST calls the sync makes, with plain fetch, as the integration user. */
+// The few Salesforce REST calls the sync makes as the integration user, through jsforce, as an
+// outside client of the org (Heroku Connect is one) would make them.
+import { Connection } from 'jsforce/lib/connection.js'
+import { parseSalesforceErrors } from '@applink-actions/platform/errors'
+
 
 export interface SfError {
   errorCode: string
@@ -13,101 +17,91 @@ export interface SaveResult {
   errors: SfError[]
 }
 
+/** Error codes of an org that could not take the request now: retried later, not recorded as a refusal. */
+const NOT_A_REFUSAL = /^(INVALID_SESSION_ID|REQUEST_LIMIT_EXCEEDED|SERVER_UNAVAILABLE|UNABLE_TO_LOCK_ROW|ERROR_HTTP_\d+)$/
+
 export class OrgError extends Error {
-  readonly status: number
   readonly errors: SfError[]
-  constructor (status: number, errors: SfError[]) {
-    super(`Salesforce ${status}: ${errors.map((e) => `${e.errorCode} ${e.message}`).join('; ')}`)
-    this.status = status
+  constructor (errors: SfError[]) {
+    super(`Salesforce: ${errors.map((e) => `${e.errorCode} ${e.message}`).join('; ')}`)
     this.errors = errors
   }
 
   /** The org refused the request itself (bad data), as opposed to an outage or an expired session. */
   get refused (): boolean {
-    return this.status >= 400 && this.status < 500 && this.status !== 401 && this.status !== 403 && this.status !== 429
+    return this.errors.every((e) => !NOT_A_REFUSAL.test(e.errorCode))
   }
 }
 
 export type SfRecord = Record<string, unknown>
 
-/** Collections errors carry `statusCode`; REST errors carry `errorCode`. */
-const toSfError = (e: unknown): SfError => {
-  const o = (e ?? {}) as Record<string, unknown>
-  const fields = Array.isArray(o.fields) ? o.fields.map(String) : []
-  return {
-    errorCode: String(o.errorCode ?? o.statusCode ?? 'UNKNOWN_ERROR'),
-    message: String(o.message ?? 'unknown error'),
-    ...(fields.length === 0 ? {} : { fields })
-  }
-}
-
+/** One record's result of sObject Collections, its errors read as Salesforce writes them. */
 const toSaveResult = (r: unknown): SaveResult => {
   const o = (r ?? {}) as Record<string, unknown>
   return {
     id: typeof o.id === 'string' ? o.id : null,
     success: o.success === true,
-    errors: Array.isArray(o.errors) ? o.errors.map(toSfError) : []
+    errors: parseSalesforceErrors(o.errors)
   }
 }
 
-export function createOrgClient (options: { orgUrl: string, accessToken: string, apiVersion: string }) {
-  const version = options.apiVersion.replace(/^v/, '')
-  const origin = options.orgUrl.replace(/\/+$/, '')
-  const base = `/services/data/v${version}`
+interface QueryPage { records: SfRecord[], done: boolean, nextRecordsUrl?: string }
 
-  async function call (method: string, path: string, body?: unknown): Promise<unknown> {
-    const res = await fetch(`${origin}${path.startsWith('/services/') ? path : base + path}`, {
-      method,
-      headers: {
-        authorization: `Bearer ${options.accessToken}`,
-        accept: 'application/json',
-        ...(body === undefined ? {} : { 'content-type': 'application/json' })
-      },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) })
-    })
-    const text = await res.text()
-    const parsed: unknown = text === '' ? undefined : JSON.parse(text)
-    if (!res.ok) {
-      const errors = Array.isArray(parsed) ? parsed.map(toSfError) : [toSfError(parsed)]
-      throw new OrgError(res.status, errors)
+export function createOrgClient (options: { orgUrl: string, accessToken: string, apiVersion: string }) {
+  const connection = new Connection({
+    instanceUrl: options.orgUrl.replace(/\/+$/, ''),
+    accessToken: options.accessToken,
+    version: options.apiVersion.replace(/^v/, '')
+  })
+  const base = `/services/data/v${connection.version}`
+
+  async function call<R> (method: 'GET' | 'POST' | 'PATCH' | 'DELETE', path: string, body?: unknown): Promise<R> {
+    try {
+      return await connection.request<R>({
+        method,
+        url: path.startsWith('/services/') ? path : base + path,
+        ...(body === undefined ? {} : { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } })
+      })
+    } catch (err) {
+      // jsforce names the error by Salesforce's errorCode (or ERROR_HTTP_<status> without a body).
+      const e = err as { errorCode?: unknown, message?: unknown, data?: unknown }
+      const parsed = parseSalesforceErrors(e.data)
+      throw new OrgError(parsed.length > 0
+        ? parsed
+        : [{ errorCode: String(e.errorCode ?? 'UNKNOWN_ERROR'), message: String(e.message ?? 'unknown error'), fields: [] }])
     }
-    return parsed
   }
+
+  const collection = async (method: 'POST' | 'PATCH' | 'DELETE', path: string, body?: unknown): Promise<SaveResult[]> =>
+    (await call<unknown[]>(method, path, body)).map(toSaveResult)
 
   return {
     /** Every record of a SOQL query, deleted ones included (queryAll), following nextRecordsUrl. */
     async * queryAll (soql: string): AsyncGenerator<SfRecord[]> {
-      let page = await call('GET', `/queryAll?q=${encodeURIComponent(soql)}`) as { records: SfRecord[], done: boolean, nextRecordsUrl?: string }
+      let page = await call<QueryPage>('GET', `/queryAll?q=${encodeURIComponent(soql)}`)
       yield page.records
       while (!page.done && page.nextRecordsUrl !== undefined) {
-        page = await call('GET', page.nextRecordsUrl) as typeof page
+        page = await call<QueryPage>('GET', page.nextRecordsUrl)
         yield page.records
       }
     },
 
     /** sObject Collections create (≤ 200), each record judged on its own. */
-    async create (records: SfRecord[]): Promise<SaveResult[]> {
-      const out = await call('POST', '/composite/sobjects', { allOrNone: false, records })
-      return (out as unknown[]).map(toSaveResult)
-    },
+    create: (records: SfRecord[]) => collection('POST', '/composite/sobjects', { allOrNone: false, records }),
 
     /** sObject Collections upsert by an external id field (≤ 200). */
-    async upsert (type: string, externalIdField: string, records: SfRecord[]): Promise<SaveResult[]> {
-      const out = await call('PATCH', `/composite/sobjects/${encodeURIComponent(type)}/${encodeURIComponent(externalIdField)}`, { allOrNone: false, records })
-      return (out as unknown[]).map(toSaveResult)
-    },
+    upsert: (type: string, externalIdField: string, records: SfRecord[]) => collection(
+      'PATCH',
+      `/composite/sobjects/${encodeURIComponent(type)}/${encodeURIComponent(externalIdField)}`,
+      { allOrNone: false, records }
+    ),
 
     /** sObject Collections update (≤ 200); records carry `Id`. */
-    async update (records: SfRecord[]): Promise<SaveResult[]> {
-      const out = await call('PATCH', '/composite/sobjects', { allOrNone: false, records })
-      return (out as unknown[]).map(toSaveResult)
-    },
+    update: (records: SfRecord[]) => collection('PATCH', '/composite/sobjects', { allOrNone: false, records }),
 
     /** sObject Collections delete (≤ 200). */
-    async delete (ids: string[]): Promise<SaveResult[]> {
-      const out = await call('DELETE', `/composite/sobjects?ids=${ids.map(encodeURIComponent).join(',')}&allOrNone=false`)
-      return (out as unknown[]).map(toSaveResult)
-    }
+    delete: (ids: string[]) => collection(
+      'DELETE', `/composite/sobjects?ids=${ids.map(encodeURIComponent).join(',')}&allOrNone=false`)
   }
 }
 
