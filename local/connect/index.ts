@@ -1,4 +1,3 @@
 // The local stand-in for Heroku Connect. Never imported by production code.
 export { createConnectSchema } from './schema.ts'
 export { startLocalSync, type LocalSync, type LocalSyncOptions } from './sync.ts'
-export { exportMapping } from './export-mapping.ts'

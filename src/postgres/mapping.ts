@@ -1,7 +1,7 @@
 /**
  * What Heroku Connect mirrors: the one declaration of mapped objects, their fields and the
  * Salesforce type of each field. `connect/mapping.json` (the file Connect imports) is generated
- * from it (`node local/connect/cli.ts export-mapping`, checked by a test), the local sync creates
+ * from it (`npm run connect:mapping`, checked by a test), the local sync creates
  * tables from it, and the mirror's row types are derived from it. Real Connect reads field types
  * from the org's describe; here they are declared because the service needs them at compile time.
  */
@@ -229,6 +229,11 @@ export function toConnectExport (mapping: MappingDecl) {
       }
     }))
   }
+}
+
+/** The text of `connect/mapping.json`: the Connect export of the declared mapping. */
+export function connectMappingFile (mapping: MappingDecl = MAPPING): string {
+  return `${JSON.stringify(toConnectExport(mapping), null, 2)}\n`
 }
 
 // ---- Types derived from MAPPING --------------------------------------------------------------
