@@ -6,8 +6,10 @@
 import { MAPPING } from '../src/postgres/mapping.ts'
 import { spawn } from 'node:child_process'
 import { mkdir, writeFile } from 'node:fs/promises'
+import { createInterface } from 'node:readline'
 import { parseArgs } from 'node:util'
 import pg from 'pg'
+import { prettyFactory } from 'pino-pretty'
 import { loadConfig } from '../src/config.ts'
 import { startEmbeddedPostgres } from '../src/postgres/embedded.ts'
 import { migrate } from '../src/postgres/migrate.ts'
@@ -71,17 +73,24 @@ const service = spawn(process.execPath, ['src/server.ts'], {
   env: { ...process.env, DATABASE_URL: databaseUrl, DOCS_CLIENT_CONTEXT: org.mintContext('rep1@acme.local') },
   stdio: ['ignore', 'pipe', 'inherit']
 })
-let serviceOutput = ''
+// The service logs JSON lines: in a terminal pino-pretty shows them to a person; piped, they pass
+// unchanged to whatever reads them. The lines dev prints itself (SERVICE_URL=, CONTEXT …) are never
+// reformatted. Each line is handled as it comes; only the last error message is kept.
+const showLogLine = process.stdout.isTTY
+  ? prettyFactory({ translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' })
+  : (line: string) => `${line}\n`
+let lastErrorMessage: string | undefined
 const address = await new Promise<string>((resolve, reject) => {
-  service.once('exit', (code) => { reject(new Error(`the service exited with ${code} before listening`)) })
-  service.stdout.on('data', (chunk: Buffer) => {
-    process.stdout.write(chunk)
-    serviceOutput += chunk.toString('utf8')
-    const match = /"address":"(http[^"]+)".*"msg":"AppLink Actions listening"/.exec(serviceOutput)
+  // 'close' comes after the last line was read, so the reason below has it.
+  service.once('close', (code) => { reject(new Error(`the service exited with ${code} before listening`)) })
+  createInterface({ input: service.stdout, crlfDelay: Infinity }).on('line', (line) => {
+    process.stdout.write(showLogLine(line))
+    lastErrorMessage = /"message":"([^"]+)"/.exec(line)?.[1] ?? lastErrorMessage
+    const match = /"address":"(http[^"]+)".*"msg":"AppLink Actions listening"/.exec(line)
     if (match?.[1] !== undefined) resolve(match[1])
   })
 }).catch(async () => {
-  const reason = /"message":"([^"]+)"/.exec(serviceOutput)?.[1] ?? 'see its log above'
+  const reason = lastErrorMessage ?? 'see its log above'
   return await giveUp(`the service stopped before listening: ${reason}${reason.includes('EADDRINUSE') ? ` (port ${config.APP_PORT} is taken: set APP_PORT)` : ''}`)
 })
 

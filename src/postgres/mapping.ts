@@ -161,6 +161,11 @@ export {
   type MappingDecl, type TableInfo
 } from '@applink-actions/platform/connect-mapping'
 
+/** The text of `connect/mapping.json`: the Connect export of the declared mapping. */
+export function connectMappingFile (mapping: MappingDecl = MAPPING): string {
+  return `${JSON.stringify(toConnectExport(mapping), null, 2)}\n`
+}
+
 // ---- Types derived from MAPPING --------------------------------------------------------------
 
 type Decl = typeof MAPPING
@@ -193,8 +198,3 @@ export type WritableValues<T extends MirrorTable> = Partial<{
   [K in keyof FieldsOf<T> as K extends typeof SYSTEM_FIELDS[number] ? never
     : FieldsOf<T>[K] extends { calculated: true } ? never : ColumnOf<K>]: TsType<FieldsOf<T>[K]> | null
 }>
-
-/** `connect/mapping.json` as it must read: the Heroku Connect export of MAPPING (`npm run connect:mapping`). */
-export function connectMappingJson (): string {
-  return `${JSON.stringify(toConnectExport(MAPPING), null, 2)}\n`
-}

@@ -1,14 +1,25 @@
+import { execFile } from 'node:child_process'
 import { readFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { promisify } from 'node:util'
 import t from 'tap'
-import { MAPPING, columnName, connectMappingJson, pgType } from '../../src/postgres/mapping.ts'
+import { MAPPING, columnName, connectMappingFile, pgType } from '../../src/postgres/mapping.ts'
 
 t.test('connect/mapping.json is the Connect export of src/postgres/mapping.ts', async (t) => {
   const committed = await readFile(new URL('../../connect/mapping.json', import.meta.url), 'utf8')
-  t.equal(committed, connectMappingJson(), 'stale: run `npm run connect:mapping`')
+  t.equal(committed, connectMappingFile(), 'stale: run `npm run connect:mapping`')
+})
+
+t.test('npm run connect:mapping writes that export', async (t) => {
+  const out = join(t.testdir(), 'mapping.json')
+  const script = new URL('../../scripts/connect-mapping.ts', import.meta.url).pathname
+  const { stdout } = await promisify(execFile)(process.execPath, [script, '--out', out])
+  t.equal(stdout, `wrote ${out}\n`)
+  t.equal(await readFile(out, 'utf8'), connectMappingFile())
 })
 
 t.test('the export has the shape heroku connect:import reads', async (t) => {
-  const doc = JSON.parse(connectMappingJson())
+  const doc = JSON.parse(connectMappingFile())
   t.equal(doc.version, 1)
   const names = doc.mappings.map((m: { object_name: string }) => m.object_name)
   t.same(names, ['Account', 'Contact', 'Opportunity', 'OpportunityLineItem', 'Product2', 'Pricebook2', 'PricebookEntry', 'Case', 'Product_Feedback__c'])
