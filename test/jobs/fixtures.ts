@@ -48,6 +48,8 @@ export interface OrgUnderTest {
   loseAnswers: number
   /** Statuses the next callbacks are answered with, in turn (then 200). */
   callbackAnswers: number[]
+  /** The next N platform event publishes reach the org, but their answer is lost. */
+  loseEventAnswers: number
 }
 
 async function readBody (req: IncomingMessage): Promise<Buffer> {
@@ -67,7 +69,7 @@ export async function orgUnderTest (t: Test, accounts = 0): Promise<OrgUnderTest
       OwnerId: owners[i % owners.length]?.id
     })
   }
-  const state: Omit<OrgUnderTest, 'context'> = { org, url: '', written: [], patchCalls: 0, callbacks: [], tokens: new Set(), loseAnswers: 0, callbackAnswers: [] }
+  const state: Omit<OrgUnderTest, 'context'> = { org, url: '', written: [], patchCalls: 0, callbacks: [], tokens: new Set(), loseAnswers: 0, callbackAnswers: [], loseEventAnswers: 0 }
   const proxy = createServer((req, res) => {
     void (async () => {
       const body = await readBody(req)
@@ -84,6 +86,11 @@ export async function orgUnderTest (t: Test, accounts = 0): Promise<OrgUnderTest
       }
       const upstream = await fetch(`${org.url}${path}`, { method: req.method, headers, body: body.length > 0 ? body : undefined })
       const answer = Buffer.from(await upstream.arrayBuffer())
+      if (req.method === 'POST' && /\/sobjects\/\w+__e$/.test(path) && state.loseEventAnswers > 0) {
+        state.loseEventAnswers--
+        res.destroy()
+        return
+      }
       if (req.method === 'PATCH' && path === COLLECTIONS_PATH) {
         state.patchCalls++
         if (upstream.ok) {

@@ -109,6 +109,20 @@ t.test('a retried job does not publish twice, nor again as failed once it was an
   t.same(deadEvents.map((e) => e.fields.State__c), ['completed'], 'one event, the completion: its end was already announced')
 })
 
+t.test('a publish whose answer was lost is not sent again, even by a retry of the job', async (t) => {
+  const ut = await orgUnderTest(t)
+  const databaseUrl = await mirroredDatabase(t, ut.org)
+  const { app } = await jobsApp(t, databaseUrl)
+  ut.loseEventAnswers = 1
+  ut.callbackAnswers.push(503)
+  const accepted = await startRescore(app, ut, ADMIN, { segment: 'Partner' })
+  const status = await settled(app, ut, ADMIN, accepted.body.jobId)
+  t.equal(status.state, 'completed')
+  t.equal(status.attempts, 2, 'the callback made the job run again')
+  t.match(status.result, { eventState: 'unknown' })
+  t.equal(ut.org.publishedEvents(RESCORE_EVENT).length, 1, 'the event reached the org once and was not sent again')
+})
+
 t.test('an event Salesforce refuses does not undo or fail the job: the result says so', async (t) => {
   const ut = await orgUnderTest(t)
   const databaseUrl = await mirroredDatabase(t, ut.org)
