@@ -135,8 +135,13 @@ export class OrgCore {
       throw new SfError(400, 'INSUFFICIENT_ACCESS_OR_READONLY', 'insufficient access rights on object id', [])
     }
     const values = this.coerce(user, def, body, 'create', {})
-    const missing = def.fields.filter(f => !f.nillable && f.createable && !f.defaultedOnCreate && (values[f.name] === undefined || values[f.name] === null)).map(f => f.name)
-    if (missing.length > 0) throw new SfError(400, 'REQUIRED_FIELD_MISSING', `Required fields are missing: [${missing.join(', ')}]`, missing)
+    const missing = def.fields
+      .filter(f => !f.nillable && f.createable && !f.defaultedOnCreate)
+      .filter(f => values[f.name] === undefined || values[f.name] === null)
+      .map(f => f.name)
+    if (missing.length > 0) {
+      throw new SfError(400, 'REQUIRED_FIELD_MISSING', `Required fields are missing: [${missing.join(', ')}]`, missing)
+    }
     this.checkRules(def, values)
     const fields: Record<string, Value> = {}
     for (const fd of def.fields) fields[fd.name] = null
@@ -154,7 +159,9 @@ export class OrgCore {
 
   create (user: UserInfo, type: string, body: Record<string, unknown>, opts: WriteOptions = {}): Rec {
     const def = this.objectOr404(type)
-    if (def.event) throw new SfError(400, 'INVALID_TYPE', `local org: publish ${def.name} with POST /sobjects/${def.name}`)
+    if (def.event) {
+      throw new SfError(400, 'INVALID_TYPE', `local org: publish ${def.name} with POST /sobjects/${def.name}`)
+    }
     if (!opts.system && !canCreate(user, def)) {
       throw new SfError(400, 'INSUFFICIENT_ACCESS_OR_READONLY', `insufficient access rights on object id`, [])
     }

@@ -169,7 +169,10 @@ const SYSTEM_FIELDS: FieldSpec[] = [
 const EVENT_SYSTEM_FIELDS: FieldSpec[] = [
   { name: 'ReplayId', type: 'string', length: 1000, label: 'Replay ID', readOnly: true },
   { name: 'CreatedDate', type: 'datetime', readOnly: true, defaulted: true, required: true },
-  { name: 'CreatedById', type: 'reference', referenceTo: 'User', relationshipName: 'CreatedBy', readOnly: true, defaulted: true, required: true },
+  {
+    name: 'CreatedById', type: 'reference', referenceTo: 'User', relationshipName: 'CreatedBy',
+    readOnly: true, defaulted: true, required: true
+  },
   { name: 'EventUuid', type: 'string', length: 36, label: 'Event UUID', readOnly: true }
 ]
 
@@ -182,7 +185,8 @@ export function defineObject (spec: ObjectSpec): ObjectDef {
   if (!listed.has('Name') && spec.nameField !== false && !event) {
     specs.push({ name: 'Name', type: 'string', length: 80, required: true })
   }
-  const owned = !event && (spec.owned ?? (sharing === 'private' || sharing === 'publicRead' || sharing === 'publicReadWrite'))
+  const ownable = sharing === 'private' || sharing === 'publicRead' || sharing === 'publicReadWrite'
+  const owned = !event && (spec.owned ?? ownable)
   if (owned && !listed.has('OwnerId')) {
     specs.push({ name: 'OwnerId', type: 'reference', referenceTo: 'User', relationshipName: 'Owner', defaulted: true, required: true })
   }
@@ -430,7 +434,8 @@ export const STANDARD_OBJECTS: ObjectSpec[] = [
   },
   {
     // salesforce/force-app/main/default/objects/Account_Rescore__e: the end of a rescore job.
-    name: 'Account_Rescore__e', keyPrefix: 'e00', event: true, label: 'Account Rescore', labelPlural: 'Account Rescores',
+    name: 'Account_Rescore__e', keyPrefix: 'e00', event: true,
+    label: 'Account Rescore', labelPlural: 'Account Rescores',
     fields: [
       { name: 'Job_Id__c', type: 'string', label: 'Job Id', length: 36, required: true },
       { name: 'State__c', type: 'string', label: 'State', length: 20, required: true },

@@ -222,7 +222,8 @@ export class OrgServer {
   private publishedEvents (method: string, qs: URLSearchParams): Reply {
     if (method !== 'GET') throw methodNotAllowed(method)
     const type = qs.get('type')?.toLowerCase()
-    return { status: 200, body: { events: this.org.events.filter(e => type === undefined || e.type.toLowerCase() === type) } }
+    const events = this.org.events.filter(e => type === undefined || e.type.toLowerCase() === type)
+    return { status: 200, body: { events } }
   }
 
   private versions (): unknown[] {
@@ -641,7 +642,11 @@ function created (rec: Rec, version: string): Reply {
 function enqueued (event: PublishedEvent): Reply {
   return {
     status: 201,
-    body: { id: event.id, success: true, errors: [{ statusCode: 'OPERATION_ENQUEUED', message: String(event.fields.EventUuid), fields: [] }] }
+    body: {
+      id: event.id,
+      success: true,
+      errors: [{ statusCode: 'OPERATION_ENQUEUED', message: String(event.fields.EventUuid), fields: [] }]
+    }
   }
 }
 

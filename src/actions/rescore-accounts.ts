@@ -13,7 +13,11 @@ import { startRescoreJob } from './rescore-job.ts'
 export default defineAction({
   operationId: 'rescoreAccounts',
   summary: 'Recompute account health scores',
-  description: 'Recomputes the health score (0-100) of every account that matches the filter, from open pipeline, revenue won in the last 12 months, open cases and recent activity, and writes Health_Score__c and Health_Scored_At__c as the calling user. Answers at once with a job id; when the job ends, a summary with the accounts Salesforce refused is POSTed to callbackUrl. Use getJobStatus to follow progress. For Apex: callbacks are not available in Flow, which uses startAccountRescore.',
+  description: 'Recomputes the health score (0-100) of every account that matches the filter, from open pipeline, ' +
+    'revenue won in the last 12 months, open cases and recent activity, and writes Health_Score__c and ' +
+    'Health_Scored_At__c as the calling user. Answers at once with a job id; when the job ends, a summary with ' +
+    'the accounts Salesforce refused is POSTed to callbackUrl. Use getJobStatus to follow progress. For Apex: ' +
+    'callbacks are not available in Flow, which uses startAccountRescore.',
   request: RescoreAccountsRequest,
   response: RescoreAccountsAccepted,
   successStatus: 202,

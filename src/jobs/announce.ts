@@ -28,7 +28,8 @@ export async function announceOnce (
     `INSERT INTO job_events (job_id, event_type, state) VALUES ($1, $2, 'sending')
      ON CONFLICT (job_id) DO NOTHING`, [jobId, eventType])
   if (claimed.rowCount !== 1) {
-    const { rows } = await pool.query<{ state: 'sending' | 'published' | 'refused' }>('SELECT state FROM job_events WHERE job_id = $1', [jobId])
+    const { rows } = await pool.query<{ state: 'sending' | 'published' | 'refused' }>(
+      'SELECT state FROM job_events WHERE job_id = $1', [jobId])
     const state = rows[0]?.state
     return state === 'published' || state === 'refused' ? state : 'unknown'
   }
@@ -42,10 +43,12 @@ export async function announceOnce (
       throw err
     }
     if (!(err instanceof SalesforceApiError)) {
-      log.warn({ eventType, errorCode: (err as { errorCode?: string }).errorCode }, 'no answer to the platform event publish; it is not sent again')
+      const errorCode = (err as { errorCode?: string }).errorCode
+      log.warn({ eventType, errorCode }, 'no answer to the platform event publish; it is not sent again')
       return 'unknown'
     }
-    await pool.query("UPDATE job_events SET state = 'refused', error_code = $2, updated_at = now() WHERE job_id = $1", [jobId, err.errorCode])
+    await pool.query("UPDATE job_events SET state = 'refused', error_code = $2, updated_at = now() WHERE job_id = $1",
+      [jobId, err.errorCode])
     log.warn({ eventType, errorCode: err.errorCode, message: err.message }, 'Salesforce refused the platform event')
     return 'refused'
   }

@@ -135,7 +135,9 @@ async function writeBatch (ctx: JobContext<RescorePayload>, org: OrgClient, batc
 }
 
 /** POSTs the summary once per job; a summary the callback refused is recorded, not retried. */
-async function sendCallback (ctx: JobContext<RescorePayload>, callbackUrl: string, summary: RescoreSummaryType): Promise<number | undefined> {
+async function sendCallback (
+  ctx: JobContext<RescorePayload>, callbackUrl: string, summary: RescoreSummaryType
+): Promise<number | undefined> {
   const { rows } = await ctx.pool.query<{ callback_status: number | null, callback_sent_at: Date | null }>('SELECT callback_status, callback_sent_at FROM rescore_runs WHERE job_id = $1', [ctx.id])
   if (rows[0]?.callback_sent_at != null) return rows[0].callback_status ?? undefined
   if (!callbackAllowed(callbackUrl, ctx.credentials.instanceUrl)) {

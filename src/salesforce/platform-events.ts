@@ -31,7 +31,9 @@ interface PublishAnswer {
  *
  * A create is never retried by the org client: a lost answer could mean the event went out.
  */
-export async function publishPlatformEvent (org: OrgClient, eventType: string, fields: PlatformEventFields): Promise<PublishedEvent> {
+export async function publishPlatformEvent (
+  org: OrgClient, eventType: string, fields: PlatformEventFields
+): Promise<PublishedEvent> {
   const answer = await org.request<PublishAnswer>('POST', `/sobjects/${encodeURIComponent(eventType)}`, fields)
   const errors = answer?.errors ?? []
   const enqueued = errors.find((e) => e.statusCode === 'OPERATION_ENQUEUED')

@@ -69,7 +69,10 @@ export async function orgUnderTest (t: Test, accounts = 0): Promise<OrgUnderTest
       OwnerId: owners[i % owners.length]?.id
     })
   }
-  const state: Omit<OrgUnderTest, 'context'> = { org, url: '', written: [], patchCalls: 0, callbacks: [], tokens: new Set(), loseAnswers: 0, callbackAnswers: [], loseEventAnswers: 0 }
+  const state: Omit<OrgUnderTest, 'context'> = {
+    org, url: '', written: [], patchCalls: 0, callbacks: [], tokens: new Set(),
+    loseAnswers: 0, callbackAnswers: [], loseEventAnswers: 0
+  }
   const proxy = createServer((req, res) => {
     void (async () => {
       const body = await readBody(req)
@@ -173,7 +176,9 @@ export async function startRescore (app: FastifyInstance, ut: OrgUnderTest, user
 }
 
 /** The Flow path: startAccountRescore, no callback. */
-export async function startFlowRescore (app: FastifyInstance, ut: OrgUnderTest, username: string, filter: Record<string, string> = {}): Promise<{ statusCode: number, body: { jobId: string, state: string } }> {
+export async function startFlowRescore (
+  app: FastifyInstance, ut: OrgUnderTest, username: string, filter: Record<string, string> = {}
+): Promise<{ statusCode: number, body: { jobId: string, state: string } }> {
   const res = await app.inject({
     method: 'POST',
     url: '/actions/startAccountRescore',

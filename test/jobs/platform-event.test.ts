@@ -12,7 +12,7 @@ import { jobsApp, mirroredDatabase, orgUnderTest, settled, startFlowRescore, sta
 const ADMIN = 'admin@acme.local'
 const REP = 'rep1@acme.local'
 
-t.test('started without a callback, the job ends with one Account_Rescore__e in the org carrying its counts', async (t) => {
+t.test('started without a callback, the job ends with one Account_Rescore__e carrying its counts', async (t) => {
   const ut = await orgUnderTest(t)
   const databaseUrl = await mirroredDatabase(t, ut.org)
   const { app } = await jobsApp(t, databaseUrl)
@@ -47,7 +47,8 @@ t.test('started without a callback, the job ends with one Account_Rescore__e in 
     CreatedById: rep.id
   })
 
-  const deployed = readdirSync(join(METADATA_DIR, 'objects', RESCORE_EVENT, 'fields')).map((f) => f.replace('.field-meta.xml', ''))
+  const deployed = readdirSync(join(METADATA_DIR, 'objects', RESCORE_EVENT, 'fields'))
+    .map((f) => f.replace('.field-meta.xml', ''))
   const sent = Object.keys(events[0]?.fields ?? {}).filter((name) => name.endsWith('__c'))
   t.same([...sent].sort(), [...deployed].sort(), 'the worker sends exactly the fields salesforce/ deploys')
 })
@@ -56,7 +57,9 @@ t.test('startAccountRescore takes the filter only: no callbackUrl', async (t) =>
   const ut = await orgUnderTest(t)
   const databaseUrl = await mirroredDatabase(t, ut.org)
   const { app } = await jobsApp(t, databaseUrl, { WORKER_IN_WEB: 'false' })
-  const call = (payload: Record<string, unknown>) => app.inject({ method: 'POST', url: '/actions/startAccountRescore', headers: { 'x-client-context': ut.context(REP) }, payload })
+  const call = (payload: Record<string, unknown>) => app.inject({
+    method: 'POST', url: '/actions/startAccountRescore', headers: { 'x-client-context': ut.context(REP) }, payload
+  })
   assertError(t, await call({ callbackUrl: `${ut.url}/callback/x` }), 400, 'INVALID_REQUEST', ['callbackUrl'])
   assertError(t, await call({ segment: 'Enterprise' }), 400, 'INVALID_REQUEST', ['segment'])
   t.equal((await call({})).statusCode, 202, 'no filter: every account')
@@ -106,7 +109,7 @@ t.test('a retried job does not publish twice, nor again as failed once it was an
   t.equal(failed.state, 'failed')
   t.equal(failed.error?.errorCode, 'CALLBACK_UNAVAILABLE')
   const deadEvents = ut.org.publishedEvents(RESCORE_EVENT).filter((e) => e.fields.Job_Id__c === dead.body.jobId)
-  t.same(deadEvents.map((e) => e.fields.State__c), ['completed'], 'one event, the completion: its end was already announced')
+  t.same(deadEvents.map((e) => e.fields.State__c), ['completed'], 'one event, the completion: the end was announced')
 })
 
 t.test('a publish whose answer was lost is not sent again, even by a retry of the job', async (t) => {
