@@ -173,7 +173,7 @@ export function renderMarkdown (r: Results): string {
     '',
     '## 7. Local org',
     '',
-    `The local org (local/org) on the \`large\` data set (${fmt(r.localOrg.accounts)} accounts, seeded in ${fmt(r.localOrg.seedMs / 1000, 1)} s), over HTTP with`,
+    `The local org (packages/local-org) on the \`large\` data set (${fmt(r.localOrg.accounts)} accounts, seeded in ${fmt(r.localOrg.seedMs / 1000, 1)} s), over HTTP with`,
     '`fetch`, as the admin user. Baseline: its cheapest authenticated call (`GET /limits`). Medians.',
     '',
     '| call | time | ÷ GET /limits |',

@@ -6,6 +6,7 @@ import accountInsights from './account-insights.ts'
 import logProductFeedback from './log-product-feedback.ts'
 import getSyncStatus from './get-sync-status.ts'
 import rescoreAccounts from './rescore-accounts.ts'
+import startAccountRescore from './start-account-rescore.ts'
 import getJobStatus from './get-job-status.ts'
 
 /**
@@ -20,6 +21,7 @@ export const actions: ActionDefinition[] = [
   logProductFeedback,
   getSyncStatus,
   rescoreAccounts,
+  startAccountRescore,
   getJobStatus
 ] as ActionDefinition[]
 

@@ -1,13 +1,23 @@
 import { flowAction, defineAction } from './define.ts'
 import { InvalidRequest } from '../errors.ts'
 import { RescoreAccountsAccepted, RescoreAccountsRequest, RescoreSummary } from '../schemas/jobs.ts'
-import { callbackAllowed, rescoreAccountsJob } from '../jobs/rescore.ts'
+import { callbackAllowed } from '../jobs/rescore.ts'
+import { startRescoreJob } from './rescore-job.ts'
 
-/** Long work: answers 202 with a job id at once; a worker writes the scores and calls back. */
+/**
+ * Long work for Apex: answers 202 with a job id at once; a worker writes the scores and calls
+ * back. External Services "asynchronous callback operations are supported in Apex but not in
+ * Flow" (Salesforce Help, "Asynchronous Callback Operations Using Apex"): Flow starts the same
+ * job with startAccountRescore and learns of its end from the Account_Rescore__e platform event.
+ */
 export default defineAction({
   operationId: 'rescoreAccounts',
   summary: 'Recompute account health scores',
-  description: 'Recomputes the health score (0-100) of every account that matches the filter, from open pipeline, revenue won in the last 12 months, open cases and recent activity, and writes Health_Score__c and Health_Scored_At__c as the calling user. Answers at once with a job id; when the job ends, a summary with the accounts Salesforce refused is POSTed to callbackUrl. Use getJobStatus to follow progress.',
+  description: 'Recomputes the health score (0-100) of every account that matches the filter, from open pipeline, ' +
+    'revenue won in the last 12 months, open cases and recent activity, and writes Health_Score__c and ' +
+    'Health_Scored_At__c as the calling user. Answers at once with a job id; when the job ends, a summary with ' +
+    'the accounts Salesforce refused is POSTed to callbackUrl. Use getJobStatus to follow progress. For Apex: ' +
+    'callbacks are not available in Flow, which uses startAccountRescore.',
   request: RescoreAccountsRequest,
   response: RescoreAccountsAccepted,
   successStatus: 202,
@@ -23,17 +33,11 @@ export default defineAction({
       }
     }
   },
-  handler: async (input, { caller, org, app }) => {
-    if (!callbackAllowed(input.callbackUrl, caller.org.domainUrl)) {
+  handler: async (input, ctx) => {
+    if (!callbackAllowed(input.callbackUrl, ctx.caller.org.domainUrl)) {
       throw new InvalidRequest('callbackUrl must be on the calling org\'s domain: the summary is sent with the caller\'s session', ['callbackUrl'])
     }
     const { callbackUrl, ...filter } = input
-    return await app.jobs.enqueue(rescoreAccountsJob, { filter, callbackUrl }, {
-      instanceUrl: caller.org.domainUrl,
-      apiVersion: caller.org.apiVersion,
-      accessToken: org.accessToken,
-      orgId: caller.org.id,
-      userId: caller.user.id
-    })
+    return await startRescoreJob(ctx, { filter, callbackUrl })
   }
 })

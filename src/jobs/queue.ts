@@ -29,6 +29,11 @@ export interface JobKind<P extends object = object, R extends object = object> {
   /** pg-boss queue name; its dead-letter queue is `<name>-dead`. */
   name: string
   run: (ctx: JobContext<P>) => Promise<R>
+  /**
+   * Called once the job is given up for good (dead-lettered), before the queue records it; its
+   * errors are logged, never thrown. May run again for the same job if the process dies here.
+   */
+  onDeadLetter?: (ctx: JobContext<P>, failure: { errorCode: string, message: string }) => Promise<void>
 }
 
 /** The caller a job belongs to: only the same org and user may see it. */
@@ -221,10 +226,11 @@ export class JobQueue {
     const { pool, config } = this.#opts
     const log = this.#opts.log.child({ jobId: job.id, job: kind.name })
     const attempt = job.retryCount + 1
+    let ctx: JobContext<object> | undefined
     try {
       const credentials = openCredentials(this.#keyring, job.data.credentials, job.id)
       log.info({ attempt }, 'job started')
-      const result = await kind.run({
+      ctx = {
         id: job.id,
         payload: job.data.payload,
         credentials,
@@ -234,7 +240,8 @@ export class JobQueue {
         pool,
         config,
         progress: async (done, total) => { await reportProgress(pool, job.id, done, total) }
-      })
+      }
+      const result = await kind.run(ctx)
       log.info({ attempt }, 'job completed')
       return { id: job.id, status: 'completed', output: result }
     } catch (err) {
@@ -247,6 +254,12 @@ export class JobQueue {
       }
       const level = verdict.status === 'deadletter' ? 'error' : verdict.counts ? 'warn' : 'info'
       log[level]({ err, attempt, errorCode: verdict.output.errorCode, outcome: verdict.status === 'deadletter' ? 'dead-lettered' : 'will retry' }, 'job attempt failed')
+      // Without readable credentials (ctx undefined) the job cannot reach the org to say so.
+      if (verdict.status === 'deadletter' && ctx !== undefined && kind.onDeadLetter !== undefined) {
+        await kind.onDeadLetter(ctx, verdict.output).catch((hookErr: unknown) => {
+          log.error({ err: hookErr }, 'handling the dead-lettered job failed')
+        })
+      }
       if (verdict.status === 'failed' && verdict.retryAfterSeconds !== undefined) {
         this.#afterSettle(kind.name, job.id, verdict.retryAfterSeconds, !verdict.counts)
       }

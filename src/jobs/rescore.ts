@@ -10,8 +10,20 @@ import type { RescoreResultType, RescoreSummaryType } from '../schemas/jobs.ts'
 import { scoreAccounts, type AccountFilter, type AccountScore } from './account-health.ts'
 import type { JobContext, JobKind } from './queue.ts'
 import { throwIfInterrupted } from './queue.ts'
+import { announceOnce, type AnnounceState } from './announce.ts'
 
-export interface RescorePayload { filter: AccountFilter, callbackUrl: string }
+/** `callbackUrl` only for Apex callers (rescoreAccounts); every job announces its end as a platform event. */
+export interface RescorePayload { filter: AccountFilter, callbackUrl?: string }
+
+/**
+ * The platform event (salesforce/…/objects/Account_Rescore__e) a rescore job publishes when it
+ * ends, completed or failed for good: how Flow learns of it, since External Services' asynchronous
+ * callback operations "are supported in Apex but not in Flow" (Salesforce Help, "Asynchronous
+ * Callback Operations Using Apex").
+ */
+export const RESCORE_EVENT = 'Account_Rescore__e'
+/** Text(255) on the event. */
+const EVENT_MESSAGE_LENGTH = 255
 
 /** sObject Collections take at most 200 records per call. */
 export const BATCH_SIZE = 200
@@ -123,16 +135,18 @@ async function writeBatch (ctx: JobContext<RescorePayload>, org: OrgClient, batc
 }
 
 /** POSTs the summary once per job; a summary the callback refused is recorded, not retried. */
-async function sendCallback (ctx: JobContext<RescorePayload>, summary: RescoreSummaryType): Promise<number | undefined> {
+async function sendCallback (
+  ctx: JobContext<RescorePayload>, callbackUrl: string, summary: RescoreSummaryType
+): Promise<number | undefined> {
   const { rows } = await ctx.pool.query<{ callback_status: number | null, callback_sent_at: Date | null }>('SELECT callback_status, callback_sent_at FROM rescore_runs WHERE job_id = $1', [ctx.id])
   if (rows[0]?.callback_sent_at != null) return rows[0].callback_status ?? undefined
-  if (!callbackAllowed(ctx.payload.callbackUrl, ctx.credentials.instanceUrl)) {
+  if (!callbackAllowed(callbackUrl, ctx.credentials.instanceUrl)) {
     ctx.log.warn('callbackUrl is not on the org\'s domain: summary not sent')
     return undefined
   }
   let status: number
   try {
-    const response = await fetch(ctx.payload.callbackUrl, {
+    const response = await fetch(callbackUrl, {
       method: 'POST',
       headers: { authorization: `Bearer ${ctx.credentials.accessToken}`, 'content-type': 'application/json' },
       body: JSON.stringify(summary),
@@ -149,23 +163,63 @@ async function sendCallback (ctx: JobContext<RescorePayload>, summary: RescoreSu
   return status
 }
 
+/** The counts of a run so far (all of it once every batch is done). */
+function tally (batches: Batch[]) {
+  const refusals = batches.flatMap((b) => b.failures)
+  const failures = refusals.filter((f) => !isAccessRefusal(f))
+  return {
+    total: batches.reduce((n, b) => n + b.records.length, 0),
+    written: batches.reduce((n, b) => n + b.written, 0),
+    failures,
+    notPermitted: refusals.length - failures.length
+  }
+}
+
+/** The org as the user the job runs for: its writes and its announcement go through the same client. */
+function orgClientFor (ctx: JobContext<RescorePayload>): OrgClient {
+  const { credentials } = ctx
+  return new OrgClient({
+    instanceUrl: credentials.instanceUrl,
+    apiVersion: credentials.apiVersion,
+    accessToken: credentials.accessToken,
+    timeoutMs: ctx.config.ORG_TIMEOUT_MS,
+    // A lost answer is settled by the next attempt's reconcile, never by sending the batch again.
+    retries: 0
+  })
+}
+
+interface RescoreEnd {
+  state: 'completed' | 'failed'
+  counts: ReturnType<typeof tally>
+  errorCode?: string
+  message: string
+}
+
+/** Announces the end of the job in the org, once (see announceOnce). */
+async function announce (ctx: JobContext<RescorePayload>, org: OrgClient, end: RescoreEnd): Promise<AnnounceState> {
+  const { counts } = end
+  return await announceOnce(ctx.pool, ctx.id, org, RESCORE_EVENT, {
+    Job_Id__c: ctx.id,
+    State__c: end.state,
+    Accounts_Total__c: counts.total,
+    Accounts_Written__c: counts.written,
+    Accounts_Rejected__c: counts.failures.length,
+    Accounts_Not_Editable__c: counts.notPermitted,
+    Error_Code__c: end.errorCode ?? null,
+    Message__c: end.message.slice(0, EVENT_MESSAGE_LENGTH),
+    Started_By__c: ctx.credentials.userId
+  }, ctx.log)
+}
+
 /**
  * Writes a health score to every account the filter selects, in sObject Collections of 200 as
- * the user who asked, and reports the outcome to the callback. Records Salesforce refuses are
- * listed; the others are written.
+ * the user who asked, then announces the outcome in the org (platform event) and, for Apex
+ * callers, to the callback. Records Salesforce refuses are listed; the others are written.
  */
 export const rescoreAccountsJob: JobKind<RescorePayload, RescoreResultType> = {
   name: 'rescore-accounts',
   async run (ctx) {
-    const { credentials } = ctx
-    const org = new OrgClient({
-      instanceUrl: credentials.instanceUrl,
-      apiVersion: credentials.apiVersion,
-      accessToken: credentials.accessToken,
-      timeoutMs: ctx.config.ORG_TIMEOUT_MS,
-      // A lost answer is settled by the next attempt's reconcile, never by sending the batch again.
-      retries: 0
-    })
+    const org = orgClientFor(ctx)
     const { scoredAt, batches } = await planOf(ctx)
     const total = batches.reduce((n, b) => n + b.records.length, 0)
     const processed = () => batches.reduce((n, b) => n + (b.state === 'done' ? b.records.length : 0), 0)
@@ -176,21 +230,38 @@ export const rescoreAccountsJob: JobKind<RescorePayload, RescoreResultType> = {
       await writeBatch(ctx, org, batch, scoredAt)
       await ctx.progress(processed(), total)
     }
-    const refusals = batches.flatMap((b) => b.failures)
-    const failures = refusals.filter((f) => !isAccessRefusal(f))
+    const counts = tally(batches)
     const summary: RescoreSummaryType = {
       jobId: ctx.id,
       state: 'completed',
       total,
-      written: batches.reduce((n, b) => n + b.written, 0),
-      failed: failures.length,
-      notPermitted: refusals.length - failures.length,
-      failures: failures.slice(0, MAX_LISTED_FAILURES),
-      failuresTruncated: failures.length > MAX_LISTED_FAILURES,
+      written: counts.written,
+      failed: counts.failures.length,
+      notPermitted: counts.notPermitted,
+      failures: counts.failures.slice(0, MAX_LISTED_FAILURES),
+      failuresTruncated: counts.failures.length > MAX_LISTED_FAILURES,
       scoredAt: scoredAt.toISOString()
     }
     ctx.log.info({ total, written: summary.written, failed: summary.failed, apiCalls: org.apiCalls }, 'accounts rescored')
-    const callbackStatus = await sendCallback(ctx, summary)
-    return { ...summary, ...(callbackStatus === undefined ? {} : { callbackStatus }) }
+    // The event first: the org learns of the end even when the callback's host is down.
+    const eventState = await announce(ctx, org, {
+      state: 'completed',
+      counts,
+      message: `Health scores written to ${counts.written} of ${total} accounts; ` +
+        `${counts.failures.length} refused by Salesforce, ${counts.notPermitted} not editable by the user`
+    })
+    const { callbackUrl } = ctx.payload
+    const callbackStatus = callbackUrl === undefined ? undefined : await sendCallback(ctx, callbackUrl, summary)
+    return { ...summary, ...(callbackStatus === undefined ? {} : { callbackStatus }), eventState }
+  },
+  /** A job that cannot finish announces that too, with what it wrote before it stopped. */
+  async onDeadLetter (ctx, failure) {
+    const plan = await loadPlan(ctx.pool, ctx.id)
+    await announce(ctx, orgClientFor(ctx), {
+      state: 'failed',
+      counts: tally(plan?.batches ?? []),
+      errorCode: failure.errorCode,
+      message: failure.message
+    })
   }
 }

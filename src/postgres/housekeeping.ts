@@ -7,10 +7,19 @@ const JOB_DATA_RETENTION_DAYS = 14
  * Deletes what no caller can ask for any more: idempotency records past their retention (most
  * keys are request ids, used once) and the progress and batches of old jobs.
  */
-export async function purgeExpired (pool: pg.Pool, idempotencyRetentionMs: number): Promise<{ idempotencyRecords: number, jobRuns: number, jobProgress: number }> {
+export async function purgeExpired (
+  pool: pg.Pool, idempotencyRetentionMs: number
+): Promise<{ idempotencyRecords: number, jobRuns: number, jobProgress: number, jobEvents: number }> {
   const idempotency = await pool.query(
     'DELETE FROM idempotency_records WHERE coalesce(completed_at, created_at) < now() - make_interval(secs => $1::double precision / 1000)', [idempotencyRetentionMs])
   const runs = await pool.query('DELETE FROM rescore_runs WHERE created_at < now() - make_interval(days => $1)', [JOB_DATA_RETENTION_DAYS])
   const progress = await pool.query('DELETE FROM job_progress WHERE updated_at < now() - make_interval(days => $1)', [JOB_DATA_RETENTION_DAYS])
-  return { idempotencyRecords: idempotency.rowCount ?? 0, jobRuns: runs.rowCount ?? 0, jobProgress: progress.rowCount ?? 0 }
+  const events = await pool.query(
+    'DELETE FROM job_events WHERE created_at < now() - make_interval(days => $1)', [JOB_DATA_RETENTION_DAYS])
+  return {
+    idempotencyRecords: idempotency.rowCount ?? 0,
+    jobRuns: runs.rowCount ?? 0,
+    jobProgress: progress.rowCount ?? 0,
+    jobEvents: events.rowCount ?? 0
+  }
 }

@@ -7,15 +7,21 @@ export const INDUSTRIES = ['Technology', 'Manufacturing', 'Healthcare', 'Retail'
 
 const JobId = (description: string) => Type.String({ pattern: '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$', description })
 const JOB_STATES = ['queued', 'running', 'retrying', 'completed', 'failed', 'cancelled'] as const
+export const EVENT_PUBLISH_STATES = ['published', 'refused', 'unknown'] as const
 
 /** A string from a fixed list, typed `string` in the spec (External Services wants a type on enums). */
 const StringEnum = <const T extends readonly string[]>(values: T, options: TSchemaOptions = {}): TUnsafe<T[number]> =>
   Type.Unsafe<T[number]>({ type: 'string', enum: [...values], ...options })
 
-export const RescoreAccountsRequest = Type.Object({
+/** Which accounts a rescore covers: every account when no filter is given. */
+const rescoreFilterFields = {
   segment: Type.Optional(StringEnum(SEGMENTS, { description: 'Only accounts of this type' })),
   industry: Type.Optional(StringEnum(INDUSTRIES, { description: 'Only accounts of this industry' })),
-  ownerId: Type.Optional(SalesforceId({ description: 'Only accounts this user owns' })),
+  ownerId: Type.Optional(SalesforceId({ description: 'Only accounts this user owns' }))
+}
+
+export const RescoreAccountsRequest = Type.Object({
+  ...rescoreFilterFields,
   callbackUrl: Type.String({
     pattern: '^https?://',
     maxLength: 2000,
@@ -23,10 +29,26 @@ export const RescoreAccountsRequest = Type.Object({
   })
 }, { additionalProperties: false, description: 'Which accounts to rescore (every account when no filter is given) and where to report' })
 
-export const RescoreAccountsAccepted = Type.Object({
+const acceptedFields = {
   jobId: JobId('Id of the job; pass it to getJobStatus'),
   state: StringEnum(JOB_STATES, { description: 'State of the job: queued right after it was accepted' })
-}, { additionalProperties: false, description: 'The job was queued; the summary arrives at callbackUrl' })
+}
+
+export const RescoreAccountsAccepted = Type.Object(acceptedFields, {
+  additionalProperties: false,
+  description: 'The job was queued; the summary arrives at callbackUrl'
+})
+
+/** The Flow-usable start: the same filter, no callback (External Services callbacks are Apex-only). */
+export const StartAccountRescoreRequest = Type.Object(rescoreFilterFields, {
+  additionalProperties: false,
+  description: 'Which accounts to rescore; every account when no filter is given'
+})
+
+export const StartAccountRescoreAccepted = Type.Object(acceptedFields, {
+  additionalProperties: false,
+  description: 'The job was queued; when it ends, the platform event Account_Rescore__e announces it in the org'
+})
 
 export const RescoreFailure = Type.Object({
   id: SalesforceId({ description: 'Account that was not updated' }),
@@ -53,7 +75,11 @@ export type RescoreSummaryType = Static<typeof RescoreSummary>
 /** The job's stored result: the summary and how the callback went. */
 export const RescoreResult = Type.Object({
   ...summaryFields,
-  callbackStatus: Type.Optional(Type.Integer({ description: 'HTTP status callbackUrl answered with' }))
+  callbackStatus: Type.Optional(Type.Integer({ description: 'HTTP status callbackUrl answered with' })),
+  eventState: Type.Optional(StringEnum(EVENT_PUBLISH_STATES, {
+    description: 'How publishing the Account_Rescore__e platform event went: published, refused by Salesforce, ' +
+      'or unknown (sent, but no answer came back; not sent again)'
+  }))
 }, { additionalProperties: false, description: 'Result of a finished rescore' })
 export type RescoreResultType = Static<typeof RescoreResult>
 

@@ -9,6 +9,7 @@ import { randomBytes } from 'node:crypto'
 import pg from 'pg'
 import { buildApp, testConfig, type BuiltApp } from '../helper.ts'
 import rescoreAccounts from '../../src/actions/rescore-accounts.ts'
+import startAccountRescore from '../../src/actions/start-account-rescore.ts'
 import getJobStatus from '../../src/actions/get-job-status.ts'
 import type { ActionDefinition } from '../../src/actions/define.ts'
 
@@ -46,6 +47,10 @@ export interface OrgUnderTest {
   tokens: Set<string>
   /** The next N collection calls reach the org, but their answer is lost (the connection drops). */
   loseAnswers: number
+  /** Statuses the next callbacks are answered with, in turn (then 200). */
+  callbackAnswers: number[]
+  /** The next N platform event publishes reach the org, but their answer is lost. */
+  loseEventAnswers: number
 }
 
 async function readBody (req: IncomingMessage): Promise<Buffer> {
@@ -65,14 +70,17 @@ export async function orgUnderTest (t: Test, accounts = 0): Promise<OrgUnderTest
       OwnerId: owners[i % owners.length]?.id
     })
   }
-  const state: Omit<OrgUnderTest, 'context'> = { org, url: '', written: [], patchCalls: 0, callbacks: [], tokens: new Set(), loseAnswers: 0 }
+  const state: Omit<OrgUnderTest, 'context'> = {
+    org, url: '', written: [], patchCalls: 0, callbacks: [], tokens: new Set(),
+    loseAnswers: 0, callbackAnswers: [], loseEventAnswers: 0
+  }
   const proxy = createServer((req, res) => {
     void (async () => {
       const body = await readBody(req)
       const path = req.url ?? '/'
       if (req.method === 'POST' && path.startsWith('/callback/')) {
         state.callbacks.push({ path, authorization: req.headers.authorization, body: JSON.parse(body.toString('utf8')) })
-        res.writeHead(200).end()
+        res.writeHead(state.callbackAnswers.shift() ?? 200).end()
         return
       }
       const headers: Record<string, string> = {}
@@ -82,6 +90,11 @@ export async function orgUnderTest (t: Test, accounts = 0): Promise<OrgUnderTest
       }
       const upstream = await fetch(`${org.url}${path}`, { method: req.method, headers, body: body.length > 0 ? body : undefined })
       const answer = Buffer.from(await upstream.arrayBuffer())
+      if (req.method === 'POST' && /\/sobjects\/\w+__e$/.test(path) && state.loseEventAnswers > 0) {
+        state.loseEventAnswers--
+        res.destroy()
+        return
+      }
       if (req.method === 'PATCH' && path === COLLECTIONS_PATH) {
         state.patchCalls++
         if (upstream.ok) {
@@ -146,9 +159,9 @@ export async function mirroredDatabase (t: Test, org: LocalOrg): Promise<string>
   return url
 }
 
-export const jobActions = [rescoreAccounts, getJobStatus] as ActionDefinition[]
+export const jobActions = [rescoreAccounts, startAccountRescore, getJobStatus] as ActionDefinition[]
 
-/** The app with the two job actions, on the test's database. */
+/** The app with the job actions, on the test's database. */
 export async function jobsApp (t: Test, databaseUrl: string, env: Record<string, string> = {}): Promise<BuiltApp> {
   return await buildApp(t, { actions: jobActions, config: testConfig({ ...FAST_JOBS, DATABASE_URL: databaseUrl, ...env }) })
 }
@@ -159,6 +172,19 @@ export async function startRescore (app: FastifyInstance, ut: OrgUnderTest, user
     url: '/actions/rescoreAccounts',
     headers: { 'x-client-context': ut.context(username) },
     payload: { ...filter, callbackUrl: `${ut.url}/callback/${tag}` }
+  })
+  return { statusCode: res.statusCode, body: res.json() }
+}
+
+/** The Flow path: startAccountRescore, no callback. */
+export async function startFlowRescore (
+  app: FastifyInstance, ut: OrgUnderTest, username: string, filter: Record<string, string> = {}
+): Promise<{ statusCode: number, body: { jobId: string, state: string } }> {
+  const res = await app.inject({
+    method: 'POST',
+    url: '/actions/startAccountRescore',
+    headers: { 'x-client-context': ut.context(username) },
+    payload: filter
   })
   return { statusCode: res.statusCode, body: res.json() }
 }

@@ -51,7 +51,10 @@ t.test('a job for 5,000 accounts: 202 at once, ⌈N/200⌉ collection calls, one
   const calls = Math.ceil(expected.length / BATCH_SIZE)
   t.equal(ut.patchCalls, calls, `${calls} collection calls`)
   t.equal(ut.org.stats.byPath['PATCH /composite/sobjects'] ?? ut.patchCalls, calls, 'the org counted the same')
-  t.equal(ut.org.stats.apiCalls, calls, 'and no other API call')
+  t.equal(ut.org.stats.apiCalls, calls + 1, 'and one more: the platform event that announces the end')
+  t.match(ut.org.publishedEvents('Account_Rescore__e'),
+    [{ fields: { Job_Id__c: accepted.body.jobId, State__c: 'completed' } }],
+    'a job with a callback announces its end in the org too')
   t.equal(ut.callbacks.length, 1, 'one callback')
   t.same([...ut.written].sort(), [...expected].sort(), 'every account written once')
 

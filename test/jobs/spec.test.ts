@@ -3,6 +3,7 @@ import { stringify } from 'yaml'
 import { lintSpec } from '../../src/spec/lint.ts'
 import { RescoreSummary } from '../../src/schemas/jobs.ts'
 import rescoreAccounts from '../../src/actions/rescore-accounts.ts'
+import startAccountRescore from '../../src/actions/start-account-rescore.ts'
 import { buildApp } from '../helper.ts'
 import { METADATA_DIR } from '../spec/fixtures.ts'
 import { jobActions } from './fixtures.ts'
@@ -14,7 +15,12 @@ t.test('the job actions publish cleanly, rescoreAccounts with its callback', asy
   const callback = (rescoreAccounts.callbacks as Record<string, Record<string, { post: { requestBody: { content: Record<string, { schema: unknown }> } } }>>).rescoreAccountsDone
   t.same(Object.keys(callback ?? {}), ['{$request.body#/callbackUrl}'], 'keyed by the request\'s callbackUrl')
   t.equal(callback?.['{$request.body#/callbackUrl}']?.post.requestBody.content['application/json']?.schema, RescoreSummary, 'declares the summary schema the job sends')
-  t.same(rescoreAccounts.sfdc, { heroku: { authorization: { permissionSet: 'AppLinkActions_User' } } }, 'Flow and Apex only: no agent metadata')
+  t.same(rescoreAccounts.sfdc, { heroku: { authorization: { permissionSet: 'AppLinkActions_User' } } },
+    'no agent metadata')
+  t.equal(startAccountRescore.callbacks, undefined, 'the Flow start has no callbacks (they are Apex-only)')
+  t.same(Object.keys(startAccountRescore.request.properties).sort(), ['industry', 'ownerId', 'segment'],
+    'the same filter, no callbackUrl')
+  t.same(startAccountRescore.sfdc, rescoreAccounts.sfdc, 'not an agent action either')
 
   // The registry does not hold these actions yet: add their metadata as the swagger plugin does.
   const { app } = await buildApp(t, { database: false, actions: jobActions })
@@ -26,6 +32,9 @@ t.test('the job actions publish cleanly, rescoreAccounts with its callback', asy
     if (action.callbacks !== undefined) operation.callbacks = JSON.parse(JSON.stringify(action.callbacks))
   }
   t.match(doc.paths['/actions/rescoreAccounts']?.post.responses, { 202: {} }, 'answers 202')
+  t.match(doc.paths['/actions/startAccountRescore']?.post.responses,
+    { 202: { content: { 'application/json': { schema: { type: 'object' } } } } },
+    'answers a typed 202, which Flow reads as output 202')
   // The topic needs an agent action, and neither of these is one.
   const issues = (await lintSpec(doc, { metadataDir: METADATA_DIR, yamlText: stringify(doc) }))
     .filter((i) => i.severity === 'error' && i.rule !== 'agent-topic-without-action')

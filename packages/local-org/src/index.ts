@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto'
 import type { Profile, UserInfo } from './access.ts'
 import { IdGenerator, idChecksum as idChecksumLocal } from './ids.ts'
 import { OrgCore } from './org.ts'
+import type { PublishedEvent } from './org.ts'
 import type { ObjectSpec } from './schema.ts'
 import { SEED_USERS, prng, seedOrg } from './seed.ts'
 import type { Dataset } from './seed.ts'
@@ -14,6 +15,8 @@ import type { Rec, Value } from './store.ts'
 import type { ClientContext } from '@applink-actions/platform/client-context'
 
 export type { Faults, SoqlLogEntry, Stats } from './server.ts'
+export { PUBLISHED_EVENTS_PATH } from './server.ts'
+export type { PublishedEvent } from './org.ts'
 export type { ObjectSpec, FieldSpec } from './schema.ts'
 export type { Dataset } from './seed.ts'
 export { isValidId, idChecksum, normalizeId, to18 } from './ids.ts'
@@ -67,6 +70,8 @@ export interface LocalOrg {
   insertRecord: (type: string, fields: Record<string, unknown>, asUser?: string) => Record<string, Value>
   updateRecord: (id: string, fields: Record<string, unknown>) => Record<string, Value>
   deleteRecord: (id: string) => void
+  /** Platform event messages published so far, oldest first; only those of `type` when given. */
+  publishedEvents: (type?: string) => PublishedEvent[]
   /** Counts of live (not deleted) records by type. */
   counts: () => Record<string, number>
   /** Writes the snapshot now (no-op without snapshotDir). */
@@ -198,6 +203,9 @@ export async function startLocalOrg (opts: LocalOrgOptions = {}): Promise<LocalO
       if (!r) throw new Error(`local org: no record ${id}`)
       core.delete(admin, r.type, r.f.Id as string, { system: true })
     },
+    publishedEvents: (type) => core.events
+      .filter(e => type === undefined || e.type.toLowerCase() === type.toLowerCase())
+      .map(e => ({ ...e, fields: { ...e.fields } })),
     counts: () => {
       const out: Record<string, number> = {}
       for (const o of core.schema.all()) {

@@ -1,5 +1,6 @@
 // The org itself, without HTTP: schema, records, users, SOQL and DML with Salesforce's validation
 // and sharing rules. The HTTP layer (server.ts) maps REST resources onto these methods.
+import { randomUUID } from 'node:crypto'
 import { canCreate, recordAccess } from './access.ts'
 import type { UserInfo } from './access.ts'
 import { fmtDate, fmtDateTime, isDateString, parseDateTime } from './dates.ts'
@@ -11,6 +12,18 @@ import { SoqlEngine } from './soql.ts'
 import type { ExecCtx, QueryResult } from './soql.ts'
 import { Store } from './store.ts'
 import type { Rec, Value } from './store.ts'
+
+/** A platform event message the org accepted: its publish result id and every field it carries. */
+export interface PublishedEvent {
+  type: string
+  /** The id the publish answered with (not part of the delivered message). */
+  id: string
+  /** Custom fields and the system fields ReplayId, EventUuid, CreatedDate, CreatedById. */
+  fields: Record<string, Value>
+}
+
+/** Published events kept readable for tests (Salesforce keeps high-volume events 72 hours). */
+const EVENTS_KEPT = 10_000
 
 export interface WriteOptions {
   /** Test and seed access: allows Id and system fields, skips permission checks. */
@@ -32,6 +45,9 @@ export class OrgCore {
   readonly usersById = new Map<string, UserInfo>()
   readonly usersByName = new Map<string, UserInfo>()
   autonumbers: Record<string, number> = {}
+  /** Platform events published, oldest first (not records: never queried, never in a snapshot). */
+  readonly events: PublishedEvent[] = []
+  private replayId = 0
   private clock = 0
 
   constructor (opts: { extraObjects?: ObjectSpec[]; orgId: string; apiVersion: string; idStart?: number }) {
@@ -108,8 +124,44 @@ export class OrgCore {
   }
 
   // ---- writes -------------------------------------------------------------------------------
+  /**
+   * Publishes a platform event message, validated like an insert of the event's sObject (unknown
+   * field → INVALID_FIELD, required and typed fields as on any insert) and kept for tests.
+   */
+  publish (user: UserInfo, type: string, body: Record<string, unknown>): PublishedEvent {
+    const def = this.objectOr404(type)
+    if (!def.event) throw new Error(`local org: ${def.name} is not a platform event`)
+    if (!canCreate(user, def)) {
+      throw new SfError(400, 'INSUFFICIENT_ACCESS_OR_READONLY', 'insufficient access rights on object id', [])
+    }
+    const values = this.coerce(user, def, body, 'create', {})
+    const missing = def.fields
+      .filter(f => !f.nillable && f.createable && !f.defaultedOnCreate)
+      .filter(f => values[f.name] === undefined || values[f.name] === null)
+      .map(f => f.name)
+    if (missing.length > 0) {
+      throw new SfError(400, 'REQUIRED_FIELD_MISSING', `Required fields are missing: [${missing.join(', ')}]`, missing)
+    }
+    this.checkRules(def, values)
+    const fields: Record<string, Value> = {}
+    for (const fd of def.fields) fields[fd.name] = null
+    Object.assign(fields, values, {
+      ReplayId: String(++this.replayId),
+      EventUuid: randomUUID(),
+      CreatedDate: fmtDateTime(this.tick()),
+      CreatedById: user.id
+    })
+    const event: PublishedEvent = { type: def.name, id: this.ids.next(def.keyPrefix), fields }
+    this.events.push(event)
+    if (this.events.length > EVENTS_KEPT) this.events.splice(0, this.events.length - EVENTS_KEPT)
+    return event
+  }
+
   create (user: UserInfo, type: string, body: Record<string, unknown>, opts: WriteOptions = {}): Rec {
     const def = this.objectOr404(type)
+    if (def.event) {
+      throw new SfError(400, 'INVALID_TYPE', `local org: publish ${def.name} with POST /sobjects/${def.name}`)
+    }
     if (!opts.system && !canCreate(user, def)) {
       throw new SfError(400, 'INSUFFICIENT_ACCESS_OR_READONLY', `insufficient access rights on object id`, [])
     }

@@ -61,6 +61,8 @@ export interface ObjectDef {
   createable: boolean
   updateable: boolean
   deletable: boolean
+  /** A platform event (`__e`): published, never stored, queried or read back. */
+  event: boolean
 }
 
 export interface FieldSpec {
@@ -101,6 +103,8 @@ export interface ObjectSpec {
   /** Adds a Name field (text 80, required) unless a field called Name is listed. Default true. */
   nameField?: boolean
   readOnly?: boolean
+  /** A platform event: its own system fields, publish only (POST sobjects/<Name>__e). */
+  event?: boolean
   fields: FieldSpec[]
 }
 
@@ -157,15 +161,32 @@ const SYSTEM_FIELDS: FieldSpec[] = [
   { name: 'SystemModstamp', type: 'datetime', label: 'System Modstamp', readOnly: true, defaulted: true, required: true }
 ]
 
+/**
+ * The system fields of a platform event, as Salesforce's Field Reference lists them for events
+ * (e.g. PlatformStatusAlertEvent: CreatedById reference, CreatedDate datetime, EventUuid string 36,
+ * ReplayId string 1000). Events have no Id field, no Name and no owner.
+ */
+const EVENT_SYSTEM_FIELDS: FieldSpec[] = [
+  { name: 'ReplayId', type: 'string', length: 1000, label: 'Replay ID', readOnly: true },
+  { name: 'CreatedDate', type: 'datetime', readOnly: true, defaulted: true, required: true },
+  {
+    name: 'CreatedById', type: 'reference', referenceTo: 'User', relationshipName: 'CreatedBy',
+    readOnly: true, defaulted: true, required: true
+  },
+  { name: 'EventUuid', type: 'string', length: 36, label: 'Event UUID', readOnly: true }
+]
+
 export function defineObject (spec: ObjectSpec): ObjectDef {
-  const custom = spec.name.endsWith('__c')
+  const event = spec.event === true
+  const custom = spec.name.endsWith('__c') || event
   const sharing = spec.sharing ?? 'publicReadWrite'
-  const specs: FieldSpec[] = [...SYSTEM_FIELDS]
+  const specs: FieldSpec[] = [...(event ? EVENT_SYSTEM_FIELDS : SYSTEM_FIELDS)]
   const listed = new Set(spec.fields.map(f => f.name))
-  if (!listed.has('Name') && spec.nameField !== false) {
+  if (!listed.has('Name') && spec.nameField !== false && !event) {
     specs.push({ name: 'Name', type: 'string', length: 80, required: true })
   }
-  const owned = spec.owned ?? (sharing === 'private' || sharing === 'publicRead' || sharing === 'publicReadWrite')
+  const ownable = sharing === 'private' || sharing === 'publicRead' || sharing === 'publicReadWrite'
+  const owned = !event && (spec.owned ?? ownable)
   if (owned && !listed.has('OwnerId')) {
     specs.push({ name: 'OwnerId', type: 'reference', referenceTo: 'User', relationshipName: 'Owner', defaulted: true, required: true })
   }
@@ -185,8 +206,9 @@ export function defineObject (spec: ObjectSpec): ObjectDef {
     childRels: new Map(),
     childRelationships: [],
     createable: spec.readOnly !== true && sharing !== 'virtual',
-    updateable: spec.readOnly !== true && sharing !== 'virtual',
-    deletable: spec.readOnly !== true && sharing !== 'virtual'
+    updateable: spec.readOnly !== true && sharing !== 'virtual' && !event,
+    deletable: spec.readOnly !== true && sharing !== 'virtual' && !event,
+    event
   }
   for (const f of fields) {
     if (f.type === 'reference' && f.relationshipName) def.parentRels.set(f.relationshipName.toLowerCase(), f)
@@ -411,6 +433,22 @@ export const STANDARD_OBJECTS: ObjectSpec[] = [
     ]
   },
   {
+    // salesforce/force-app/main/default/objects/Account_Rescore__e: the end of a rescore job.
+    name: 'Account_Rescore__e', keyPrefix: 'e00', event: true,
+    label: 'Account Rescore', labelPlural: 'Account Rescores',
+    fields: [
+      { name: 'Job_Id__c', type: 'string', label: 'Job Id', length: 36, required: true },
+      { name: 'State__c', type: 'string', label: 'State', length: 20, required: true },
+      { name: 'Accounts_Total__c', type: 'double', label: 'Accounts Total', precision: 18, scale: 0 },
+      { name: 'Accounts_Written__c', type: 'double', label: 'Accounts Written', precision: 18, scale: 0 },
+      { name: 'Accounts_Rejected__c', type: 'double', label: 'Accounts Rejected', precision: 18, scale: 0 },
+      { name: 'Accounts_Not_Editable__c', type: 'double', label: 'Accounts Not Editable', precision: 18, scale: 0 },
+      { name: 'Error_Code__c', type: 'string', label: 'Error Code', length: 80 },
+      { name: 'Message__c', type: 'string', label: 'Message', length: 255 },
+      { name: 'Started_By__c', type: 'string', label: 'Started By', length: 18 }
+    ]
+  },
+  {
     name: 'UserRecordAccess', keyPrefix: '000', sharing: 'virtual', owned: false, nameField: false, readOnly: true,
     fields: [
       { name: 'UserId', type: 'reference', referenceTo: 'User', relationshipName: 'User' },
@@ -486,7 +524,14 @@ export function objectUrls (o: ObjectDef, base: string): Record<string, string> 
   return { sobject: s, describe: `${s}/describe`, rowTemplate: `${s}/{ID}` }
 }
 
+/**
+ * Describe flags. A platform event is published by inserting it ("Publish events by inserting
+ * events in the same way that you insert sObjects", Platform Events Developer Guide) and is
+ * subscribed to by triggers and flows, but never queried, read back, updated or deleted: its
+ * describe says so (createable and triggerable only; inferred from those rules, no recorded answer).
+ */
 export function describeGlobalEntry (o: ObjectDef, base: string): Record<string, unknown> {
+  const stored = o.sharing !== 'virtual' && !o.event
   return {
     activateable: false,
     createable: o.createable,
@@ -498,14 +543,14 @@ export function describeGlobalEntry (o: ObjectDef, base: string): Record<string,
     keyPrefix: o.keyPrefix,
     label: o.label,
     labelPlural: o.labelPlural,
-    layoutable: o.sharing !== 'virtual',
+    layoutable: stored,
     mergeable: false,
     mruEnabled: false,
     name: o.name,
-    queryable: true,
-    replicateable: o.sharing !== 'virtual',
-    retrieveable: true,
-    searchable: o.sharing !== 'virtual',
+    queryable: !o.event,
+    replicateable: stored,
+    retrieveable: !o.event,
+    searchable: stored,
     triggerable: o.sharing !== 'virtual',
     undeletable: o.deletable,
     updateable: o.updateable,

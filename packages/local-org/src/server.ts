@@ -7,7 +7,7 @@ import type { UserInfo } from './access.ts'
 import { SfError, invalidSession, notFound } from './errors.ts'
 import type { SfErrorItem } from './errors.ts'
 import { IdGenerator, normalizeId } from './ids.ts'
-import type { OrgCore } from './org.ts'
+import type { OrgCore, PublishedEvent } from './org.ts'
 import { describeGlobalEntry, describeObject } from './schema.ts'
 import type { ObjectDef } from './schema.ts'
 import type { QueryResult } from './soql.ts'
@@ -41,6 +41,8 @@ interface Cursor { id: string; user: string; recs: Rec[]; project: QueryResult['
 interface Reply { status: number; body?: unknown; headers?: Record<string, string> }
 
 const JSON_TYPE = 'application/json;charset=UTF-8'
+/** The local org's own read-out of published platform events (tests, `npm run dev`). */
+export const PUBLISHED_EVENTS_PATH = '/_local/platform-events'
 const DEFAULT_LIMIT = 100_000
 const VERSION_RE = /^v(\d{2})\.(\d)$/
 const MIN_VERSION = 31
@@ -182,6 +184,7 @@ export class OrgServer {
     const url = new URL(req.url ?? '/', 'http://local')
     const method = (req.method ?? 'GET').toUpperCase()
     const segs = url.pathname.split('/').filter(Boolean)
+    if (url.pathname === PUBLISHED_EVENTS_PATH) return this.publishedEvents(method, url.searchParams)
     if (segs[0] !== 'services' || segs[1] !== 'data') throw notFound()
     if (segs.length === 2) {
       if (method !== 'GET') throw methodNotAllowed(method)
@@ -213,6 +216,14 @@ export class OrgServer {
     }
     const body = parseJson(raw, method)
     return this.dispatch(user, method, rest, url.searchParams, body, version, req.headers['sforce-query-options'])
+  }
+
+  /** Local only, no Salesforce counterpart: the platform events published so far (`?type=` filters). */
+  private publishedEvents (method: string, qs: URLSearchParams): Reply {
+    if (method !== 'GET') throw methodNotAllowed(method)
+    const type = qs.get('type')?.toLowerCase()
+    const events = this.org.events.filter(e => type === undefined || e.type.toLowerCase() === type)
+    return { status: 200, body: { events } }
   }
 
   private versions (): unknown[] {
@@ -352,6 +363,7 @@ export class OrgServer {
     if (a === undefined) {
       if (method === 'GET') return { status: 200, body: { objectDescribe: describeGlobalEntry(def, base), recentItems: [] } }
       if (method === 'POST') {
+        if (def.event) return enqueued(this.org.publish(user, def.name, asObject(body)))
         const rec = this.org.create(user, def.name, asObject(body))
         return created(rec, version)
       }
@@ -619,6 +631,23 @@ export class OrgServer {
 function created (rec: Rec, version: string): Reply {
   const id = rec.f.Id as string
   return { status: 201, body: { id, success: true, errors: [] }, headers: { Location: `/services/data/v${version}/sobjects/${rec.type}/${id}` } }
+}
+
+/**
+ * A platform event publish, answered as Salesforce documents it for high-volume events ("Publish
+ * Event Messages with Salesforce APIs"): "HTTP/1.1 201 Created", `success: true`, and "the
+ * OPERATION_ENQUEUED status code is returned for a successful call in the response's error field,
+ * in addition to the event UUID".
+ */
+function enqueued (event: PublishedEvent): Reply {
+  return {
+    status: 201,
+    body: {
+      id: event.id,
+      success: true,
+      errors: [{ statusCode: 'OPERATION_ENQUEUED', message: String(event.fields.EventUuid), fields: [] }]
+    }
+  }
 }
 
 function tooMany (): SfError {

@@ -160,7 +160,9 @@ export class SoqlEngine {
   private compileQuery (ast: PQuery, soql: string, childDef?: ObjectDef): Compiled {
     const name = ast.sObject ?? ''
     const def = childDef ?? this.schema.get(name)
-    if (!def) {
+    // "You can't query event messages using SOQL" (Platform Events Developer Guide, "Considerations for
+    // Defining and Publishing Platform Events"); the exact error text is not recorded, the unknown-type one stands in.
+    if (!def || def.event) {
       throw located('INVALID_TYPE', soql, name, `sObject type '${name}' is not supported. If you are attempting to use a custom object, be sure to append the '__c' after the entity name. Please reference your WSDL or the describe call for the appropriate names.`)
     }
     const prefixes = [def.name.toLowerCase()]

@@ -1,0 +1,20 @@
+import type { ActionContext } from './define.ts'
+import { rescoreAccountsJob, type RescorePayload } from '../jobs/rescore.ts'
+import type { JobState } from '../jobs/queue.ts'
+
+/**
+ * Queues a rescore job for the caller, with what the job needs to write as them once the request
+ * has ended. The one start of both rescore actions: rescoreAccounts (Apex, with a callback) and
+ * startAccountRescore (Flow, announced by a platform event).
+ */
+export async function startRescoreJob (
+  { caller, org, app }: Pick<ActionContext, 'caller' | 'org' | 'app'>, payload: RescorePayload
+): Promise<{ jobId: string, state: JobState }> {
+  return await app.jobs.enqueue(rescoreAccountsJob, payload, {
+    instanceUrl: caller.org.domainUrl,
+    apiVersion: caller.org.apiVersion,
+    accessToken: org.accessToken,
+    orgId: caller.org.id,
+    userId: caller.user.id
+  })
+}
