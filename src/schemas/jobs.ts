@@ -1,13 +1,9 @@
-import { Type, type Static, type TSchemaOptions, type TUnsafe } from 'typebox'
-import { SalesforceId } from './common.ts'
+import { Type, type Static } from 'typebox'
+import { SalesforceId, StringEnum } from './common.ts'
 import { INDUSTRIES, SEGMENTS } from '../jobs/account-health.ts'
 
 const JobId = (description: string) => Type.String({ pattern: '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$', description })
 const JOB_STATES = ['queued', 'running', 'retrying', 'completed', 'failed', 'cancelled'] as const
-
-/** A string from a fixed list, typed `string` in the spec (External Services wants a type on enums). */
-const StringEnum = <const T extends readonly string[]>(values: T, options: TSchemaOptions = {}): TUnsafe<T[number]> =>
-  Type.Unsafe<T[number]>({ type: 'string', enum: [...values], ...options })
 
 export const RescoreAccountsRequest = Type.Object({
   segment: Type.Optional(StringEnum(SEGMENTS, { description: 'Only accounts of this type' })),
