@@ -26,12 +26,12 @@ t.test('--dry-run prints the exact heroku command, with the permission set the s
 
 t.test('a spec with lint errors is not published', async (t) => {
   const spec = validSpec()
-  spec.paths['/actions/generateQuote'].post.operationId = 'delete'
+  delete spec['x-sfdc'].agent.topic.scope
   const dir = t.testdir({ 'spec.yaml': stringify(spec) })
   const { status, stdout, stderr } = publish(...required, '--dry-run', '--skip-spec', '--spec', relative(root, join(dir, 'spec.yaml')))
   t.equal(status, 1)
   t.equal(stdout, '')
-  t.match(stderr, /operation-id-apex-reserved/)
+  t.match(stderr, /agent-topic-field-missing/)
   t.match(stderr, /not publishing/)
 })
 
