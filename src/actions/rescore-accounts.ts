@@ -1,7 +1,8 @@
 import { flowAction, defineAction } from './define.ts'
 import { InvalidRequest } from '../errors.ts'
 import { RescoreAccountsAccepted, RescoreAccountsRequest, RescoreSummary } from '../schemas/jobs.ts'
-import { callbackAllowed, rescoreAccountsJob } from '../jobs/rescore.ts'
+import { rescoreAccountsJob } from '../jobs/rescore.ts'
+import { allowedCallbackOrigins, callbackTarget } from '../salesforce/callback-url.ts'
 
 /** Long work: answers 202 with a job id at once; a worker writes the scores and calls back. */
 export default defineAction({
@@ -24,8 +25,8 @@ export default defineAction({
     }
   },
   handler: async (input, { caller, dataApi, app }) => {
-    if (!callbackAllowed(input.callbackUrl, caller.org.domainUrl)) {
-      throw new InvalidRequest('callbackUrl must be on the calling org\'s domain: the summary is sent with the caller\'s session', ['callbackUrl'])
+    if (!callbackTarget(input.callbackUrl, caller.org.domainUrl, allowedCallbackOrigins(app.config)).allowed) {
+      throw new InvalidRequest('callbackUrl must be on a Salesforce domain of the calling org or an origin in CALLBACK_ALLOWED_ORIGINS', ['callbackUrl'])
     }
     const { callbackUrl, ...filter } = input
     return await app.jobs.enqueue(rescoreAccountsJob, { filter, callbackUrl }, {

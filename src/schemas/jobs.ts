@@ -12,7 +12,8 @@ export const RescoreAccountsRequest = Type.Object({
   callbackUrl: Type.String({
     pattern: '^https?://',
     maxLength: 2000,
-    description: 'Where the summary is POSTed when the job ends, with the caller\'s session; must be on the calling org\'s domain'
+    description: 'Where the summary is POSTed when the job ends: a Salesforce domain of the calling org ' +
+      '(sent with the caller\'s session) or an origin the service is configured to allow'
   })
 }, { additionalProperties: false, description: 'Which accounts to rescore (every account when no filter is given) and where to report' })
 
