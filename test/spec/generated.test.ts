@@ -49,7 +49,7 @@ t.test('every schema a Flow or Apex consumer sees declares its type (an enum too
 
 t.test('an agent never asks the user for an idempotency key', async (t) => {
   const doc = YAML.parse(await generateSpec()) as Schema
-  const withKey = Object.values(doc.paths).flatMap((item: Schema) => Object.values(item))
+  const withKey = Object.values(doc.paths as Record<string, Schema>).flatMap((item) => Object.values(item))
     .filter((op: Schema) => op['x-sfdc']?.agent?.action?.publishAsAgentAction === true)
     .filter((op: Schema) => bodySchemaOf(op)?.properties?.idempotencyKey !== undefined)
   t.ok(withKey.length >= 2, 'the write actions published to agents take a key')
