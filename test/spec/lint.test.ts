@@ -342,3 +342,8 @@ t.test('the committed openapi/api-spec.yaml has no lint errors', { skip: !exists
   const issues = await lintSpec(parse(yamlText), { yamlText, metadataDir: METADATA_DIR })
   t.same(issues.filter((i) => i.severity === 'error'), [])
 })
+
+t.test('docs/publishing.md lists every rule', async (t) => {
+  const docs = readFileSync(new URL('../../docs/publishing.md', import.meta.url), 'utf8')
+  for (const rule of Object.keys(RULES)) t.match(docs, `\`${rule}\``, rule)
+})
