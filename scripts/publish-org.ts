@@ -94,7 +94,8 @@ for (const issue of issues) process.stderr.write(`${formatIssue(issue)}\n`)
 if (hasErrors(issues)) fail(`${specArg} has lint errors; not publishing`, 1)
 
 const named = await authorizationNames(specFile)
-const externalClientApp = options['external-client-app'] ?? (options['connected-app'] === undefined ? named.externalClientApp : undefined)
+const externalClientApp = options['external-client-app'] ??
+  (options['connected-app'] === undefined ? named.externalClientApp : undefined)
 const connectedApp = options['connected-app'] ?? (externalClientApp === undefined ? named.connectedApp : undefined)
 if (connectedApp !== undefined) {
   // Heroku Dev Center, "Heroku AppLink and External Client Apps": "As of the Salesforce Spring '26 release,

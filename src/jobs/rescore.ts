@@ -115,7 +115,8 @@ async function writeBatch (ctx: JobContext<RescorePayload>, org: OrgClient, batc
 async function sendCallback (ctx: JobContext<RescorePayload>, summary: RescoreSummaryType): Promise<number | undefined> {
   const { rows } = await ctx.pool.query<{ callback_status: number | null, callback_sent_at: Date | null }>('SELECT callback_status, callback_sent_at FROM rescore_runs WHERE job_id = $1', [ctx.id])
   if (rows[0]?.callback_sent_at != null) return rows[0].callback_status ?? undefined
-  const target = callbackTarget(ctx.payload.callbackUrl, ctx.credentials.instanceUrl, allowedCallbackOrigins(ctx.config))
+  const { callbackUrl } = ctx.payload
+  const target = callbackTarget(callbackUrl, ctx.credentials.instanceUrl, allowedCallbackOrigins(ctx.config))
   if (!target.allowed) {
     ctx.log.warn('callbackUrl is neither on the org\'s domains nor an allowed origin: summary not sent')
     return undefined
@@ -123,7 +124,7 @@ async function sendCallback (ctx: JobContext<RescorePayload>, summary: RescoreSu
   const authorization = target.withSession ? { authorization: `Bearer ${ctx.credentials.accessToken}` } : {}
   let status: number
   try {
-    const response = await fetch(ctx.payload.callbackUrl, {
+    const response = await fetch(callbackUrl, {
       method: 'POST',
       headers: { ...authorization, 'content-type': 'application/json' },
       body: JSON.stringify(summary),

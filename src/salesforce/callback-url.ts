@@ -26,7 +26,8 @@ const REFUSED: CallbackTarget = { allowed: false, withSession: false }
 // Host formats as Salesforce Help, "My Domain Login and Application URL Formats with Enhanced Domains"
 // lists them: production <name>.my.salesforce.com, sandbox <name>--<sandbox>.sandbox.my.salesforce.com,
 // and scratch, Developer Edition, demo and patch orgs with their own label before my.salesforce.com.
-const MY_DOMAIN = /^(?<name>[a-z0-9-]+)\.(?<kind>(?:sandbox|scratch|develop|demo|patch|trailblaze)\.)?my\.salesforce\.com$/
+const ORG_KINDS = 'sandbox|scratch|develop|demo|patch|trailblaze'
+const MY_DOMAIN = new RegExp(`^(?<name>[a-z0-9-]+)\\.(?<kind>(?:${ORG_KINDS})\\.)?my\\.salesforce\\.com$`)
 /** The application host names that carry the same My Domain name and org kind label. */
 const ORG_HOST_SUFFIXES = ['my.salesforce.com', 'lightning.force.com', 'my.site.com', 'my.salesforce-sites.com']
 
@@ -56,7 +57,11 @@ export function allowedCallbackOrigins (config: Pick<Config, 'CALLBACK_ALLOWED_O
   })
 }
 
-export function callbackTarget (callbackUrl: string, orgDomainUrl: string, allowedOrigins: readonly string[]): CallbackTarget {
+export function callbackTarget (
+  callbackUrl: string,
+  orgDomainUrl: string,
+  allowedOrigins: readonly string[]
+): CallbackTarget {
   const target = parse(callbackUrl)
   const org = parse(orgDomainUrl)
   if (target === undefined || org === undefined || target.username !== '' || target.password !== '') return REFUSED

@@ -67,10 +67,15 @@ function primitive (schema: Obj): string | undefined {
   }
 }
 
+/** The JSON media type object of a request body or response. */
+function jsonOf (node: unknown): unknown {
+  return isObject(node) && isObject(node.content) ? node.content['application/json'] : undefined
+}
+
 export function generatedService (spec: Obj, client: string): GeneratedService {
   const classes = new Map<string, GeneratedClass>()
   const qualified = (name: string) => `${APEX_NAMESPACE}.${name}`
-  const define = (name: string, fields = new Map<string, string>(), methods = new Map<string, string>()): GeneratedClass => {
+  const define = (name: string, fields = new Map<string, string>(), methods = new Map<string, string>()) => {
     const generated = { name: qualified(name), fields, methods }
     classes.set(generated.name.toLowerCase(), generated)
     return generated
@@ -96,7 +101,9 @@ export function generatedService (spec: Obj, client: string): GeneratedService {
       fields.set(member, typeOf(child, `${name}_${member}`))
     }
     const extra = schema.additionalProperties
-    if (extra === true || isObject(extra)) fields.set('properties', `Map<String, ${typeOf(extra, `${name}_properties`)}>`)
+    if (extra === true || isObject(extra)) {
+      fields.set('properties', `Map<String, ${typeOf(extra, `${name}_properties`)}>`)
+    }
     return define(name, fields)
   }
 
@@ -114,15 +121,16 @@ export function generatedService (spec: Obj, client: string): GeneratedService {
     const request = new Map<string, string>()
     for (const parameter of Array.isArray(operation.parameters) ? operation.parameters : []) {
       if (isObject(parameter) && typeof parameter.name === 'string') {
-        request.set(apexName(parameter.name), typeOf(parameter.schema, `${client}_${op}_IN_${apexName(parameter.name)}`))
+        const member = apexName(parameter.name)
+        request.set(member, typeOf(parameter.schema, `${client}_${op}_IN_${member}`))
       }
     }
-    const body = isObject(operation.requestBody) && isObject(operation.requestBody.content) ? operation.requestBody.content['application/json'] : undefined
+    const body = jsonOf(operation.requestBody)
     if (isObject(body)) request.set('body', typeOf(body.schema, `${client}_${op}_IN_body`))
     const answers = new Map<string, string>()
     const failures = new Map<string, string>()
     for (const [status, response] of Object.entries(isObject(operation.responses) ? operation.responses : {})) {
-      const content = isObject(response) && isObject(response.content) ? response.content['application/json'] : undefined
+      const content = jsonOf(response)
       if (!isObject(content)) continue
       const type = typeOf(content.schema, `${client}_${op}_OUT_${status}`)
       ;(isSuccessStatus(status) ? answers : failures).set(`Code${status}`, type)
@@ -131,7 +139,8 @@ export function generatedService (spec: Obj, client: string): GeneratedService {
     define(inner('Response'), answers)
     define(inner('ResponseException'), failures, new Map(EXCEPTION_METHODS.map((m) => [m, 'String'])))
     serviceMethods.set(op, qualified(inner('Response')))
-    actions.set(`${client}.${op}`, { name: `${client}.${op}`, inputs: [...request.keys()], flowUsable: !('callbacks' in operation) })
+    const action = `${client}.${op}`
+    actions.set(action, { name: action, inputs: [...request.keys()], flowUsable: !('callbacks' in operation) })
   }
   define(client, new Map(), serviceMethods)
   return { client, classes, actions }

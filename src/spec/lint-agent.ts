@@ -40,7 +40,11 @@ export function lintTopic (doc: Obj, report: Report): void {
   if (!hasActions) report('agent-topic-without-action', topicPath, 'a topic needs at least one operation with publishAsAgentAction: true')
 }
 
-type FlagRule = { flag: 'isUserInput' | 'isDisplayable', rule: 'agent-action-user-input' | 'agent-action-displayable', side: string }
+interface FlagRule {
+  flag: 'isUserInput' | 'isDisplayable'
+  rule: 'agent-action-user-input' | 'agent-action-displayable'
+  side: string
+}
 const INPUT: FlagRule = { flag: 'isUserInput', rule: 'agent-action-user-input', side: 'input' }
 const OUTPUT: FlagRule = { flag: 'isDisplayable', rule: 'agent-action-displayable', side: 'output' }
 
@@ -49,11 +53,13 @@ function resolveBody (doc: Obj, schema: Obj, path: JsonPath): { schema: Obj, pat
   if (typeof schema.$ref !== 'string') return { schema, path }
   const name = /^#\/components\/schemas\/([^/]+)$/.exec(schema.$ref)?.[1]
   const target = name === undefined ? undefined : child(doc, 'components', 'schemas', name)
-  return target === undefined || name === undefined ? undefined : { schema: target, path: ['components', 'schemas', name] }
+  if (target === undefined || name === undefined) return undefined
+  return { schema: target, path: ['components', 'schemas', name] }
 }
 
 // A property given as a $ref cannot carry the flags: siblings of $ref are ignored.
-function checkBodySchema (doc: Obj, schema: unknown, path: JsonPath, { flag, rule, side }: FlagRule, report: Report): void {
+function checkBodySchema (doc: Obj, schema: unknown, path: JsonPath, flags: FlagRule, report: Report): void {
+  const { flag, rule, side } = flags
   const body = isObject(schema) ? resolveBody(doc, schema, path) : undefined
   if (body === undefined || !isObject(body.schema.properties)) return
   for (const [name, property] of Object.entries(body.schema.properties)) {

@@ -31,6 +31,7 @@ export function isApexReserved (name: string): boolean {
  * that does not start with a letter gets the prefix `z0`.
  */
 export function apexName (name: string): string {
-  const encoded = [...name].map((c) => (/[A-Za-z0-9]/.test(c) ? c : `x${(c.codePointAt(0) ?? 0).toString(16)}`)).join('')
+  const hex = (c: string) => `x${(c.codePointAt(0) ?? 0).toString(16)}`
+  const encoded = [...name].map((c) => (/[A-Za-z0-9]/.test(c) ? c : hex(c))).join('')
   return isApexReserved(encoded) || !/^[A-Za-z]/.test(encoded) ? `z0${encoded}` : encoded
 }
