@@ -41,6 +41,10 @@ export const ConfigSchema = Type.Object({
   JOB_RETRY_DELAY_SECONDS: Type.Integer({ minimum: 1, default: 15, description: 'first retry delay; doubles (with jitter) per retry' }),
   JOB_HEARTBEAT_SECONDS: Type.Integer({ minimum: 10, default: 30, description: 'a job whose worker stops beating this long (killed) goes back to the queue' }),
   JOB_SUPERVISE_SECONDS: Type.Integer({ minimum: 1, default: 30, description: 'how often the queue looks for jobs of dead workers' }),
+  CALLBACK_ALLOWED_ORIGINS: Type.Optional(Type.String({
+    pattern: '^https?://[^\\s,/]+(,https?://[^\\s,/]+)*$',
+    description: 'comma-separated origins a callbackUrl may use besides the caller\'s own org; they get the summary without the caller\'s session'
+  })),
   DOCS_ENABLED: Type.Optional(Type.Boolean({ description: 'serve the interactive API reference at /docs; unset: yes unless NODE_ENV=production' })),
   DOCS_CLIENT_CONTEXT: Type.Optional(Type.String({ minLength: 1, description: 'base64 x-client-context the /docs "try it" sends (npm run dev mints one for a local-org user)' }))
 })

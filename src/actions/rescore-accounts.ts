@@ -1,8 +1,8 @@
 import { flowAction, defineAction } from './define.ts'
 import { InvalidRequest } from '../errors.ts'
 import { RescoreAccountsAccepted, RescoreAccountsRequest, RescoreSummary } from '../schemas/jobs.ts'
-import { callbackAllowed } from '../jobs/rescore.ts'
 import { startRescoreJob } from './rescore-job.ts'
+import { allowedCallbackOrigins, callbackTarget } from '../salesforce/callback-url.ts'
 
 /**
  * Long work for Apex: answers 202 with a job id at once; a worker writes the scores and calls
@@ -34,8 +34,10 @@ export default defineAction({
     }
   },
   handler: async (input, ctx) => {
-    if (!callbackAllowed(input.callbackUrl, ctx.caller.org.domainUrl)) {
-      throw new InvalidRequest('callbackUrl must be on the calling org\'s domain: the summary is sent with the caller\'s session', ['callbackUrl'])
+    if (!callbackTarget(input.callbackUrl, ctx.caller.org.domainUrl, allowedCallbackOrigins(ctx.app.config)).allowed) {
+      throw new InvalidRequest(
+        'callbackUrl must be on a Salesforce domain of the calling org or an origin in CALLBACK_ALLOWED_ORIGINS',
+        ['callbackUrl'])
     }
     const { callbackUrl, ...filter } = input
     return await startRescoreJob(ctx, { filter, callbackUrl })

@@ -6,6 +6,7 @@ import { inTransaction } from '@applink-actions/platform/postgres'
 import { OrgClient, type SaveResult } from '../salesforce/org-client.ts'
 import { SalesforceApiError } from '../salesforce/errors.ts'
 import { Unavailable } from '../errors.ts'
+import { allowedCallbackOrigins, callbackTarget } from '../salesforce/callback-url.ts'
 import type { RescoreResultType, RescoreSummaryType } from '../schemas/jobs.ts'
 import { scoreAccounts, type AccountFilter, type AccountScore } from './account-health.ts'
 import type { JobContext, JobKind } from './queue.ts'
@@ -34,18 +35,6 @@ interface Failure { id: string, errorCode: string, message: string }
 
 /** Refusals that mean the caller may not edit (or see) the record: reported as a count only. */
 const isAccessRefusal = (failure: Failure): boolean => failure.errorCode.startsWith('INSUFFICIENT_ACCESS')
-
-/**
- * The summary goes out with the caller's session, so it may only go to the caller's own org: any
- * other host would receive a live Salesforce token.
- */
-export function callbackAllowed (callbackUrl: string, orgDomainUrl: string): boolean {
-  try {
-    return new URL(callbackUrl).origin === new URL(orgDomainUrl).origin
-  } catch {
-    return false
-  }
-}
 
 /**
  * Scores the accounts once (from the mirror) and stores the plan; every later attempt works from
@@ -140,15 +129,17 @@ async function sendCallback (
 ): Promise<number | undefined> {
   const { rows } = await ctx.pool.query<{ callback_status: number | null, callback_sent_at: Date | null }>('SELECT callback_status, callback_sent_at FROM rescore_runs WHERE job_id = $1', [ctx.id])
   if (rows[0]?.callback_sent_at != null) return rows[0].callback_status ?? undefined
-  if (!callbackAllowed(callbackUrl, ctx.credentials.instanceUrl)) {
-    ctx.log.warn('callbackUrl is not on the org\'s domain: summary not sent')
+  const target = callbackTarget(callbackUrl, ctx.credentials.instanceUrl, allowedCallbackOrigins(ctx.config))
+  if (!target.allowed) {
+    ctx.log.warn('callbackUrl is neither on the org\'s domains nor an allowed origin: summary not sent')
     return undefined
   }
+  const authorization = target.withSession ? { authorization: `Bearer ${ctx.credentials.accessToken}` } : {}
   let status: number
   try {
     const response = await fetch(callbackUrl, {
       method: 'POST',
-      headers: { authorization: `Bearer ${ctx.credentials.accessToken}`, 'content-type': 'application/json' },
+      headers: { ...authorization, 'content-type': 'application/json' },
       body: JSON.stringify(summary),
       signal: AbortSignal.timeout(ctx.config.ORG_TIMEOUT_MS)
     })

@@ -1,5 +1,5 @@
-import { Type, type Static, type TSchemaOptions } from 'typebox'
-import { agentInput } from './agent-flags.ts'
+import { Type, type Static, type TSchemaOptions, type TUnsafe } from 'typebox'
+import { agentHiddenInput } from './agent-flags.ts'
 
 import { SALESFORCE_ID_PATTERN } from '@applink-actions/platform/ids'
 
@@ -22,14 +22,24 @@ export const Text = (options: TSchemaOptions & { minLength?: number, maxLength?:
 
 /**
  * The optional key of a write action: a repeat with the same key gets the first answer back
- * (default: the AppLink request id, which a retry of the same invocation keeps).
+ * (default: the AppLink request id, which a retry of the same invocation keeps). Not a user input for
+ * an agent: the user has no key to give, and an agent asking for one would stall the conversation.
  */
 export const IdempotencyKey = (maxLength: number, result: string) => Type.Optional(Text({
   minLength: 1,
   maxLength,
   description: `Repeat a call with the same key to get the first ${result} back instead of a second one (default: the AppLink request id)`,
-  ...agentInput
+  ...agentHiddenInput
 }))
+
+/**
+ * A string from a fixed list, declared `type: string` with `enum` in the spec. TypeBox's own
+ * `Type.Enum` / unions of literals produce `anyOf`/`enum` without a `type`, and an untyped schema
+ * is registered as Salesforce Help, "Schema Definitions" lists it: "any type (as Apex Object)",
+ * a type Flow cannot hold in a variable.
+ */
+export const StringEnum = <const T extends readonly string[]>(values: T, options: TSchemaOptions = {}): TUnsafe<T[number]> =>
+  Type.Unsafe<T[number]>({ type: 'string', enum: [...values], ...options })
 
 /** An amount in the org's currency, rounded to cents. */
 export const Money = (options: TSchemaOptions = {}) => Type.Number({ ...options })

@@ -1,5 +1,5 @@
-import { Type, type Static, type TSchemaOptions, type TUnsafe } from 'typebox'
-import { SalesforceId } from './common.ts'
+import { Type, type Static } from 'typebox'
+import { SalesforceId, StringEnum } from './common.ts'
 
 /** The filters a caller may choose from: fixed lists, never free SOQL or SQL. */
 export const SEGMENTS = ['Customer', 'Prospect', 'Partner'] as const
@@ -8,10 +8,6 @@ export const INDUSTRIES = ['Technology', 'Manufacturing', 'Healthcare', 'Retail'
 const JobId = (description: string) => Type.String({ pattern: '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$', description })
 const JOB_STATES = ['queued', 'running', 'retrying', 'completed', 'failed', 'cancelled'] as const
 export const EVENT_PUBLISH_STATES = ['published', 'refused', 'unknown'] as const
-
-/** A string from a fixed list, typed `string` in the spec (External Services wants a type on enums). */
-const StringEnum = <const T extends readonly string[]>(values: T, options: TSchemaOptions = {}): TUnsafe<T[number]> =>
-  Type.Unsafe<T[number]>({ type: 'string', enum: [...values], ...options })
 
 /** Which accounts a rescore covers: every account when no filter is given. */
 const rescoreFilterFields = {
@@ -25,7 +21,8 @@ export const RescoreAccountsRequest = Type.Object({
   callbackUrl: Type.String({
     pattern: '^https?://',
     maxLength: 2000,
-    description: 'Where the summary is POSTed when the job ends, with the caller\'s session; must be on the calling org\'s domain'
+    description: 'Where the summary is POSTed when the job ends: a Salesforce domain of the calling org ' +
+      '(sent with the caller\'s session) or an origin the service is configured to allow'
   })
 }, { additionalProperties: false, description: 'Which accounts to rescore (every account when no filter is given) and where to report' })
 

@@ -1,22 +1,22 @@
-// Agentforce: what AppLink needs to create a topic and agent actions from the spec.
-// Shapes per Heroku Dev Center "Configuring OpenAPI Specification for Heroku AppLink".
+// Agentforce: what AppLink needs to create a topic and agent actions from the spec, and where the
+// field flags go. Shapes per Heroku Dev Center "Configuring OpenAPI Specification for Heroku
+// AppLink"; each rule's document is in lint-rules.ts.
 import type { JsonPath } from './lint-path.ts'
 import type { Report } from './lint-report.ts'
-import { isObject, isSuccessStatus, operations, type Obj, type OperationRef } from './lint-walk.ts'
+import { isObject, isSuccessStatus, operations, walkValues, type Obj, type OperationRef } from './lint-walk.ts'
 
 const TOPIC_FIELDS = ['classificationDescription', 'scope', 'instructions'] as const
 const SNAKE_CASE = /^[a-z][a-z0-9]*(_[a-z0-9]+)*$/
+const JSON_MEDIA = 'application/json'
 
-function sfdcAction (node: unknown): Obj | undefined {
-  const sfdc = isObject(node) ? node['x-sfdc'] : undefined
-  const agent = isObject(sfdc) ? sfdc.agent : undefined
-  const action = isObject(agent) ? agent.action : undefined
-  return isObject(action) ? action : undefined
+function child (node: unknown, ...keys: string[]): Obj | undefined {
+  let current = node
+  for (const key of keys) current = isObject(current) ? current[key] : undefined
+  return isObject(current) ? current : undefined
 }
 
-function isAgentAction (operation: Obj): boolean {
-  return sfdcAction(operation)?.publishAsAgentAction === true
-}
+const sfdcAction = (node: unknown): Obj | undefined => child(node, 'x-sfdc', 'agent', 'action')
+const isAgentAction = (operation: Obj): boolean => sfdcAction(operation)?.publishAsAgentAction === true
 
 function hasText (value: unknown): boolean {
   if (typeof value === 'string') return value.trim() !== ''
@@ -24,16 +24,15 @@ function hasText (value: unknown): boolean {
 }
 
 export function lintTopic (doc: Obj, report: Report): void {
-  const sfdc = isObject(doc['x-sfdc']) ? doc['x-sfdc'] : undefined
-  const topic = isObject(sfdc) && isObject(sfdc.agent) ? sfdc.agent.topic : undefined
+  const topic = child(doc, 'x-sfdc', 'agent', 'topic')
   const topicPath: JsonPath = ['x-sfdc', 'agent', 'topic']
   const hasActions = operations(doc).some(({ operation }) => isAgentAction(operation))
-  if (!isObject(topic)) {
-    if (hasActions) report('agent-topic-missing', topicPath, 'agent actions are published without a topic to group them', 'warning')
+  if (topic === undefined) {
+    if (hasActions) report('agent-topic-missing', topicPath, 'agent actions are published without a topic to group them')
     return
   }
   if (typeof topic.name !== 'string' || !SNAKE_CASE.test(topic.name)) {
-    report('agent-topic-name', [...topicPath, 'name'], 'the topic name must be snake_case (a letter first, then lower-case letters, digits and single underscores)')
+    report('agent-topic-name', [...topicPath, 'name'], 'the topic name should be snake_case (a letter first, then lower-case letters, digits and single underscores)')
   }
   for (const field of TOPIC_FIELDS) {
     if (!hasText(topic[field])) report('agent-topic-field-missing', [...topicPath, field], `the topic needs a non-empty ${field}`)
@@ -41,20 +40,30 @@ export function lintTopic (doc: Obj, report: Report): void {
   if (!hasActions) report('agent-topic-without-action', topicPath, 'a topic needs at least one operation with publishAsAgentAction: true')
 }
 
-type FlagRule = { flag: 'isUserInput' | 'isDisplayable', rule: string, side: string }
+interface FlagRule {
+  flag: 'isUserInput' | 'isDisplayable'
+  rule: 'agent-action-user-input' | 'agent-action-displayable'
+  side: string
+}
 const INPUT: FlagRule = { flag: 'isUserInput', rule: 'agent-action-user-input', side: 'input' }
 const OUTPUT: FlagRule = { flag: 'isDisplayable', rule: 'agent-action-displayable', side: 'output' }
 
-// The field-level metadata is read from inline schemas only: a $ref on the way hides it.
-function checkBodySchema (schema: unknown, path: JsonPath, { flag, rule, side }: FlagRule, report: Report): void {
-  if (!isObject(schema)) return
-  if ('$ref' in schema) {
-    report('agent-action-inline-schema', path, `an agent action's ${side} schema must be inline, not a $ref, to carry x-sfdc.agent.action.${flag}`)
-    return
-  }
-  if (!isObject(schema.properties)) return
-  for (const [name, property] of Object.entries(schema.properties)) {
-    const propertyPath = [...path, 'properties', name]
+/** A body schema given as `$ref: '#/components/schemas/X'` carries its flags on X's properties. */
+function resolveBody (doc: Obj, schema: Obj, path: JsonPath): { schema: Obj, path: JsonPath } | undefined {
+  if (typeof schema.$ref !== 'string') return { schema, path }
+  const name = /^#\/components\/schemas\/([^/]+)$/.exec(schema.$ref)?.[1]
+  const target = name === undefined ? undefined : child(doc, 'components', 'schemas', name)
+  if (target === undefined || name === undefined) return undefined
+  return { schema: target, path: ['components', 'schemas', name] }
+}
+
+// A property given as a $ref cannot carry the flags: siblings of $ref are ignored.
+function checkBodySchema (doc: Obj, schema: unknown, path: JsonPath, flags: FlagRule, report: Report): void {
+  const { flag, rule, side } = flags
+  const body = isObject(schema) ? resolveBody(doc, schema, path) : undefined
+  if (body === undefined || !isObject(body.schema.properties)) return
+  for (const [name, property] of Object.entries(body.schema.properties)) {
+    const propertyPath = [...body.path, 'properties', name]
     if (isObject(property) && '$ref' in property) {
       report('agent-action-inline-schema', propertyPath, `${side} field "${name}" must be an inline schema, not a $ref, to carry x-sfdc.agent.action.${flag}`)
     } else if (typeof sfdcAction(property)?.[flag] !== 'boolean') {
@@ -63,38 +72,28 @@ function checkBodySchema (schema: unknown, path: JsonPath, { flag, rule, side }:
   }
 }
 
-function lintRequestBody ({ path, operation }: OperationRef, report: Report): void {
-  const body = operation.requestBody
-  const bodyPath = [...path, 'requestBody']
-  if (!isObject(body)) return
-  if ('$ref' in body) {
-    report('agent-action-inline-schema', bodyPath, 'an agent action\'s request body must be inline, not a $ref')
-    return
-  }
-  const content = isObject(body.content) ? body.content : {}
+function lintRequestBody (doc: Obj, { path, operation }: OperationRef, report: Report): void {
+  const content = child(operation, 'requestBody', 'content') ?? {}
   for (const [mediaType, media] of Object.entries(content)) {
-    const mediaPath = [...bodyPath, 'content', mediaType]
-    if (mediaType !== 'application/json') {
-      report('agent-action-content-type', mediaPath, `agent action request bodies must be application/json, not ${mediaType}`)
-    } else if (isObject(media)) {
-      checkBodySchema(media.schema, [...mediaPath, 'schema'], INPUT, report)
-    }
+    const mediaPath = [...path, 'requestBody', 'content', mediaType]
+    if (mediaType !== JSON_MEDIA) report('agent-action-media-type', mediaPath, `an agent action's request body should be ${JSON_MEDIA}, not ${mediaType}`)
+    else checkBodySchema(doc, child(media, 'schema'), [...mediaPath, 'schema'], INPUT, report)
   }
 }
 
-function lintResponses ({ path, operation }: OperationRef, report: Report): void {
-  const responses = isObject(operation.responses) ? operation.responses : {}
-  for (const [status, response] of Object.entries(responses)) {
-    if (!isSuccessStatus(status) || !isObject(response)) continue
-    const responsePath = [...path, 'responses', status]
-    if ('$ref' in response) {
-      report('agent-action-inline-schema', responsePath, 'an agent action\'s success response must be inline, not a $ref')
-      continue
-    }
-    const content = isObject(response.content) ? response.content : {}
-    for (const [mediaType, media] of Object.entries(content)) {
-      if (isObject(media)) checkBodySchema(media.schema, [...responsePath, 'content', mediaType, 'schema'], OUTPUT, report)
-    }
+function lintResponses (doc: Obj, { path, operation }: OperationRef, report: Report): void {
+  const responses = child(operation, 'responses') ?? {}
+  const successes = Object.keys(responses).filter(isSuccessStatus).sort()
+  for (const extra of successes.slice(1)) {
+    report('agent-action-success-responses', [...path, 'responses', extra], `an agent action uses only its lowest 2xx response (${successes[0]}); ${extra} is ignored`)
+  }
+  const [lowest] = successes
+  if (lowest === undefined) return
+  const content = child(responses, lowest, 'content') ?? {}
+  for (const [mediaType, media] of Object.entries(content)) {
+    const mediaPath = [...path, 'responses', lowest, 'content', mediaType]
+    if (mediaType !== JSON_MEDIA) report('agent-action-media-type', mediaPath, `an agent action's response should be ${JSON_MEDIA}, not ${mediaType}`)
+    else checkBodySchema(doc, child(media, 'schema'), [...mediaPath, 'schema'], OUTPUT, report)
   }
 }
 
@@ -106,9 +105,51 @@ export function lintAgentActions (doc: Obj, report: Report): void {
       report('agent-action-description', path, 'an agent action needs a description: the agent reads it to decide when to call the action')
     }
     if ('callbacks' in operation) {
-      report('agent-action-callbacks', [...path, 'callbacks'], 'agent actions cannot have callbacks; publish asynchronous operations for Flow and Apex only')
+      report('agent-action-callbacks', [...path, 'callbacks'], 'agent actions cannot have callbacks; publish asynchronous operations for Apex only')
     }
-    lintRequestBody(ref, report)
-    lintResponses(ref, report)
+    lintRequestBody(doc, ref, report)
+    lintResponses(doc, ref, report)
   }
+}
+
+type Place = 'document' | 'operation' | 'request field' | 'response field' | 'field' | 'elsewhere'
+
+function placeOf (path: JsonPath): Place {
+  if (path.length === 0) return 'document'
+  if (path.length === 3 && path[0] === 'paths') return 'operation'
+  if (path.at(-2) !== 'properties') return 'elsewhere'
+  if (path[0] === 'paths' && path.includes('requestBody')) return 'request field'
+  if (path[0] === 'paths' && path.includes('responses')) return 'response field'
+  return 'field'
+}
+
+const FLAG_PLACES: Record<string, Place[]> = {
+  publishAsAgentAction: ['operation'],
+  isUserInput: ['request field', 'field'],
+  isDisplayable: ['response field', 'field'],
+}
+
+/** Every x-sfdc block of the document: the agent flags and isPii only where the document places them. */
+export function lintFlagPlacement (doc: Obj, report: Report): void {
+  const visit = (sfdc: unknown, path: JsonPath): void => {
+    if (!isObject(sfdc)) return
+    const place = placeOf(path)
+    const action = child(sfdc, 'agent', 'action') ?? {}
+    for (const flag of Object.keys(action)) {
+      const allowed = FLAG_PLACES[flag]
+      if (flag === 'isPii') {
+        report('agent-pii-placement', [...path, 'x-sfdc', 'agent', 'action', flag], 'isPii belongs under x-sfdc.privacy, not x-sfdc.agent.action')
+      } else if (allowed !== undefined && !allowed.includes(place)) {
+        report('agent-flag-placement', [...path, 'x-sfdc', 'agent', 'action', flag], `${flag} does not belong on ${place === 'elsewhere' ? 'this node' : `a ${place}`}; it goes on ${allowed[0]}s`)
+      }
+    }
+    if ('isPii' in sfdc) report('agent-pii-placement', [...path, 'x-sfdc', 'isPii'], 'isPii belongs under x-sfdc.privacy')
+    if (child(sfdc, 'privacy') !== undefined && !['request field', 'response field', 'field'].includes(place)) {
+      report('agent-pii-placement', [...path, 'x-sfdc', 'privacy'], 'x-sfdc.privacy.isPii marks a field: put it on a property of the body')
+    }
+  }
+  visit(doc['x-sfdc'], [])
+  walkValues(doc, [], (key, value, path) => {
+    if (key === 'x-sfdc' && path.length > 1) visit(value, path.slice(0, -1))
+  })
 }

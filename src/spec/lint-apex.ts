@@ -1,7 +1,7 @@
 // operationIds, schema names and property names become Apex identifiers in the generated
-// HerokuAppLink.<Client> classes, so they must obey Apex's naming rules.
+// HerokuAppLink.<Client> classes. Salesforce does not reject a name Apex cannot use: it renames it.
 
-// The Apex Developer Guide's "Reserved Keywords" table (words usable only as keywords).
+// The Apex Developer Guide's "Reserved Keywords" table: "The following words can only be used as keywords."
 export const APEX_RESERVED_WORDS: ReadonlySet<string> = new Set([
   'abstract', 'activate', 'and', 'any', 'array', 'as', 'asc', 'autonomous', 'begin', 'bigdecimal',
   'blob', 'boolean', 'break', 'bulk', 'by', 'byte', 'case', 'cast', 'catch', 'char', 'class',
@@ -16,21 +16,22 @@ export const APEX_RESERVED_WORDS: ReadonlySet<string> = new Set([
   'synchronized', 'system', 'testmethod', 'then', 'this', 'throw', 'time', 'transaction',
   'trigger', 'true', 'try', 'undelete', 'update', 'upsert', 'using', 'virtual', 'void',
   'webservice', 'when', 'where', 'while',
+  // Not in the table, but renamed all the same: `type` became `z0type` (issue 13).
+  'type',
 ])
-
-const MAX_APEX_IDENTIFIER = 255
-
-/** Why `name` cannot be an Apex identifier, or undefined when it can. Reserved words are checked separately. */
-export function apexIdentifierProblem (name: string): string | undefined {
-  if (name.length === 0) return 'is empty'
-  if (name.length > MAX_APEX_IDENTIFIER) return `is longer than ${MAX_APEX_IDENTIFIER} characters`
-  if (!/^[A-Za-z]/.test(name)) return 'must start with a letter'
-  if (!/^[A-Za-z0-9_]+$/.test(name)) return 'may contain only letters, digits and underscores'
-  if (name.includes('__')) return 'must not contain two consecutive underscores'
-  if (name.endsWith('_')) return 'must not end with an underscore'
-  return undefined
-}
 
 export function isApexReserved (name: string): boolean {
   return APEX_RESERVED_WORDS.has(name.toLowerCase())
+}
+
+/**
+ * The Apex name External Services generates for a name from the spec. INFERRED, not documented:
+ * from the renames observed in generated classes (issue 13: `type` → `z0type`, `_` → `x5f`), every
+ * character other than a letter or digit becomes `x` and its hex code, and a reserved word or a name
+ * that does not start with a letter gets the prefix `z0`.
+ */
+export function apexName (name: string): string {
+  const hex = (c: string) => `x${(c.codePointAt(0) ?? 0).toString(16)}`
+  const encoded = [...name].map((c) => (/[A-Za-z0-9]/.test(c) ? c : hex(c))).join('')
+  return isApexReserved(encoded) || !/^[A-Za-z]/.test(encoded) ? `z0${encoded}` : encoded
 }

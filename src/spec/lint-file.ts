@@ -1,15 +1,18 @@
 // Shared by `npm run spec:lint` and `npm run publish:org`: lint the YAML file that gets published.
 import { readFile } from 'node:fs/promises'
 import { parse } from 'yaml'
-import { lintSpec, type LintIssue } from './lint.ts'
+import { lintSpec, RULES, type LintIssue } from './lint.ts'
 
 export async function lintSpecFile (file: string, metadataDir: string): Promise<LintIssue[]> {
   const yamlText = await readFile(file, 'utf8')
   return lintSpec(parse(yamlText), { yamlText, metadataDir })
 }
 
+/** The finding, then the document behind its rule (and what the rule infers beyond the quote). */
 export function formatIssue ({ severity, rule, path, message }: LintIssue): string {
-  return `${severity} ${rule} ${path}\n  ${message}`
+  const { title, quote, inferred } = RULES[rule].source as { title: string, quote: string, inferred?: string }
+  const basis = inferred === undefined ? '' : `\n  inferred: ${inferred}`
+  return `${severity} ${rule} ${path}\n  ${message}\n  source: ${title}: "${quote}"${basis}`
 }
 
 export function hasErrors (issues: LintIssue[]): boolean {

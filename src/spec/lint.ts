@@ -2,7 +2,7 @@
 // when AppLink registers the spec as an External Service and creates Agentforce actions.
 import SwaggerParser from '@apidevtools/swagger-parser'
 import { stringify } from 'yaml'
-import { lintAgentActions, lintTopic } from './lint-agent.ts'
+import { lintAgentActions, lintFlagPlacement, lintTopic } from './lint-agent.ts'
 import { lintAuthorization } from './lint-authorization.ts'
 import {
   lintNames, lintOperationIds, lintOperations, lintParametersAndHeaders, lintSchemas, lintSizes,
@@ -12,6 +12,7 @@ import { collector, type LintIssue, type Report } from './lint-report.ts'
 import { isObject } from './lint-walk.ts'
 
 export type { LintIssue } from './lint-report.ts'
+export { RULES, type RuleId } from './lint-rules.ts'
 
 export interface LintOptions {
   /** The YAML as it will be published; its length is what Salesforce limits. Derived from `doc` when absent. */
@@ -61,6 +62,7 @@ export async function lintSpec (doc: unknown, opts: LintOptions): Promise<LintIs
   lintSizes(doc, opts.yamlText ?? stringify(doc), report)
   lintTopic(doc, report)
   lintAgentActions(doc, report)
+  lintFlagPlacement(doc, report)
   await lintAuthorization(doc, opts.metadataDir, report)
   return issues
 }

@@ -227,3 +227,30 @@ t.test('input is checked: fixed filter lists, callback on the org\'s own domain'
   const badId = await app.inject({ method: 'POST', url: '/actions/getJobStatus', headers: { 'x-client-context': ut.context(REP) }, payload: { jobId: "1' OR 1=1" } })
   assertError(t, badId, 400, 'INVALID_REQUEST', ['jobId'])
 })
+
+t.test('a callbackUrl on an origin in CALLBACK_ALLOWED_ORIGINS gets the summary, without the caller\'s session', async (t) => {
+  const ut = await orgUnderTest(t, 3)
+  const databaseUrl = await mirroredDatabase(t, ut.org)
+  // Same receiver, other origin: `localhost` instead of the org's `127.0.0.1`.
+  const allowedOrigin = ut.url.replace('127.0.0.1', 'localhost')
+  const { app } = await jobsApp(t, databaseUrl, { CALLBACK_ALLOWED_ORIGINS: allowedOrigin })
+  const accepted = await app.inject({
+    method: 'POST',
+    url: '/actions/rescoreAccounts',
+    headers: { 'x-client-context': ut.context(ADMIN) },
+    payload: { segment: 'Customer', industry: 'Technology', callbackUrl: `${allowedOrigin}/callback/allowed` }
+  })
+  t.equal(accepted.statusCode, 202)
+  const status = await settled(app, ut, ADMIN, accepted.json().jobId)
+  t.match(status.result, { callbackStatus: 200 })
+  t.equal(ut.callbacks.length, 1)
+  t.equal(ut.callbacks[0]?.path, '/callback/allowed')
+  t.equal(ut.callbacks[0]?.authorization, undefined, 'no session leaves the org')
+  const refused = await app.inject({
+    method: 'POST',
+    url: '/actions/rescoreAccounts',
+    headers: { 'x-client-context': ut.context(ADMIN) },
+    payload: { callbackUrl: ut.url.replace('127.0.0.1', '127.0.0.2') + '/callback/x' }
+  })
+  assertError(t, refused, 400, 'INVALID_REQUEST', ['callbackUrl'])
+})

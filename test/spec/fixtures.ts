@@ -10,6 +10,20 @@ const errorResponse = () => ({
   content: { 'application/json': { schema: { $ref: '#/components/schemas/ErrorBody' } } },
 })
 
+/** The callbacks of an asynchronous operation (Apex-only, so not in the base spec). */
+export const rescoreCallbacks = () => ({
+  rescoreDone: {
+    '{$request.body#/callbackUrl}': {
+      post: {
+        requestBody: {
+          content: { 'application/json': { schema: { $ref: '#/components/schemas/RescoreResult' } } },
+        },
+        responses: { 200: { description: 'Received' } },
+      },
+    },
+  },
+})
+
 export function validSpec (): Record<string, any> {
   return {
     openapi: '3.0.3',
@@ -78,7 +92,7 @@ export function validSpec (): Record<string, any> {
       '/actions/rescoreAccounts': {
         post: {
           operationId: 'rescoreAccounts',
-          description: 'Rescores accounts in the background and posts the result to callbackUrl.',
+          description: 'Rescores accounts in the background.',
           requestBody: {
             content: { 'application/json': { schema: { $ref: '#/components/schemas/RescoreRequest' } } },
           },
@@ -88,18 +102,6 @@ export function validSpec (): Record<string, any> {
               content: { 'application/json': { schema: { $ref: '#/components/schemas/RescoreResult' } } },
             },
             400: errorResponse(),
-          },
-          callbacks: {
-            rescoreDone: {
-              '{$request.body#/callbackUrl}': {
-                post: {
-                  requestBody: {
-                    content: { 'application/json': { schema: { $ref: '#/components/schemas/RescoreResult' } } },
-                  },
-                  responses: { 200: { description: 'Received' } },
-                },
-              },
-            },
           },
         },
       },

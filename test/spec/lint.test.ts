@@ -1,21 +1,23 @@
 import { existsSync, readFileSync } from 'node:fs'
 import t from 'tap'
 import { parse } from 'yaml'
-import { lintSpec, type LintIssue } from '../../src/spec/lint.ts'
+import { lintSpec, RULES, type LintIssue, type RuleId } from '../../src/spec/lint.ts'
 import { formatPath } from '../../src/spec/lint-path.ts'
-import { METADATA_DIR, validSpec } from './fixtures.ts'
+import { METADATA_DIR, rescoreCallbacks, validSpec } from './fixtures.ts'
 
 type Spec = ReturnType<typeof validSpec>
 
 interface Breakage {
-  rule: string
+  rule: RuleId
+  /** What the message must say (the generated name of a renamed identifier). */
+  message?: RegExp
   path: string
   break: (spec: Spec) => void
   yamlText?: string
   metadataDir?: string
   severity?: LintIssue['severity']
   /** Other rules the same breakage legitimately trips (the OpenAPI validator's own checks). */
-  alsoRules?: string[]
+  alsoRules?: RuleId[]
 }
 
 const GQ = "$.paths['/actions/generateQuote'].post"
@@ -25,16 +27,22 @@ const rescore = (spec: Spec) => spec.paths['/actions/rescoreAccounts'].post
 const gqBody = (spec: Spec) => gq(spec).requestBody.content['application/json']
 const topic = (spec: Spec) => spec['x-sfdc'].agent.topic
 
+const GQ_OUT = `${GQ}.responses['200'].content['application/json'].schema.properties`
+const gqOut = (spec: Spec) => gq(spec).responses[200].content['application/json'].schema.properties
+const result = (spec: Spec) => spec.components.schemas.RescoreResult.properties
+
 const breakages: Breakage[] = [
   {
     rule: 'openapi-valid',
-    path: `${GQ}.responses['200'].content['application/json'].schema.properties.quoteId.type`,
-    break: (spec) => { gq(spec).responses[200].content['application/json'].schema.properties.quoteId.type = 'strang' },
+    path: `${GQ_OUT}.quoteId.type`,
+    break: (spec) => { gqOut(spec).quoteId.type = 'strang' },
+    alsoRules: ['schema-untyped'],
   },
   { rule: 'openapi-version', path: '$.openapi', break: (spec) => { spec.openapi = '3.1.0' }, alsoRules: ['openapi-valid'] },
   {
     rule: 'operation-id-missing',
     path: "$.paths['/actions/whoAmI'].post",
+    severity: 'warning',
     break: (spec) => { delete spec.paths['/actions/whoAmI'].post.operationId },
   },
   {
@@ -43,23 +51,40 @@ const breakages: Breakage[] = [
     break: (spec) => { rescore(spec).operationId = 'generateQuote' },
     alsoRules: ['openapi-valid'],
   },
-  { rule: 'operation-id-apex-identifier', path: `${GQ}.operationId`, break: (spec) => { gq(spec).operationId = 'generate-quote' } },
-  { rule: 'operation-id-apex-reserved', path: `${RESCORE}.operationId`, break: (spec) => { rescore(spec).operationId = 'Delete' } },
   {
-    rule: 'schema-name-apex-identifier',
+    rule: 'name-renamed',
+    path: `${GQ}.operationId`,
+    severity: 'warning',
+    message: /"generatex2dquote"/,
+    break: (spec) => { gq(spec).operationId = 'generate-quote' },
+  },
+  {
+    rule: 'name-renamed',
+    path: `${RESCORE}.operationId`,
+    severity: 'warning',
+    message: /"z0Delete"/,
+    break: (spec) => { rescore(spec).operationId = 'Delete' },
+  },
+  {
+    rule: 'name-renamed',
     path: "$.components.schemas['2Quote']",
+    severity: 'warning',
+    message: /"z02Quote"/,
     break: (spec) => { spec.components.schemas['2Quote'] = { type: 'object' } },
   },
   {
-    rule: 'property-name-apex-identifier',
-    path: '$.components.schemas.RescoreResult.properties.job_id_',
-    break: (spec) => { spec.components.schemas.RescoreResult.properties.job_id_ = { type: 'string' } },
+    rule: 'name-renamed',
+    path: '$.components.schemas.RescoreResult.properties.job_id',
+    severity: 'warning',
+    message: /"jobx5fid"/,
+    break: (spec) => { result(spec).job_id = { type: 'string' } },
   },
   {
-    rule: 'property-name-apex-reserved',
-    path: '$.components.schemas.RescoreRequest.properties.limit',
+    rule: 'name-renamed',
+    path: '$.components.schemas.RescoreRequest.properties.type',
     severity: 'warning',
-    break: (spec) => { spec.components.schemas.RescoreRequest.properties.limit = { type: 'integer' } },
+    message: /"z0type"/,
+    break: (spec) => { spec.components.schemas.RescoreRequest.properties.type = { type: 'string' } },
   },
   {
     rule: 'response-headers',
@@ -69,19 +94,37 @@ const breakages: Breakage[] = [
   {
     rule: 'cookie-parameter',
     path: `${RESCORE}.parameters[0]`,
+    severity: 'warning',
     break: (spec) => { rescore(spec).parameters = [{ name: 'session', in: 'cookie', schema: { type: 'string' } }] },
   },
   {
     rule: 'schema-not',
     path: '$.components.schemas.RescoreRequest.properties.region.not',
-    break: (spec) => { spec.components.schemas.RescoreRequest.properties.region = { not: { type: 'integer' } } },
+    severity: 'warning',
+    break: (spec) => { spec.components.schemas.RescoreRequest.properties.region = { type: 'string', not: { type: 'integer' } } },
   },
   {
-    rule: 'composition-without-discriminator',
-    path: '$.components.schemas.Outcome.oneOf',
-    break: (spec) => {
-      spec.components.schemas.Outcome = { oneOf: [{ $ref: '#/components/schemas/ErrorBody' }, { $ref: '#/components/schemas/RescoreResult' }] }
-    },
+    rule: 'schema-untyped',
+    path: '$.components.schemas.RescoreResult.properties.state',
+    break: (spec) => { result(spec).state = { enum: ['queued', 'running'] } },
+  },
+  {
+    rule: 'flow-nested-array',
+    path: '$.components.schemas.RescoreResult.properties.matrix.items',
+    severity: 'warning',
+    break: (spec) => { result(spec).matrix = { type: 'array', items: { type: 'array', items: { type: 'number' } } } },
+  },
+  {
+    rule: 'flow-map',
+    path: '$.components.schemas.RescoreResult.properties.countsByState.additionalProperties',
+    severity: 'warning',
+    break: (spec) => { result(spec).countsByState = { type: 'object', additionalProperties: { type: 'integer' } } },
+  },
+  {
+    rule: 'callbacks-apex-only',
+    path: `${RESCORE}.callbacks`,
+    severity: 'warning',
+    break: (spec) => { rescore(spec).callbacks = rescoreCallbacks() },
   },
   {
     rule: 'get-request-body',
@@ -96,14 +139,25 @@ const breakages: Breakage[] = [
       }
     },
   },
-  { rule: 'description-too-long', path: '$.info.description', break: (spec) => { spec.info.description = 'x'.repeat(1334) } },
+  {
+    rule: 'description-too-long',
+    path: '$.info.description',
+    severity: 'warning',
+    break: (spec) => { spec.info.description = 'x'.repeat(1334) },
+  },
   { rule: 'document-too-large', path: '$', break: () => {}, yamlText: 'a'.repeat(3_000_000) },
   {
     rule: 'success-response-missing',
     path: `${RESCORE}.responses`,
+    severity: 'warning',
     break: (spec) => { delete rescore(spec).responses[202] },
   },
-  { rule: 'agent-topic-name', path: "$['x-sfdc'].agent.topic.name", break: (spec) => { topic(spec).name = 'Sales Operations' } },
+  {
+    rule: 'agent-topic-name',
+    path: "$['x-sfdc'].agent.topic.name",
+    severity: 'warning',
+    break: (spec) => { topic(spec).name = 'Sales Operations' },
+  },
   { rule: 'agent-topic-field-missing', path: "$['x-sfdc'].agent.topic.scope", break: (spec) => { delete topic(spec).scope } },
   {
     rule: 'agent-topic-field-missing',
@@ -130,6 +184,11 @@ const breakages: Breakage[] = [
     break: (spec) => { delete gqBody(spec).schema.properties.opportunityId['x-sfdc'] },
   },
   {
+    rule: 'agent-action-user-input',
+    path: '$.components.schemas.RescoreRequest.properties.callbackUrl',
+    break: (spec) => { gqBody(spec).schema = { $ref: '#/components/schemas/RescoreRequest' } },
+  },
+  {
     rule: 'agent-action-displayable',
     path: "$.paths['/actions/whoAmI'].post.responses['200'].content['application/json'].schema.properties.userId",
     break: (spec) => {
@@ -138,27 +197,54 @@ const breakages: Breakage[] = [
   },
   {
     rule: 'agent-action-inline-schema',
-    path: `${GQ}.requestBody.content['application/json'].schema`,
-    break: (spec) => { gqBody(spec).schema = { $ref: '#/components/schemas/RescoreRequest' } },
+    path: `${GQ_OUT}.quoteId`,
+    break: (spec) => { gqOut(spec).quoteId = { $ref: '#/components/schemas/ErrorBody' } },
   },
   {
-    rule: 'agent-action-inline-schema',
-    path: `${GQ}.responses['200'].content['application/json'].schema.properties.quoteId`,
-    break: (spec) => {
-      gq(spec).responses[200].content['application/json'].schema.properties.quoteId = { $ref: '#/components/schemas/ErrorBody' }
-    },
+    rule: 'agent-flag-placement',
+    path: `${GQ_OUT}.quoteId['x-sfdc'].agent.action.isUserInput`,
+    break: (spec) => { gqOut(spec).quoteId['x-sfdc'].agent.action.isUserInput = true },
   },
   {
-    rule: 'agent-action-content-type',
+    rule: 'agent-flag-placement',
+    path: `${GQ}.requestBody.content['application/json'].schema['x-sfdc'].agent.action.isUserInput`,
+    break: (spec) => { gqBody(spec).schema['x-sfdc'] = { agent: { action: { isUserInput: true } } } },
+  },
+  {
+    rule: 'agent-pii-placement',
+    path: `${GQ_OUT}.quoteId['x-sfdc'].agent.action.isPii`,
+    break: (spec) => { gqOut(spec).quoteId['x-sfdc'].agent.action.isPii = true },
+  },
+  {
+    rule: 'agent-pii-placement',
+    path: `${GQ}['x-sfdc'].privacy`,
+    break: (spec) => { gq(spec)['x-sfdc'].privacy = { isPii: true } },
+  },
+  {
+    rule: 'agent-action-media-type',
     path: `${GQ}.requestBody.content['text/plain']`,
+    severity: 'warning',
     break: (spec) => { gq(spec).requestBody.content['text/plain'] = { schema: { type: 'string' } } },
+  },
+  {
+    rule: 'agent-action-media-type',
+    path: `${GQ}.responses['200'].content['text/csv']`,
+    severity: 'warning',
+    break: (spec) => { gq(spec).responses[200].content['text/csv'] = { schema: { type: 'string' } } },
+  },
+  {
+    rule: 'agent-action-success-responses',
+    path: `${GQ}.responses['201']`,
+    severity: 'warning',
+    break: (spec) => { gq(spec).responses[201] = { description: 'Created' } },
   },
   {
     rule: 'agent-action-callbacks',
     path: `${GQ}.callbacks`,
-    break: (spec) => { gq(spec).callbacks = structuredClone(rescore(spec).callbacks) },
+    break: (spec) => { gq(spec).callbacks = rescoreCallbacks() },
+    alsoRules: ['callbacks-apex-only'],
   },
-  { rule: 'agent-action-description', path: GQ, break: (spec) => { delete gq(spec).description } },
+  { rule: 'agent-action-description', path: GQ, severity: 'warning', break: (spec) => { delete gq(spec).description } },
   {
     rule: 'authorization-permission-set',
     path: `${GQ}['x-sfdc'].heroku.authorization.permissionSet`,
@@ -181,6 +267,14 @@ const breakages: Breakage[] = [
   },
 ]
 
+t.test('every rule has a spec that breaks it, and cites its document', async (t) => {
+  const covered = new Set<string>([...breakages.map((b) => b.rule), 'authorization-permission-set-session'])
+  t.same(Object.keys(RULES).filter((rule) => !covered.has(rule)), [], 'rules without a failing spec')
+  for (const [rule, { source }] of Object.entries(RULES)) {
+    t.ok(source.title.length > 0 && source.quote.length > 0, `${rule} names a document and quotes it`)
+  }
+})
+
 t.test('the valid base spec passes every rule', async (t) => {
   t.same(await lintSpec(validSpec(), { metadataDir: METADATA_DIR }), [])
 })
@@ -193,6 +287,7 @@ for (const b of breakages) {
     const hit = issues.find((i) => i.rule === b.rule && i.path === b.path)
     t.ok(hit, `reports ${b.rule} at ${b.path}`, { issues })
     t.equal(hit?.severity, b.severity ?? 'error')
+    if (b.message) t.match(hit?.message, b.message)
     const unexpected = issues.filter((i) => i.rule !== b.rule && !b.alsoRules?.includes(i.rule))
     t.same(unexpected, [], 'reports nothing else')
   })
@@ -222,11 +317,10 @@ t.test('apps named in the authorization pass when their metadata exists', async 
   t.same(await lintSpec(spec, { metadataDir: dir }), [])
 })
 
-t.test('a composition with a discriminator is allowed', async (t) => {
+t.test('a composition without a discriminator is allowed (Salesforce supports allOf, oneOf, anyOf)', async (t) => {
   const spec = validSpec()
   spec.components.schemas.Outcome = {
     oneOf: [{ $ref: '#/components/schemas/ErrorBody' }, { $ref: '#/components/schemas/RescoreResult' }],
-    discriminator: { propertyName: 'kind' },
   }
   t.same(await lintSpec(spec, { metadataDir: METADATA_DIR }), [])
 })
@@ -247,4 +341,9 @@ t.test('the committed openapi/api-spec.yaml has no lint errors', { skip: !exists
   const yamlText = readFileSync(SPEC_FILE, 'utf8')
   const issues = await lintSpec(parse(yamlText), { yamlText, metadataDir: METADATA_DIR })
   t.same(issues.filter((i) => i.severity === 'error'), [])
+})
+
+t.test('docs/publishing.md lists every rule', async (t) => {
+  const docs = readFileSync(new URL('../../docs/publishing.md', import.meta.url), 'utf8')
+  for (const rule of Object.keys(RULES)) t.match(docs, `\`${rule}\``, rule)
 })
