@@ -174,12 +174,7 @@ export async function startLocalOrg (opts: LocalOrgOptions = {}): Promise<LocalO
     get soqlLog () { return server.soqlLog },
     clearSoqlLog: () => { server.soqlLog.length = 0 },
     get faults () { return server.faults },
-    setFaults: (partial) => {
-      for (const [k, v] of Object.entries(partial)) {
-        if (v === undefined) delete (server.faults as Record<string, unknown>)[k]
-        else (server.faults as Record<string, unknown>)[k] = v
-      }
-    },
+    setFaults: (partial) => { server.setFaults(partial) },
     expireToken: (username) => server.expireToken(userOf(username).username),
     refreshToken: (username) => server.issueToken(userOf(username).username),
     records: (type) => {

@@ -22,6 +22,8 @@ export interface FieldDef {
   custom: boolean
   externalId: boolean
   unique: boolean
+  /** Unique values compare case-sensitively ("ABC" and "abc" are two values). */
+  caseSensitive: boolean
   idLookup: boolean
   indexed: boolean
   referenceTo: string[]
@@ -78,6 +80,7 @@ export interface FieldSpec {
   autoNumber?: boolean
   externalId?: boolean
   unique?: boolean
+  caseSensitive?: boolean
   indexed?: boolean
   referenceTo?: string
   relationshipName?: string
@@ -132,6 +135,7 @@ function field (spec: FieldSpec, custom: boolean): FieldDef {
     custom: custom && spec.name.endsWith('__c'),
     externalId: spec.externalId === true,
     unique: spec.unique === true,
+    caseSensitive: spec.caseSensitive === true,
     idLookup: t === 'id' || spec.externalId === true || spec.name === 'Name' || spec.name === 'Username',
     indexed: isRef || spec.externalId === true || spec.unique === true || spec.indexed === true || spec.name === 'Name',
     referenceTo: spec.referenceTo !== undefined ? [spec.referenceTo] : [],
@@ -366,7 +370,8 @@ export const STANDARD_OBJECTS: ObjectSpec[] = [
       { name: 'Subtotal', type: 'currency', precision: 18, scale: 2, calculated: true },
       { name: 'TotalPrice', type: 'currency', precision: 18, scale: 2, calculated: true },
       { name: 'GrandTotal', type: 'currency', precision: 18, scale: 2, calculated: true },
-      { name: 'LineItemCount', type: 'int', precision: 9, calculated: true }
+      { name: 'LineItemCount', type: 'int', precision: 9, calculated: true },
+      { name: 'Idempotency_Key__c', type: 'string', label: 'Idempotency Key', length: 80, externalId: true, unique: true, caseSensitive: true }
     ]
   },
   {
@@ -382,7 +387,8 @@ export const STANDARD_OBJECTS: ObjectSpec[] = [
       { name: 'Discount', type: 'percent', precision: 18, scale: 2 },
       { name: 'Subtotal', type: 'currency', precision: 18, scale: 2, calculated: true },
       { name: 'TotalPrice', type: 'currency', precision: 18, scale: 2, calculated: true },
-      { name: 'Description', type: 'string', length: 255, label: 'Line Item Description' }
+      { name: 'Description', type: 'string', length: 255, label: 'Line Item Description' },
+      { name: 'Idempotency_Key__c', type: 'string', label: 'Idempotency Key', length: 80, externalId: true, unique: true, caseSensitive: true }
     ]
   },
   {
@@ -451,7 +457,7 @@ export function describeField (f: FieldDef): Record<string, unknown> {
     byteLength: f.length * 3,
     calculated: f.calculated,
     cascadeDelete: f.cascadeDelete,
-    caseSensitive: false,
+    caseSensitive: f.caseSensitive,
     createable: f.createable,
     custom: f.custom,
     defaultValue: null,

@@ -19,6 +19,8 @@ export class Store {
   /** `${type}.${field}` → key → records. */
   private readonly indexes = new Map<string, Map<Value, Set<Rec>>>()
   private readonly indexedFields = new Map<string, string[]>()
+  /** `${type}.${field}` of case-sensitive unique fields: their index keeps values as they are. */
+  private readonly caseSensitive = new Set<string>()
   private readonly journal: Array<() => void> = []
   private readonly savepoints: number[] = []
   /** Incremented on every change: snapshot persistence watches it. */
@@ -39,6 +41,11 @@ export class Store {
       const k = `${o.name}.${f}`
       if (!this.indexes.has(k)) this.indexes.set(k, new Map())
     }
+    for (const f of o.fields) if (f.caseSensitive) this.caseSensitive.add(`${o.name}.${f.name}`)
+  }
+
+  private keyOf (type: string, field: string, v: Value | undefined): Value | undefined {
+    return this.caseSensitive.has(`${type}.${field}`) && typeof v === 'string' ? v : indexKey(v)
   }
 
   isIndexed (type: string, field: string): boolean {
@@ -53,7 +60,7 @@ export class Store {
     }
     const idx = this.indexes.get(`${type}.${field}`)
     if (!idx) throw new Error(`field ${type}.${field} is not indexed`)
-    const k = indexKey(value)
+    const k = this.keyOf(type, field, value)
     if (k === undefined) return []
     const set = idx.get(k)
     return set ? [...set] : []
@@ -61,7 +68,7 @@ export class Store {
 
   count (type: string, field: string, value: Value): number {
     const idx = this.indexes.get(`${type}.${field}`)
-    const k = indexKey(value)
+    const k = this.keyOf(type, field, value)
     if (!idx || k === undefined) return 0
     return idx.get(k)?.size ?? 0
   }
@@ -146,7 +153,7 @@ export class Store {
   }
 
   private addIndex (rec: Rec, field: string, v: Value | undefined): void {
-    const k = indexKey(v)
+    const k = this.keyOf(rec.type, field, v)
     if (k === undefined) return
     const idx = this.indexes.get(`${rec.type}.${field}`)
     if (!idx) return
@@ -156,7 +163,7 @@ export class Store {
   }
 
   private dropIndex (rec: Rec, field: string, v: Value | undefined): void {
-    const k = indexKey(v)
+    const k = this.keyOf(rec.type, field, v)
     if (k === undefined) return
     const idx = this.indexes.get(`${rec.type}.${field}`)
     const set = idx?.get(k)
