@@ -54,10 +54,11 @@ export function parseFaultSpec (spec: string): Partial<Faults> {
 /** The switches as a spec again (what GET /__admin/faults and `npm run dev` print). */
 export function formatFaults (faults: Faults): string {
   const parts: string[] = []
-  if (faults.rate503 !== undefined) parts.push(`503=${faults.rate503}`)
-  if (faults.rateUnableToLockRow !== undefined) parts.push(`lock=${faults.rateUnableToLockRow}`)
-  if (faults.latencyMs !== undefined) parts.push(`latency=${Array.isArray(faults.latencyMs) ? faults.latencyMs.join('-') : faults.latencyMs}`)
-  if (faults.rateLostAnswer !== undefined) parts.push(`lost=${faults.rateLostAnswer}`)
+  // A share of 0 is off, as the server reads it.
+  if ((faults.rate503 ?? 0) > 0) parts.push(`503=${faults.rate503}`)
+  if ((faults.rateUnableToLockRow ?? 0) > 0) parts.push(`lock=${faults.rateUnableToLockRow}`)
+  if (faults.latencyMs !== undefined && faults.latencyMs !== 0) parts.push(`latency=${Array.isArray(faults.latencyMs) ? faults.latencyMs.join('-') : faults.latencyMs}`)
+  if ((faults.rateLostAnswer ?? 0) > 0) parts.push(`lost=${faults.rateLostAnswer}`)
   if (faults.lostAnswerMode !== undefined) parts.push(`lost-mode=${faults.lostAnswerMode}`)
   return parts.join(',') || 'none'
 }
