@@ -9,7 +9,7 @@ import { SEED_USERS, prng, seedOrg } from './seed.ts'
 import type { Dataset } from './seed.ts'
 import { OrgServer } from './server.ts'
 import type { Faults, SoqlLogEntry, Stats } from './server.ts'
-import { loadSnapshot, saveSnapshot, snapshotExists } from './snapshot.ts'
+import { loadSnapshot, saveChanges, saveSnapshot, snapshotExists } from './snapshot.ts'
 import type { Rec, Value } from './store.ts'
 
 export type { Faults, SoqlLogEntry, Stats } from './server.ts'
@@ -108,17 +108,15 @@ export async function startLocalOrg (opts: LocalOrgOptions = {}): Promise<LocalO
   const server = new OrgServer(core, faults, prng(seed ^ 0x5eed))
   const url = await server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1')
 
-  // Snapshot persistence: debounce after writes, and on close.
-  let savedVersion = core.store.version
+  // Snapshot persistence: what changed, every 2 s and on close.
   let timer: NodeJS.Timeout | undefined
   const persist = (): void => {
-    if (!opts.snapshotDir) return
-    saveSnapshot(core, opts.snapshotDir, { seed, dataset })
-    savedVersion = core.store.version
+    if (opts.snapshotDir) saveChanges(core, opts.snapshotDir, { seed, dataset })
   }
   if (opts.snapshotDir) {
-    if (!snapshotExists(opts.snapshotDir)) persist()
-    timer = setInterval(() => { if (core.store.version !== savedVersion) persist() }, 2000)
+    core.store.trackChanges = true
+    if (!snapshotExists(opts.snapshotDir)) saveSnapshot(core, opts.snapshotDir, { seed, dataset })
+    timer = setInterval(persist, 2000)
     timer.unref()
   }
 
@@ -160,7 +158,7 @@ export async function startLocalOrg (opts: LocalOrgOptions = {}): Promise<LocalO
     async close () {
       if (timer) clearInterval(timer)
       await server.close()
-      if (opts.snapshotDir && core.store.version !== savedVersion) persist()
+      persist()
     },
     contextFor,
     mintContext: (username, overrides) => Buffer.from(JSON.stringify(contextFor(username, overrides))).toString('base64'),

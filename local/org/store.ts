@@ -23,8 +23,12 @@ export class Store {
   private readonly caseSensitive = new Set<string>()
   private readonly journal: Array<() => void> = []
   private readonly savepoints: number[] = []
-  /** Incremented on every change: snapshot persistence watches it. */
+  /** Incremented on every change. */
   version = 0
+  /** Ids of records inserted, changed or removed since snapshot persistence last saved them. */
+  readonly changed = new Set<string>()
+  /** Set by snapshot persistence: without it nobody empties `changed`. */
+  trackChanges = false
 
   readonly schema: Schema
 
@@ -105,6 +109,10 @@ export class Store {
     this.version++
   }
 
+  private touch (id: string): void {
+    if (this.trackChanges) this.changed.add(id)
+  }
+
   private record (undo: () => void): void {
     if (this.savepoints.length > 0) this.journal.push(undo)
   }
@@ -116,6 +124,7 @@ export class Store {
     this.byType.get(rec.type)?.set(id, rec)
     for (const f of this.indexedFields.get(rec.type) ?? []) this.addIndex(rec, f, rec.f[f])
     this.version++
+    this.touch(id)
     this.record(() => this.remove(rec))
   }
 
@@ -126,6 +135,7 @@ export class Store {
     this.byType.get(rec.type)?.delete(id)
     for (const f of this.indexedFields.get(rec.type) ?? []) this.dropIndex(rec, f, rec.f[f])
     this.version++
+    this.touch(id)
   }
 
   set (rec: Rec, changes: Record<string, Value>): void {
@@ -141,6 +151,7 @@ export class Store {
       rec.f[k] = v
     }
     this.version++
+    this.touch(rec.f.Id as string)
     this.record(() => {
       for (const [k, v] of Object.entries(before)) {
         if (indexed.includes(k)) {
