@@ -211,7 +211,7 @@ async function main (): Promise<void> {
   const shared = await sameKeysToTwo(service.url, second.url, f)
   await stopService(second, GRACE_MS)
   check('two processes, the same key to both: one quote, one answer', shared.split === 0 && shared.duplicated === 0 && shared.failed === 0,
-    `${SHARED_KEYS} keys: ${shared.failed} not answered 200 by both, ${shared.split} answered with two quote ids, ${shared.duplicated} opportunities with 2+ quotes`)
+    `${SHARED_KEYS} keys: ${shared.failed} not answered 200 by both ${JSON.stringify(shared.failures)}, ${shared.split} answered with two quote ids, ${shared.duplicated} opportunities with 2+ quotes`)
 
   const secretHits = serviceLogs.reduce((n, l) => n + l.secretHits, 0)
   check('no token or database password in any service log line', secretHits === 0, `${serviceLogs.reduce((n, l) => n + l.lines, 0)} lines scanned, ${secretHits} hits`)
@@ -320,9 +320,10 @@ async function drain (url: string, org: ReturnType<typeof fixture>['org'], run: 
 }
 
 /** Each key, on a fresh opportunity, to both processes at once: both must answer the same single quote. */
-async function sameKeysToTwo (first: string, second: string, f: ReturnType<typeof fixture>): Promise<{ failed: number, split: number, duplicated: number }> {
+async function sameKeysToTwo (first: string, second: string, f: ReturnType<typeof fixture>) {
   say(`two processes: ${SHARED_KEYS} keys, each sent to both at once`)
   let failed = 0; let split = 0; let next = 0
+  const failures: Record<string, number> = {}
   const opportunities: string[] = []
   await Promise.all(Array.from({ length: 8 }, async () => {
     while (next < SHARED_KEYS) {
@@ -332,13 +333,17 @@ async function sameKeysToTwo (first: string, second: string, f: ReturnType<typeo
       opportunities.push(opportunityId)
       const body = { opportunityId, idempotencyKey: `load-shared-${n}` }
       const [a, b] = await Promise.all([call(first, f.org, 'generateQuote', body, username), call(second, f.org, 'generateQuote', body, username)])
+      for (const res of [a, b].filter((r) => r.status !== 200)) {
+        const cls = `${res.status} ${String(res.json.errorCode)}`
+        failures[cls] = (failures[cls] ?? 0) + 1
+      }
       if (a.status !== 200 || b.status !== 200) failed++
       else if (a.json.quoteId !== b.json.quoteId) split++
     }
   }))
   const quotes = f.org.records('Quote')
   const duplicated = opportunities.filter((id) => quotes.filter((q) => q.OpportunityId === id).length > 1).length
-  return { failed, split, duplicated }
+  return { failed, failures, split, duplicated }
 }
 
 /** No quote twice, none answered but missing, no feedback answered 200 but missing in Postgres. */

@@ -29,7 +29,8 @@ const lineKey = (quoteKey: string, index: number): string => `${quoteKey}:${inde
 
 /** The answer for a quote an earlier attempt created, from what the org holds. */
 function storedQuoteAnswer (quote: StoredQuote): Omit<Static<typeof GenerateQuoteResponse>, 'replayed'> {
-  const position = (line: { Idempotency_Key__c: string }): number => Number(line.Idempotency_Key__c.slice(line.Idempotency_Key__c.lastIndexOf(':') + 1))
+  const position = (line: { Idempotency_Key__c: string }): number =>
+    Number(line.Idempotency_Key__c.slice(line.Idempotency_Key__c.lastIndexOf(':') + 1))
   const lines = [...(quote.QuoteLineItems?.records ?? [])].sort((a, b) => position(a) - position(b))
   const prices = lines.map((line) => discountedLine(line.Quantity, line.UnitPrice, line.Discount ?? 0))
   return {
@@ -91,12 +92,30 @@ export default defineAction({
       // second quote or line for the same request: the key is unique, and an upsert that matches
       // an existing record fails on the create-only OpportunityId / QuoteId (see EXISTS_ALREADY).
       const nodes: GraphNode[] = [
-        { referenceId: 'quote', method: 'PATCH', url: `${base}/Quote/Idempotency_Key__c/${encodeURIComponent(claim.orgKey)}`, body: { Name: quoteName, OpportunityId: opportunity.Id, Pricebook2Id: opportunity.Pricebook2Id, Status: 'Draft', ExpirationDate: expiration } },
+        {
+          referenceId: 'quote',
+          method: 'PATCH',
+          url: `${base}/Quote/Idempotency_Key__c/${encodeURIComponent(claim.orgKey)}`,
+          body: {
+            Name: quoteName,
+            OpportunityId: opportunity.Id,
+            Pricebook2Id: opportunity.Pricebook2Id,
+            Status: 'Draft',
+            ExpirationDate: expiration
+          }
+        },
         ...priced.map(({ line, price }, i) => ({
           referenceId: `line${i}`,
           method: 'PATCH' as const,
           url: `${base}/QuoteLineItem/Idempotency_Key__c/${encodeURIComponent(lineKey(claim.orgKey, i))}`,
-          body: { QuoteId: '@{quote.id}', PricebookEntryId: line.PricebookEntryId, Product2Id: line.Product2Id, Quantity: line.Quantity, UnitPrice: line.UnitPrice, Discount: price.discountPercent }
+          body: {
+            QuoteId: '@{quote.id}',
+            PricebookEntryId: line.PricebookEntryId,
+            Product2Id: line.Product2Id,
+            Quantity: line.Quantity,
+            UnitPrice: line.UnitPrice,
+            Discount: price.discountPercent
+          }
         }))
       ]
       await claim.sending()
@@ -104,8 +123,12 @@ export default defineAction({
       try {
         created = await org.compositeGraph(nodes)
       } catch (err) {
-        if (answerLost(err)) throw new OutcomeUnknown(`Salesforce did not confirm whether the quote for ${opportunity.Name} was created; ask again with the same idempotency key to find out`, err)
-        const existing = err instanceof SalesforceApiError && EXISTS_ALREADY.has(err.errorCode) ? await quoteByIdempotencyKey(org, claim.orgKey) : undefined
+        if (answerLost(err)) {
+          throw new OutcomeUnknown(`Salesforce did not confirm whether the quote for ${opportunity.Name} was created; ` +
+            'ask again with the same idempotency key to find out', err)
+        }
+        const exists = err instanceof SalesforceApiError && EXISTS_ALREADY.has(err.errorCode)
+        const existing = exists ? await quoteByIdempotencyKey(org, claim.orgKey) : undefined
         if (existing === undefined) throw err
         return storedQuoteAnswer(existing)
       }

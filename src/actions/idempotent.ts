@@ -17,7 +17,11 @@ export async function idempotent<T extends object> (
   const { caller, app } = ctx
   const { result, replayed } = await runOnce(app.pg,
     { orgId: caller.org.id, userId: caller.user.id, operationId, key: idempotencyKey ?? caller.requestId, request },
-    { retentionMs: app.config.IDEMPOTENCY_RETENTION_MS, waitMs: app.config.IDEMPOTENCY_WAIT_MS, leaseMs: app.config.IDEMPOTENCY_LEASE_MS },
+    {
+      retentionMs: app.config.IDEMPOTENCY_RETENTION_MS,
+      waitMs: app.config.IDEMPOTENCY_WAIT_MS,
+      leaseMs: app.config.IDEMPOTENCY_LEASE_MS
+    },
     work)
   return { ...result, replayed }
 }

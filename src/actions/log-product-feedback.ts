@@ -33,7 +33,9 @@ export default defineAction({
         comment__c: input.comment ?? null,
         external_id__c: externalId
       }).catch(async (err: unknown) => {
-        const earlier = isUniqueViolation(err) ? await app.mirror.findOne('product_feedback__c', { external_id__c: externalId }) : undefined
+        const earlier = isUniqueViolation(err)
+          ? await app.mirror.findOne('product_feedback__c', { external_id__c: externalId })
+          : undefined
         if (earlier === undefined) throw err
         return earlier
       })

@@ -45,8 +45,9 @@ export interface Claim {
   /** An earlier owner of this key sent the org write and never recorded its answer: ask the org before writing. */
   readonly writeMaybeDone: boolean
   /**
-   * Records, durably, that the org write goes out now: call it just before sending. Throws
-   * (409) when this claim was taken over meanwhile, so two owners never both send.
+   * Records, durably, that the org write goes out now: call it just before sending. Throws when
+   * this claim was taken over meanwhile (the call then waits for the new owner's answer), so two
+   * owners never both send.
    */
   sending: () => Promise<void>
 }
@@ -70,7 +71,12 @@ const stillRunning = (): AppError => new AppError(409, 'DUPLICATE_REQUEST_IN_PRO
  * answers are purged by housekeeping (src/postgres/housekeeping.ts), or replaced here when their
  * key comes back.
  */
-export async function runOnce<T> (pool: pg.Pool, scope: IdempotencyScope, opts: IdempotencyOptions, work: (claim: Claim) => Promise<T>): Promise<{ result: T, replayed: boolean }> {
+export async function runOnce<T> (
+  pool: pg.Pool,
+  scope: IdempotencyScope,
+  opts: IdempotencyOptions,
+  work: (claim: Claim) => Promise<T>
+): Promise<{ result: T, replayed: boolean }> {
   const params = [scope.orgId, scope.userId, scope.operationId, scope.key]
   const where = 'org_id = $1 AND user_id = $2 AND operation_id = $3 AND idempotency_key = $4'
   const requestHash = createHash('sha256').update(canonical(scope.request)).digest('base64url')
@@ -78,12 +84,12 @@ export async function runOnce<T> (pool: pg.Pool, scope: IdempotencyScope, opts: 
   const owner = randomUUID()
   const mine = [...params, owner]
   const deadline = Date.now() + opts.waitMs
-  let writeMaybeDone: boolean
   for (;;) {
     // One statement claims a new key, takes over one whose owner stopped beating (same request
-    // only), or reuses one whose answer has expired; the conflict reads the row only when none applies.
+    // only), or reuses one whose answer has expired; the row is read only when none of these applies.
     const claimed = await pool.query<{ sent: boolean }>(
-      `INSERT INTO idempotency_records AS r (org_id, user_id, operation_id, idempotency_key, request_hash, owner, heartbeat_at)
+      `INSERT INTO idempotency_records AS r
+         (org_id, user_id, operation_id, idempotency_key, request_hash, owner, heartbeat_at)
          VALUES ($1, $2, $3, $4, $5, $6, now())
        ON CONFLICT (org_id, user_id, operation_id, idempotency_key) DO UPDATE
          SET owner = excluded.owner, heartbeat_at = now(), request_hash = excluded.request_hash,
@@ -93,52 +99,61 @@ export async function runOnce<T> (pool: pg.Pool, scope: IdempotencyScope, opts: 
          WHERE (r.completed_at IS NULL AND r.request_hash = excluded.request_hash
                 AND r.heartbeat_at < now() - make_interval(secs => $7::double precision / 1000))
             OR r.completed_at < now() - make_interval(secs => $8::double precision / 1000)
-       RETURNING r.sent_at IS NOT NULL AS sent`, [...mine.slice(0, 4), requestHash, owner, leaseMs, opts.retentionMs])
-    if (claimed.rowCount === 1) {
-      writeMaybeDone = claimed.rows[0]?.sent === true
-      break
+       RETURNING r.sent_at IS NOT NULL AS sent`, [...params, requestHash, owner, leaseMs, opts.retentionMs])
+    if (claimed.rowCount !== 1) {
+      const { rows } = await pool.query<{ response: T, completed_at: Date | null, request_hash: string }>(
+        `SELECT response, completed_at, request_hash FROM idempotency_records WHERE ${where}`, params)
+      const existing = rows[0]
+      if (existing !== undefined && existing.request_hash !== requestHash) {
+        throw new Unprocessable('IDEMPOTENCY_KEY_REUSED',
+          'This idempotency key was already used for a different request; use a new key for a new request', ['idempotencyKey'])
+      }
+      if (existing?.completed_at != null) return { result: existing.response, replayed: true }
+      if (Date.now() > deadline) throw stillRunning()
+      await sleep(existing === undefined ? 0 : 100)
+      continue
     }
-    const { rows } = await pool.query<{ response: T, completed_at: Date | null, request_hash: string }>(
-      `SELECT response, completed_at, request_hash FROM idempotency_records WHERE ${where}`, params)
-    const existing = rows[0]
-    if (existing !== undefined && existing.request_hash !== requestHash) {
-      throw new Unprocessable('IDEMPOTENCY_KEY_REUSED', 'This idempotency key was already used for a different request; use a new key for a new request', ['idempotencyKey'])
+    const heartbeat = setInterval(() => {
+      pool.query(`UPDATE idempotency_records SET heartbeat_at = now() WHERE ${where} AND owner = $5`, mine)
+        .catch(() => {})
+    }, Math.max(50, Math.floor(leaseMs / 3)))
+    heartbeat.unref()
+    const claim: Claim = {
+      orgKey: orgKeyOf(scope),
+      writeMaybeDone: claimed.rows[0]?.sent === true,
+      sending: async () => {
+        const marked = await pool.query(
+          `UPDATE idempotency_records SET sent_at = now(), heartbeat_at = now() WHERE ${where} AND owner = $5`, mine)
+        if (marked.rowCount !== 1) throw new ClaimTakenOver()
+      }
     }
-    if (existing?.completed_at != null) return { result: existing.response, replayed: true }
-    if (Date.now() > deadline) throw stillRunning()
-    await sleep(existing === undefined ? 0 : 100)
-  }
-  const heartbeat = setInterval(() => {
-    pool.query(`UPDATE idempotency_records SET heartbeat_at = now() WHERE ${where} AND owner = $5`, mine).catch(() => {})
-  }, Math.max(50, Math.floor(leaseMs / 3)))
-  heartbeat.unref()
-  const claim: Claim = {
-    orgKey: orgKeyOf(scope),
-    writeMaybeDone,
-    sending: async () => {
-      const marked = await pool.query(`UPDATE idempotency_records SET sent_at = now(), heartbeat_at = now() WHERE ${where} AND owner = $5`, mine)
-      if (marked.rowCount !== 1) throw stillRunning()
+    let result: T
+    try {
+      result = await work(claim)
+    } catch (err) {
+      clearInterval(heartbeat)
+      // This process was too slow to beat and another took the key over: wait for its answer.
+      if (err instanceof ClaimTakenOver) continue
+      // A call known not to have written frees its key for a retry. One whose outcome is unknown
+      // gives up its lease at once: the retry takes the key over and settles it by asking the org.
+      const release = err instanceof OutcomeUnknown
+        ? `UPDATE idempotency_records SET heartbeat_at = '-infinity' WHERE ${where} AND owner = $5`
+        : `DELETE FROM idempotency_records WHERE ${where} AND owner = $5`
+      await settle(() => pool.query(release, mine)).catch(() => {})
+      throw err
     }
-  }
-  let result: T
-  try {
-    result = await work(claim)
-  } catch (err) {
     clearInterval(heartbeat)
-    // A call known not to have written frees its key for a retry. One whose outcome is unknown
-    // gives up its lease at once: the retry takes the key over and settles it by asking the org.
-    const release = err instanceof OutcomeUnknown
-      ? `UPDATE idempotency_records SET heartbeat_at = '-infinity' WHERE ${where} AND owner = $5`
-      : `DELETE FROM idempotency_records WHERE ${where} AND owner = $5`
-    await settle(() => pool.query(release, mine)).catch(() => {})
-    throw err
+    // The work is done (a quote may exist in the org): its answer is recorded so that a repeat
+    // replays it. Should that fail for good, the lease runs out and a retry asks the org.
+    await settle(() => pool.query(
+      `UPDATE idempotency_records SET response = $5, completed_at = now() WHERE ${where}`, [...params, JSON.stringify(result)]))
+    return { result, replayed: false }
   }
-  clearInterval(heartbeat)
-  // The work is done (a quote may exist in the org): its answer is recorded so that a repeat
-  // replays it. Should that fail for good, the lease runs out and a retry asks the org.
-  await settle(() => pool.query(
-    `UPDATE idempotency_records SET response = $5, completed_at = now() WHERE ${where}`, [...params, JSON.stringify(result)]))
-  return { result, replayed: false }
+}
+
+/** `sending()` found the claim owned by another process: this one must not send. */
+class ClaimTakenOver extends AppError {
+  constructor () { super(409, 'DUPLICATE_REQUEST_IN_PROGRESS', 'Another process took this request over') }
 }
 
 /** How long recording a claim's outcome is retried while the database is away (a restart, a failover). */

@@ -76,13 +76,20 @@ t.test('idempotency records', async (t) => {
     await slow
   })
 
-  t.test('an owner whose claim was taken over may not send', async (t) => {
+  t.test('an owner whose claim was taken over does not send; it answers what the new owner did', async (t) => {
     const s = scope()
-    await failsWith(t, runOnce(app.pg, s, options, async (claim) => {
+    let sent = false
+    const slow = runOnce(app.pg, s, options, async (claim) => {
       await app.pg.query('UPDATE idempotency_records SET owner = gen_random_uuid() WHERE idempotency_key = $1', [s.key])
+      setTimeout(() => {
+        void app.pg.query('UPDATE idempotency_records SET response = $2, completed_at = now() WHERE idempotency_key = $1', [s.key, { n: 42 }])
+      }, 100)
       await claim.sending()
+      sent = true
       return { n: 1 }
-    }), { errorCode: 'DUPLICATE_REQUEST_IN_PROGRESS', statusCode: 409 })
+    })
+    t.same(await slow, { result: { n: 42 }, replayed: true })
+    t.equal(sent, false, 'sending() stopped it')
   })
 
   t.test('the happy path costs three statements', async (t) => {
