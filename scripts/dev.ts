@@ -84,7 +84,8 @@ await migrate(pool)
 await seedAppData(pool, config.CONNECT_SCHEMA)
 // After the mirror's first fill, so the service starts on a complete mirror, then sees a bad day.
 if (faults !== undefined) org.setFaults(faults)
-say(`local org faults: ${formatFaults(org.faults)}; change them while it runs: curl -X POST ${org.url}/__admin/faults -H 'content-type: application/json' -d '{"spec":"503=0.05,lost=0.01"}'`)
+say(`local org faults: ${formatFaults(org.faults)}; change them while it runs: curl -X POST ${org.url}/__admin/faults ` +
+  `-H 'content-type: application/json' -d '{"spec":"503=0.05,lost=0.01"}'`)
 
 const service = spawn(process.execPath, ['src/server.ts'], {
   env: { ...process.env, DATABASE_URL: databaseUrl, DOCS_CLIENT_CONTEXT: org.mintContext('rep1@acme.local') },
@@ -131,7 +132,10 @@ let stopping = false
 async function stop (code: number): Promise<void> {
   if (stopping) return
   stopping = true
-  setTimeout(() => { say('stopping took too long; exiting'); process.exit(code === 0 ? 1 : code) }, STOP_DEADLINE_MS).unref()
+  setTimeout(() => {
+    say('stopping took too long; exiting')
+    process.exit(code === 0 ? 1 : code)
+  }, STOP_DEADLINE_MS).unref()
   service.kill('SIGTERM')
   await serviceExited
   // The local org's close saves what changed since its last save.

@@ -19,7 +19,8 @@ const { values } = parseArgs({
 })
 
 if (values.help) {
-  process.stdout.write('usage: npm run local-org -- [--port N] [--host H] [--dataset small|large] [--latency-ms N|MIN-MAX] [--seed N] [--snapshot-dir D] [--faults ' + FAULTS_USAGE + ']\n')
+  process.stdout.write('usage: npm run local-org -- [--port N] [--host H] [--dataset small|large] ' +
+    `[--latency-ms N|MIN-MAX] [--seed N] [--snapshot-dir D] [--faults ${FAULTS_USAGE}]\n`)
   process.exit(0)
 }
 

@@ -6,16 +6,20 @@ import type { Faults } from './server.ts'
 export const LOST_ANSWER_MODES = ['reset', 'cut', 'stall'] as const
 export type LostAnswerMode = typeof LOST_ANSWER_MODES[number]
 
-export const FAULTS_USAGE = '503=<share>,lock=<share>,latency=<ms>|<min>-<max>,lost=<share>[,lost-mode=reset|cut|stall]' +
-  ' (a share is 0..1; 0 or "off" switches one off)'
+export const FAULTS_USAGE = '503=<share>,lock=<share>,latency=<ms>|<min>-<max>,lost=<share>' +
+  '[,lost-mode=reset|cut|stall] (a share is 0..1; 0 or "off" switches one off)'
 
 /** Settings a fault spec may change, all of them, so that a spec replaces what was switched on before. */
-const SWITCHES: Array<keyof Faults> = ['rate503', 'rateUnableToLockRow', 'latencyMs', 'rateLostAnswer', 'lostAnswerMode']
+const SWITCHES: Array<keyof Faults> = [
+  'rate503', 'rateUnableToLockRow', 'latencyMs', 'rateLostAnswer', 'lostAnswerMode'
+]
 
 function share (name: string, value: string): number | undefined {
   if (value === 'off') return undefined
   const n = Number(value)
-  if (value.trim() === '' || !Number.isFinite(n) || n < 0 || n > 1) throw new Error(`fault ${name} takes a share between 0 and 1, not "${value}"`)
+  if (value.trim() === '' || !Number.isFinite(n) || n < 0 || n > 1) {
+    throw new Error(`fault ${name} takes a share between 0 and 1, not "${value}"`)
+  }
   return n === 0 ? undefined : n
 }
 
@@ -41,7 +45,9 @@ export function parseFaultSpec (spec: string): Partial<Faults> {
       case 'lost': out.rateLostAnswer = share(name, value); break
       case 'latency': out.latencyMs = latency(value); break
       case 'lost-mode':
-        if (!(LOST_ANSWER_MODES as readonly string[]).includes(value)) throw new Error(`fault lost-mode is one of ${LOST_ANSWER_MODES.join(', ')}, not "${value}"`)
+        if (!(LOST_ANSWER_MODES as readonly string[]).includes(value)) {
+          throw new Error(`fault lost-mode is one of ${LOST_ANSWER_MODES.join(', ')}, not "${value}"`)
+        }
         out.lostAnswerMode = value as LostAnswerMode
         break
       default:
@@ -57,7 +63,8 @@ export function formatFaults (faults: Faults): string {
   // A share of 0 is off, as the server reads it.
   if ((faults.rate503 ?? 0) > 0) parts.push(`503=${faults.rate503}`)
   if ((faults.rateUnableToLockRow ?? 0) > 0) parts.push(`lock=${faults.rateUnableToLockRow}`)
-  if (faults.latencyMs !== undefined && faults.latencyMs !== 0) parts.push(`latency=${Array.isArray(faults.latencyMs) ? faults.latencyMs.join('-') : faults.latencyMs}`)
+  const latency = faults.latencyMs
+  if (latency !== undefined && latency !== 0) parts.push(`latency=${Array.isArray(latency) ? latency.join('-') : latency}`)
   if ((faults.rateLostAnswer ?? 0) > 0) parts.push(`lost=${faults.rateLostAnswer}`)
   if (faults.lostAnswerMode !== undefined) parts.push(`lost-mode=${faults.lostAnswerMode}`)
   return parts.join(',') || 'none'

@@ -240,6 +240,11 @@ export const STAGE_PROBABILITY: Record<string, number> = {
   Prospecting: 10, Qualification: 20, 'Needs Analysis': 20, Proposal: 50, Negotiation: 80, 'Closed Won': 100, 'Closed Lost': 0
 }
 
+/** The key AppLink Actions' generateQuote upserts quotes and their lines on (salesforce/ metadata). */
+const IDEMPOTENCY_KEY: FieldSpec = {
+  name: 'Idempotency_Key__c', type: 'string', label: 'Idempotency Key', length: 80, externalId: true, unique: true, caseSensitive: true
+}
+
 export const STANDARD_OBJECTS: ObjectSpec[] = [
   {
     name: 'Profile', keyPrefix: '00e', sharing: 'setup', owned: false, readOnly: true,
@@ -371,7 +376,7 @@ export const STANDARD_OBJECTS: ObjectSpec[] = [
       { name: 'TotalPrice', type: 'currency', precision: 18, scale: 2, calculated: true },
       { name: 'GrandTotal', type: 'currency', precision: 18, scale: 2, calculated: true },
       { name: 'LineItemCount', type: 'int', precision: 9, calculated: true },
-      { name: 'Idempotency_Key__c', type: 'string', label: 'Idempotency Key', length: 80, externalId: true, unique: true, caseSensitive: true }
+      IDEMPOTENCY_KEY
     ]
   },
   {
@@ -388,7 +393,7 @@ export const STANDARD_OBJECTS: ObjectSpec[] = [
       { name: 'Subtotal', type: 'currency', precision: 18, scale: 2, calculated: true },
       { name: 'TotalPrice', type: 'currency', precision: 18, scale: 2, calculated: true },
       { name: 'Description', type: 'string', length: 255, label: 'Line Item Description' },
-      { name: 'Idempotency_Key__c', type: 'string', label: 'Idempotency Key', length: 80, externalId: true, unique: true, caseSensitive: true }
+      IDEMPOTENCY_KEY
     ]
   },
   {

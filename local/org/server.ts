@@ -219,7 +219,9 @@ export class OrgServer {
     const method = (req.method ?? 'GET').toUpperCase()
     if (method === 'POST') {
       const spec = (parseJson(raw, method) as { spec?: unknown } | undefined)?.spec
-      if (typeof spec !== 'string') throw new SfError(400, 'JSON_PARSER_ERROR', 'Send {"spec": "503=0.05,lock=0.02,latency=30-100,lost=0.01"}')
+      if (typeof spec !== 'string') {
+        throw new SfError(400, 'JSON_PARSER_ERROR', 'Send {"spec": "503=0.05,lock=0.02,latency=30-100,lost=0.01"}')
+      }
       try {
         this.setFaults(parseFaultSpec(spec))
       } catch (e) {
@@ -681,7 +683,9 @@ export class OrgServer {
  * 'cut' sends the headers and half the body then closes, 'stall' sends the headers and half the
  * body and then nothing, until the client gives up (its timeout fires while it reads the body).
  */
-function spoil (res: ServerResponse, mode: LostAnswerMode, status: number, headers: Record<string, string>, text: string): void {
+function spoil (
+  res: ServerResponse, mode: LostAnswerMode, status: number, headers: Record<string, string>, text: string
+): void {
   // An answer without a body is whole once its headers are out: only a reset loses it.
   if (mode === 'reset' || text === '') {
     res.socket?.resetAndDestroy()

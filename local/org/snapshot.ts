@@ -3,7 +3,9 @@
 // since (journal-<generation>.jsonl, appended): saving costs what changed, not the whole store.
 // When the journal has grown to a share of the base, the two are compacted into a new base.
 // meta.json names the current generation and is replaced last (atomically): it is the commit point.
-import { appendFileSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs'
+import {
+  appendFileSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync
+} from 'node:fs'
 import { join } from 'node:path'
 import type { OrgCore } from './org.ts'
 import type { Rec } from './store.ts'
@@ -87,7 +89,9 @@ export function loadSnapshot (org: OrgCore, dir: string): SnapshotMeta {
   return meta
 }
 
-function writeMeta (org: OrgCore, dir: string, info: SnapshotInfo, base: { generation: number, records: number, journalLines: number }): void {
+interface BaseInfo { generation: number, records: number, journalLines: number }
+
+function writeMeta (org: OrgCore, dir: string, info: SnapshotInfo, base: BaseInfo): void {
   const meta: SnapshotMeta = {
     format: 2, orgId: org.orgId, seed: info.seed, dataset: info.dataset, idCounter: org.ids.counter,
     autonumbers: org.autonumbers, savedAt: new Date().toISOString(), ...base
@@ -110,7 +114,8 @@ export function saveSnapshot (org: OrgCore, dir: string, info: SnapshotInfo): vo
   writeMeta(org, dir, info, { generation, records: lines.length, journalLines: 0 })
   org.store.changed.clear()
   for (const name of readdirSync(dir)) {
-    if (name === LEGACY_RECORDS || (/^(records|journal)-\d+\.jsonl$/.test(name) && !name.endsWith(`-${generation}.jsonl`))) {
+    const older = /^(records|journal)-\d+\.jsonl$/.test(name) && !name.endsWith(`-${generation}.jsonl`)
+    if (name === LEGACY_RECORDS || older) {
       rmSync(join(dir, name), { force: true })
     }
   }
