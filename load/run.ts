@@ -19,7 +19,9 @@ import { startLocalOrg } from '../local/org/index.ts'
 import { startLocalSync } from '../local/connect/index.ts'
 import { seedAppData } from '../local/app-data.ts'
 import { startService, stopService, type Service } from './service.ts'
-import { call, fixture, freshOpportunity, percentile, runLoad, type LoadRun, REPS, rememberFeedback } from './workload.ts'
+import {
+  call, fixture, freshOpportunity, percentile, runLoad, type LoadRun, REPS, rememberFeedback
+} from './workload.ts'
 import { machine, writeReport, type Check, type LoadSummary, type Report } from './report.ts'
 
 const CONNECTIONS = 16
@@ -126,7 +128,8 @@ async function main (): Promise<void> {
   const steadyChecks = await verifyWrites(steady, pool, org)
 
   // 2. Faults: 5 % org 503s, 2 % of write answers lost after the write, one PostgreSQL restart.
-  say(`faults: ${FAULTS_S} s with 5 % org 503s, ${LOST_ANSWER_RATE * 100} % of write answers lost and a PostgreSQL restart at ${FAULTS_S / 2 - 2} s`)
+  say(`faults: ${FAULTS_S} s with 5 % org 503s, ${LOST_ANSWER_RATE * 100} % of write answers lost ` +
+    `and a PostgreSQL restart at ${FAULTS_S / 2 - 2} s`)
   org.setFaults({ rate503: 0.05, rateLostAnswer: LOST_ANSWER_RATE })
   const outage = { stopAt: 0, downMs: 0, upAt: 0 }
   const faults = await runLoad({
@@ -183,7 +186,9 @@ async function main (): Promise<void> {
     }
   })
   const crashDrain = await drain(service.url, org, crash)
-  check('crash: every key usable after the restart', crashDrain.unusable === 0, `${crash.tally.quotes.size} keys, ${crash.result.errors} connection errors while the service was down; drain: ${JSON.stringify(crashDrain)}`)
+  check('crash: every key usable after the restart', crashDrain.unusable === 0,
+    `${crash.tally.quotes.size} keys, ${crash.result.errors} connection errors while the service was down; ` +
+    `drain: ${JSON.stringify(crashDrain)}`)
   await verifyWrites(crash, pool, org)
 
   // 4. SIGTERM under load, with a rescore job running when the action exists.
@@ -210,8 +215,10 @@ async function main (): Promise<void> {
   serviceLogs.push(second.log)
   const shared = await sameKeysToTwo(service.url, second.url, f)
   await stopService(second, GRACE_MS)
-  check('two processes, the same key to both: one quote, one answer', shared.split === 0 && shared.duplicated === 0 && shared.failed === 0,
-    `${SHARED_KEYS} keys: ${shared.failed} not answered 200 by both ${JSON.stringify(shared.failures)}, ${shared.split} answered with two quote ids, ${shared.duplicated} opportunities with 2+ quotes`)
+  check('two processes, the same key to both: one quote, one answer',
+    shared.split === 0 && shared.duplicated === 0 && shared.failed === 0,
+    `${SHARED_KEYS} keys: ${shared.failed} not answered 200 by both ${JSON.stringify(shared.failures)}, ` +
+    `${shared.split} answered with two quote ids, ${shared.duplicated} opportunities with 2+ quotes`)
 
   const secretHits = serviceLogs.reduce((n, l) => n + l.secretHits, 0)
   check('no token or database password in any service log line', secretHits === 0, `${serviceLogs.reduce((n, l) => n + l.lines, 0)} lines scanned, ${secretHits} hits`)
@@ -293,7 +300,9 @@ function classifyFaults (run: LoadRun, outage: { stopAt: number, upAt: number })
  * as often as it takes (a claim of a killed process is taken over once its lease ran out): every
  * key must come to 200, never a second quote. Keys still failing after the last round are unusable.
  */
-async function drain (url: string, org: ReturnType<typeof fixture>['org'], run: LoadRun): Promise<Record<string, number> & { unusable: number }> {
+async function drain (
+  url: string, org: ReturnType<typeof fixture>['org'], run: LoadRun
+): Promise<Record<string, number> & { unusable: number }> {
   // Including keys whose request was still in flight when the run's clients stopped (no answer at all).
   let pending = [...run.tally.quotes.values()].filter((q) => q.quoteIds.size === 0)
   say(`drain: retrying ${pending.length} quote keys without a quote, with the same key`)
@@ -307,8 +316,11 @@ async function drain (url: string, org: ReturnType<typeof fixture>['org'], run: 
         const q = queue[next++]
         if (q === undefined) break
         q.attempts++
-        const res = await call(url, org, 'generateQuote', { opportunityId: q.opportunityId, idempotencyKey: q.key }, q.username)
-        const cls = res.status === 200 ? `200${res.json.replayed === true ? ' replayed' : ''}` : `${res.status} ${String(res.json.errorCode)}`
+        const body = { opportunityId: q.opportunityId, idempotencyKey: q.key }
+        const res = await call(url, org, 'generateQuote', body, q.username)
+        const cls = res.status === 200
+          ? `200${res.json.replayed === true ? ' replayed' : ''}`
+          : `${res.status} ${String(res.json.errorCode)}`
         outcome[cls] = (outcome[cls] ?? 0) + 1
         q.statuses.push(res.status)
         if (res.status === 200) q.quoteIds.add(String(res.json.quoteId))
@@ -332,7 +344,8 @@ async function sameKeysToTwo (first: string, second: string, f: ReturnType<typeo
       const opportunityId = freshOpportunity(f, username, 900_000 + n)
       opportunities.push(opportunityId)
       const body = { opportunityId, idempotencyKey: `load-shared-${n}` }
-      const [a, b] = await Promise.all([call(first, f.org, 'generateQuote', body, username), call(second, f.org, 'generateQuote', body, username)])
+      const ask = async (url: string) => await call(url, f.org, 'generateQuote', body, username)
+      const [a, b] = await Promise.all([ask(first), ask(second)])
       for (const res of [a, b].filter((r) => r.status !== 200)) {
         const cls = `${res.status} ${String(res.json.errorCode)}`
         failures[cls] = (failures[cls] ?? 0) + 1

@@ -15,7 +15,8 @@ t.test('npm run dev -- --faults', async (t) => {
   const dataDir = await mkdtemp(path.join(tmpdir(), 'applink-dev-'))
   t.teardown(() => rm(dataDir, { recursive: true, force: true }))
   const { url } = await testDatabase(t, 'dev')
-  const dev = spawn(process.execPath, ['scripts/dev.ts', '--faults', '503=1', '--data-dir', dataDir, '--sync-interval-ms', '60000'], {
+  const args = ['scripts/dev.ts', '--faults', '503=1', '--data-dir', dataDir, '--sync-interval-ms', '60000']
+  const dev = spawn(process.execPath, args, {
     env: { ...process.env, DATABASE_URL: url, APP_PORT: '0', LOG_LEVEL: 'info', WORKER_IN_WEB: 'false' },
     stdio: ['ignore', 'pipe', 'pipe']
   })
@@ -36,9 +37,13 @@ t.test('npm run dev -- --faults', async (t) => {
   const context = value('CONTEXT rep1@acme.local ') as string
   t.match(stderr.join('\n'), /local org faults: 503=1/, 'it says which faults are on')
 
-  const org = async (soqlText: string) => (await (await fetch(`${orgUrl}/services/data/v62.0/query?q=${encodeURIComponent(soqlText)}`, {
-    headers: { authorization: `Bearer ${JSON.parse(Buffer.from(context, 'base64').toString()).accessToken as string}` }
-  })).json()) as { records: Line[] }
+  const token = JSON.parse(Buffer.from(context, 'base64').toString()).accessToken as string
+  const org = async (soqlText: string) => {
+    const res = await fetch(`${orgUrl}/services/data/v62.0/query?q=${encodeURIComponent(soqlText)}`, {
+      headers: { authorization: `Bearer ${token}` }
+    })
+    return await res.json() as { records: Line[] }
+  }
   const quote = async () => await fetch(`${serviceUrl}/actions/generateQuote`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', 'x-client-context': context },
@@ -50,14 +55,19 @@ t.test('npm run dev -- --faults', async (t) => {
   t.equal(failed.status, 502, 'with every org call answered 503, the action answers 502')
   t.equal((await failed.json() as Line).errorCode, 'SERVER_UNAVAILABLE', 'naming Salesforce\'s error')
   // The action line is written once the answer has gone out.
-  const line = await until('the action log line', () => logs.find((l) => l.msg === 'action' && l.operationId === 'generateQuote'))
+  const line = await until('the action log line', () =>
+    logs.find((l) => l.msg === 'action' && l.operationId === 'generateQuote'))
   t.match(line, { status: 502 }, 'the service\'s action log line shows it')
   t.ok(Number(line?.orgApiCalls) >= 3, 'after retrying the read')
-  t.ok(logs.some((l) => l.msg === 'request failed' && (l.err as Line | undefined)?.errorCode === 'SERVER_UNAVAILABLE'), 'and its error line names it')
+  const named = logs.some((l) => l.msg === 'request failed' && (l.err as Line | undefined)?.errorCode === 'SERVER_UNAVAILABLE')
+  t.ok(named, 'and its error line names it')
 
-  const off = await fetch(`${orgUrl}/__admin/faults`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ spec: '' }) })
+  const off = await fetch(`${orgUrl}/__admin/faults`, {
+    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ spec: '' })
+  })
   t.same(await off.json(), { spec: 'none' }, 'the admin endpoint switches the faults off')
-  const opps = await org('SELECT Id FROM Opportunity WHERE HasOpportunityLineItem = true AND Owner.Username = \'rep1@acme.local\' LIMIT 1')
+  const opps = await org(
+    'SELECT Id FROM Opportunity WHERE HasOpportunityLineItem = true AND Owner.Username = \'rep1@acme.local\' LIMIT 1')
   opportunityId = opps.records[0]?.Id as string
   const ok = await quote()
   t.equal(ok.status, 200, 'and the next call succeeds')

@@ -17,18 +17,21 @@ type Rec = Record<string, unknown>
 function quotableOpportunity (org: LocalOrg, index: number): Rec {
   const rep1 = org.user('rep1@acme.local')
   const lines = org.records('OpportunityLineItem')
-  const opps = org.records('Opportunity').filter((o) => o.OwnerId === rep1.id && lines.filter((l) => l.OpportunityId === o.Id).length >= 2)
+  const opps = org.records('Opportunity')
+    .filter((o) => o.OwnerId === rep1.id && lines.filter((l) => l.OpportunityId === o.Id).length >= 2)
   return opps[index % opps.length] as Rec
 }
 
-const quotesOf = (org: LocalOrg, opportunityId: unknown): Rec[] => org.records('Quote').filter((q) => q.OpportunityId === opportunityId)
-const linesOf = (org: LocalOrg, quoteId: unknown): Rec[] => org.records('QuoteLineItem').filter((l) => l.QuoteId === quoteId)
+const quotesOf = (org: LocalOrg, opportunityId: unknown): Rec[] =>
+  org.records('Quote').filter((q) => q.OpportunityId === opportunityId)
+const linesOf = (org: LocalOrg, quoteId: unknown): Rec[] =>
+  org.records('QuoteLineItem').filter((l) => l.QuoteId === quoteId)
 
 t.test('the org\'s answer to the graph is lost after it wrote: the retry answers the one quote', async (t) => {
   const s = await startStack(t, { env: { ORG_TIMEOUT_MS: '1500' } })
-  const modes = ['cut', 'stall', 'reset'] as const
-  for (const [i, mode] of modes.entries()) {
-    await t.test(`answer ${mode === 'cut' ? 'cut mid-body' : mode === 'stall' ? 'stalled until the timeout, mid-body' : 'reset'}`, async (t) => {
+  const modes = [['cut', 'cut mid-body'], ['stall', 'stalled mid-body until the timeout'], ['reset', 'reset']] as const
+  for (const [i, [mode, what]] of modes.entries()) {
+    await t.test(`answer ${what}`, async (t) => {
       const opp = quotableOpportunity(s.org, i)
       const before = quotesOf(s.org, opp.Id).length
       const idempotencyKey = `lost-${mode}-${Date.now()}`
@@ -45,8 +48,10 @@ t.test('the org\'s answer to the graph is lost after it wrote: the retry answers
       const body = retry.json()
       const quote = written.at(-1) as Rec
       t.equal(body.quoteId, quote.Id, 'with the quote the lost answer was about')
-      t.same(body.lines.map((l: Rec) => l.quoteLineItemId).sort(), linesOf(s.org, quote.Id).map((l) => l.Id).sort(), 'and its lines')
-      t.equal((s.org.stats.byUser['rep1@acme.local'] ?? 0) - calls, 1, 'found by one query on its key, not written again')
+      const lineIds = linesOf(s.org, quote.Id).map((l) => l.Id).sort()
+      t.same(body.lines.map((l: Rec) => l.quoteLineItemId).sort(), lineIds, 'and its lines')
+      const spent = (s.org.stats.byUser['rep1@acme.local'] ?? 0) - calls
+      t.equal(spent, 1, 'found by one query on its key, not written again')
       t.equal(quotesOf(s.org, opp.Id).length, before + 1, 'still one quote')
       const again = (await s.call('generateQuote', { opportunityId: opp.Id, idempotencyKey })).json()
       t.same({ ...again, replayed: false }, body, 'a further repeat replays the same answer')
@@ -54,7 +59,7 @@ t.test('the org\'s answer to the graph is lost after it wrote: the retry answers
     })
   }
 
-  await t.test('our record of the key is gone: the org refuses a second quote and the answer is read back', async (t) => {
+  await t.test('our record of the key is gone: the org refuses a second quote, the answer is read back', async (t) => {
     const opp = quotableOpportunity(s.org, 3)
     const idempotencyKey = `forgotten-${Date.now()}`
     const first = await s.call('generateQuote', { opportunityId: opp.Id, idempotencyKey })
@@ -74,7 +79,8 @@ t.test('the org\'s answer to the graph is lost after it wrote: the retry answers
     const quote = s.org.getRecord(body.quoteId) as Rec
     t.match(quote.Idempotency_Key__c, /^[0-9a-f]{64}$/, 'a SHA-256, not the caller\'s text')
     for (const [i, line] of body.lines.entries()) {
-      t.equal((s.org.getRecord(line.quoteLineItemId) as Rec).Idempotency_Key__c, `${String(quote.Idempotency_Key__c)}:${i}`)
+      const stored = s.org.getRecord(line.quoteLineItemId) as Rec
+      t.equal(stored.Idempotency_Key__c, `${String(quote.Idempotency_Key__c)}:${i}`)
     }
   })
 })
@@ -83,18 +89,22 @@ t.test('service processes on one database: crashes and concurrent duplicates', a
   const org = await startLocalOrg({ port: 0, dataset: 'small', seed: 11 })
   t.teardown(() => org.close())
   const { url, pool } = await testDatabase(t, 'once')
-  const sync = await startLocalSync({ pool, schema: 'salesforce', orgUrl: org.url, accessToken: org.user('integration@acme.local').accessToken, intervalMs: 1000 })
+  const accessToken = org.user('integration@acme.local').accessToken
+  const sync = await startLocalSync({ pool, schema: 'salesforce', orgUrl: org.url, accessToken, intervalMs: 1000 })
   t.teardown(() => sync.stop())
   await migrate(pool)
   await seedAppData(pool, 'salesforce')
-  const env = { DATABASE_URL: url, APP_PORT: '0', NODE_ENV: 'test', LOG_LEVEL: 'info', WORKER_IN_WEB: 'false', IDEMPOTENCY_LEASE_MS: '1000' }
+  const env = {
+    DATABASE_URL: url, APP_PORT: '0', NODE_ENV: 'test', LOG_LEVEL: 'info', WORKER_IN_WEB: 'false', IDEMPOTENCY_LEASE_MS: '1000'
+  }
   const start = async (): Promise<Service> => {
     const service = await startService(env, [], (line) => { t.comment(line) })
     t.teardown(async () => { await stopService(service, 5000) })
     return service
   }
   const [a, b] = [await start(), await start()]
-  const generate = async (service: Service, opportunityId: unknown, idempotencyKey: string): Promise<{ status: number, body: Rec }> => {
+  type Answer = { status: number, body: Rec }
+  const generate = async (service: Service, opportunityId: unknown, idempotencyKey: string): Promise<Answer> => {
     const res = await fetch(`${service.url}${actionPath('generateQuote')}`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', 'x-client-context': org.mintContext('rep1@acme.local') },
@@ -116,7 +126,7 @@ t.test('service processes on one database: crashes and concurrent duplicates', a
     t.equal(quotesOf(org, opp.Id).length, before + 1, 'exactly one quote')
   })
 
-  await t.test('a process killed between claim and send: the next retry succeeds at once after the lease', async (t) => {
+  await t.test('a process killed between claim and send: the next retry succeeds once the lease is over', async (t) => {
     const victim = await start()
     const opp = quotableOpportunity(org, 1)
     const before = quotesOf(org, opp.Id).length
@@ -131,11 +141,12 @@ t.test('service processes on one database: crashes and concurrent duplicates', a
     const started = Date.now()
     const retry = await generate(b, opp.Id, key)
     t.equal(retry.status, 200, 'the retry succeeds')
-    t.ok(Date.now() - started < 5000, `within the lease and one quote's work (${Date.now() - started} ms), not after IDEMPOTENCY_WAIT_MS`)
+    const ms = Date.now() - started
+    t.ok(ms < 5000, `within the lease and one quote's work (${ms} ms), not after IDEMPOTENCY_WAIT_MS`)
     t.equal(quotesOf(org, opp.Id).length, before + 1, 'one quote')
   })
 
-  await t.test('a process killed after it sent the graph: the retry finds the quote in the org and answers it', async (t) => {
+  await t.test('a process killed after it sent the graph: the retry finds the quote in the org', async (t) => {
     const victim = await start()
     const opp = quotableOpportunity(org, 2)
     const before = quotesOf(org, opp.Id).length

@@ -57,9 +57,11 @@ t.test('idempotency records', async (t) => {
     const lease = { ...options, leaseMs: 300, waitMs: 5000 }
     // The owner "dies" holding the claim: its work never ends, and it stops beating.
     let release = (): void => {}
-    const stuck = runOnce(app.pg, s, { ...lease, leaseMs: 60_000 }, async () => await new Promise<{ n: number }>((resolve) => { release = () => { resolve({ n: -1 }) } }))
+    const never = async () => await new Promise<{ n: number }>((resolve) => { release = () => { resolve({ n: -1 }) } })
+    const stuck = runOnce(app.pg, s, { ...lease, leaseMs: 60_000 }, never)
     await new Promise((resolve) => setTimeout(resolve, 100))
-    await app.pg.query("UPDATE idempotency_records SET heartbeat_at = now() - interval '1 hour' WHERE idempotency_key = $1", [s.key])
+    await app.pg.query(
+      "UPDATE idempotency_records SET heartbeat_at = now() - interval '1 hour' WHERE idempotency_key = $1", [s.key])
     let told: boolean | undefined
     const taken = await runOnce(app.pg, s, lease, async (claim) => { told = claim.writeMaybeDone; return { n: 7 } })
     t.same(taken, { result: { n: 7 }, replayed: false }, 'the next call takes the key over')
@@ -68,10 +70,14 @@ t.test('idempotency records', async (t) => {
     await stuck
 
     const live = scope()
-    const slow = runOnce(app.pg, live, { ...lease, leaseMs: 150 }, async () => { await new Promise((resolve) => setTimeout(resolve, 700)); return { n: 1 } })
+    const slow = runOnce(app.pg, live, { ...lease, leaseMs: 150 }, async () => {
+      await new Promise((resolve) => setTimeout(resolve, 700))
+      return { n: 1 }
+    })
     await new Promise((resolve) => setTimeout(resolve, 50))
     runs = 0
-    t.same(await runOnce(app.pg, live, lease, work), { result: { n: 1 }, replayed: true }, 'a beating owner is waited for, not taken over')
+    const waited = await runOnce(app.pg, live, lease, work)
+    t.same(waited, { result: { n: 1 }, replayed: true }, 'a beating owner is waited for, not taken over')
     t.equal(runs, 0)
     await slow
   })
@@ -82,7 +88,8 @@ t.test('idempotency records', async (t) => {
     const slow = runOnce(app.pg, s, options, async (claim) => {
       await app.pg.query('UPDATE idempotency_records SET owner = gen_random_uuid() WHERE idempotency_key = $1', [s.key])
       setTimeout(() => {
-        void app.pg.query('UPDATE idempotency_records SET response = $2, completed_at = now() WHERE idempotency_key = $1', [s.key, { n: 42 }])
+        void app.pg.query('UPDATE idempotency_records SET response = $2, completed_at = now() WHERE idempotency_key = $1',
+          [s.key, { n: 42 }])
       }, 100)
       await claim.sending()
       sent = true
@@ -96,7 +103,10 @@ t.test('idempotency records', async (t) => {
     const s = scope()
     const query = app.pg.query.bind(app.pg)
     let statements = 0
-    app.pg.query = ((...args: Parameters<typeof query>) => { statements++; return query(...args) }) as typeof app.pg.query
+    app.pg.query = ((...args: Parameters<typeof query>) => {
+      statements++
+      return query(...args)
+    }) as typeof app.pg.query
     t.teardown(() => { app.pg.query = query })
     await runOnce(app.pg, s, options, async (claim) => { await claim.sending(); return { n: 1 } })
     t.equal(statements, 3, 'claim, sending, answer')
