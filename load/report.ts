@@ -141,7 +141,7 @@ export function renderGenerated (r: Report): string {
     '|---|---:|',
     ...Object.entries(r.faults.outcomes).map(([k, v]) => `| ${k} | ${n(v)} |`),
     '',
-    `Failed quote keys retried once with the same key after the faults: ${json(r.faults.retry)}.`,
+    `Quote keys without a quote, retried with the same key after the faults (the drain): ${json(r.faults.retry)}.`,
     '',
     ...writesSection(r.faults.writes),
     '',

@@ -1,7 +1,11 @@
-// `npm run load`: load, soak with faults, and SIGTERM under load, against the service running as
-// its own process (`node src/server.ts`), with the local org at a realistic latency, the local
-// sync and an embedded PostgreSQL that the run restarts. Writes the generated part of
-// docs/reliability.md. Not part of `npm test`; about two minutes. Progress on stderr, summary on stdout.
+// `npm run load`: load; soak with faults (org 503s, answers lost after the write, a PostgreSQL
+// restart); SIGKILL of the service and a restart on the same data; SIGTERM under load; two service
+// processes on one database given the same keys. After each phase a drain retries every key that
+// got no quote, and every key is checked against the org: 0 lost, 0 duplicated, 0 left unusable.
+// Against the service running as its own process (`node src/server.ts`), with the local org at a
+// realistic latency, the local sync and an embedded PostgreSQL that the run restarts. Writes the
+// generated part of docs/reliability.md. Not part of `npm test`; about three minutes. Progress on
+// stderr, summary on stdout.
 import { MAPPING } from '../src/postgres/mapping.ts'
 import { randomBytes } from 'node:crypto'
 import { chmod, mkdtemp, rm } from 'node:fs/promises'
@@ -16,13 +20,22 @@ import { startLocalOrg } from '@applink-actions/local-org'
 import { startLocalSync } from '@applink-actions/local-connect'
 import { seedAppData } from '../scripts/app-data.ts'
 import { startService, stopService, type Service } from './service.ts'
-import { call, fixture, percentile, runLoad, type LoadRun, REPS, rememberFeedback } from './workload.ts'
+import {
+  call, fixture, freshOpportunity, percentile, runLoad, type LoadRun, REPS, rememberFeedback
+} from './workload.ts'
 import { machine, writeReport, type Check, type LoadSummary, type Report } from './report.ts'
 
 const CONNECTIONS = 16
 const STEADY_S = Number(process.env.LOAD_STEADY_SECONDS ?? 20)
 const FAULTS_S = 20
 const SIGTERM_S = 8
+const CRASH_S = 10
+/** Share of org writes whose answer is lost after the write, during the faults phase. */
+const LOST_ANSWER_RATE = 0.02
+/** Keys sent to two service processes at once. */
+const SHARED_KEYS = 60
+/** A crashed claim is taken over after this; the drain waits it out between rounds. */
+const LEASE_MS = 2000
 const ORG_LATENCY: [number, number] = [50, 150]
 /** The memory of a Heroku Standard-1X dyno. */
 const RSS_BOUND_MB = 512
@@ -80,6 +93,9 @@ async function main (): Promise<void> {
     APP_PORT: '0',
     LOG_LEVEL: 'info',
     DOCS_ENABLED: 'false',
+    // A stalled answer is given up on sooner than the default 10 s, and a crashed claim taken over sooner.
+    ORG_TIMEOUT_MS: '5000',
+    IDEMPOTENCY_LEASE_MS: String(LEASE_MS),
     JOB_ENCRYPTION_KEYS: `load:${randomBytes(32).toString('base64')}`
   }
   let service: Service = await startService(env, secrets, say)
@@ -110,11 +126,13 @@ async function main (): Promise<void> {
   const steadyErrors = steady.tally.failures.length + steady.result.errors
   check('steady: no error', steadyErrors === 0, `${steady.tally.failures.length} non-2xx, ${steady.result.errors} connection errors of ${steady.result.requests.total} requests`)
   check(`steady: RSS under ${RSS_BOUND_MB} MB`, Math.max(rssAfter, ...rssSeries) < RSS_BOUND_MB, `${rssBefore.toFixed(1)} MB after warm-up → ${rssAfter.toFixed(1)} MB at the end (V8 grows its heap to the load, then holds)`)
+  await drain(service.url, org, steady)
   const steadyChecks = await verifyWrites(steady, pool, org)
 
-  // 2. Faults: 5 % org 503s and one PostgreSQL restart in the middle.
-  say(`faults: ${FAULTS_S} s with 5 % org 503s and a PostgreSQL restart at ${FAULTS_S / 2 - 2} s`)
-  org.setFaults({ rate503: 0.05 })
+  // 2. Faults: 5 % org 503s, 2 % of write answers lost after the write, one PostgreSQL restart.
+  say(`faults: ${FAULTS_S} s with 5 % org 503s, ${LOST_ANSWER_RATE * 100} % of write answers lost ` +
+    `and a PostgreSQL restart at ${FAULTS_S / 2 - 2} s`)
+  org.setFaults({ rate503: 0.05, rateLostAnswer: LOST_ANSWER_RATE })
   const outage = { stopAt: 0, downMs: 0, upAt: 0 }
   const faults = await runLoad({
     url: service.url,
@@ -134,7 +152,7 @@ async function main (): Promise<void> {
       say(`PostgreSQL up again after ${outage.upAt - outage.stopAt} ms`)
     }
   })
-  org.setFaults({ rate503: undefined })
+  org.setFaults({ rate503: undefined, rateLostAnswer: undefined })
   const rssAfterFaults = service.rssMb()
   const faultsSummary = classifyFaults(faults, outage)
   // Full GCs are rare (the live heap is small): the steady and the faults runs together give a few.
@@ -148,10 +166,34 @@ async function main (): Promise<void> {
     `${faults.tally.failures.length} failed of ${faults.result.requests.total}; undocumented: ${JSON.stringify(faultsSummary.undocumented)}; connection errors ${faults.result.errors}`)
   check('faults: DATABASE_UNAVAILABLE only around the outage', faultsSummary.dbOutsideOutage === 0, `${faultsSummary.dbOutsideOutage} outside [stop, up + 5 s]`)
   check('faults: no 500', !faults.tally.failures.some((x) => x.status === 500), 'none')
-  const retry = await retryFailedQuotes(service.url, org, faults)
+  const retry = await drain(service.url, org, faults)
   const faultsChecks = await verifyWrites(faults, pool, org)
 
-  // 3. SIGTERM under load, with a rescore job running when the action exists.
+  // 3. SIGKILL under load, and the service started again on the same data (same port, same database).
+  say(`crash: ${CRASH_S} s of load, SIGKILL at ${CRASH_S / 2} s, started again on the same data`)
+  const crashedLogs = [service.log]
+  const port = new URL(service.url).port
+  const crash = await runLoad({
+    url: service.url,
+    fixture: f,
+    label: 'crash',
+    seconds: CRASH_S,
+    connections: CONNECTIONS,
+    during: async () => {
+      await sleep(CRASH_S / 2 * 1000)
+      process.kill(service.pid, 'SIGKILL')
+      await service.exited
+      service = await startService({ ...env, APP_PORT: port }, secrets, say)
+      say(`killed and started again: pid ${service.pid}`)
+    }
+  })
+  const crashDrain = await drain(service.url, org, crash)
+  check('crash: every key usable after the restart', crashDrain.unusable === 0,
+    `${crash.tally.quotes.size} keys, ${crash.result.errors} connection errors while the service was down; ` +
+    `drain: ${JSON.stringify(crashDrain)}`)
+  await verifyWrites(crash, pool, org)
+
+  // 4. SIGTERM under load, with a rescore job running when the action exists.
   const rescoreServed = actions.some((a) => a.operationId === 'rescoreAccounts')
   // Requests the earlier runs' clients cut at their end (never answered, by the client's doing) are not this phase's.
   const earlier = new Set(service.log.open.keys())
@@ -161,7 +203,7 @@ async function main (): Promise<void> {
   check('SIGTERM: exit 0 within the grace period', shutdown.exit.code === 0 && shutdown.exit.ms < GRACE_MS, `exit ${shutdown.exit.code} after ${Math.round(shutdown.exit.ms)} ms`)
   const resets = [...shutdown.connErrors].filter(([code]) => code !== 'ECONNREFUSED').reduce((a, [, v]) => a + v, 0)
   check('SIGTERM: every accepted request answered', unanswered === 0, `${inFlight} in flight at SIGTERM, ${unanswered} never answered; client resets of requests the service never read (idle keep-alive connections closed at SIGTERM as the client wrote): ${resets}`)
-  const serviceLogs = [service.log]
+  const serviceLogs = [...crashedLogs, service.log]
   service = await startService(env, secrets, say)
   const after = await call(service.url, org, 'whoAmI', {})
   check('SIGTERM: restarted service serves', after.status === 200, `whoAmI ${after.status}`)
@@ -169,6 +211,16 @@ async function main (): Promise<void> {
   if (rescoreServed && shutdown.jobId !== undefined) job = await followJob(service.url, org, shutdown.jobId, shutdown.jobStateAtSigterm)
   if (job.available) check('SIGTERM: the rescore job completes after the restart', job.finalState === 'completed', JSON.stringify(job))
   serviceLogs.push(service.log)
+
+  // 5. Two service processes on one database (two dynos), each key sent to both at once.
+  const second = await startService(env, secrets, say)
+  serviceLogs.push(second.log)
+  const shared = await sameKeysToTwo(service.url, second.url, f)
+  await stopService(second, GRACE_MS)
+  check('two processes, the same key to both: one quote, one answer',
+    shared.split === 0 && shared.duplicated === 0 && shared.failed === 0,
+    `${SHARED_KEYS} keys: ${shared.failed} not answered 200 by both ${JSON.stringify(shared.failures)}, ` +
+    `${shared.split} answered with two quote ids, ${shared.duplicated} opportunities with 2+ quotes`)
 
   const secretHits = serviceLogs.reduce((n, l) => n + l.secretHits, 0)
   check('no token or database password in any service log line', secretHits === 0, `${serviceLogs.reduce((n, l) => n + l.lines, 0)} lines scanned, ${secretHits} hits`)
@@ -227,7 +279,8 @@ function summarize (run: LoadRun, seconds: number): LoadSummary {
 /**
  * The failures the design documents under these faults: 503 DATABASE_UNAVAILABLE while the
  * database is away, 502 SERVER_UNAVAILABLE where the org's 503 could not be retried (creates) or
- * kept failing (reads). Anything else is undocumented.
+ * kept failing (reads), 502 OUTCOME_UNKNOWN where the answer to a quote's graph was lost (the
+ * drain's retry then answers the quote). Anything else is undocumented.
  */
 function classifyFaults (run: LoadRun, outage: { stopAt: number, upAt: number }) {
   const byClass: Record<string, number> = {}
@@ -236,7 +289,8 @@ function classifyFaults (run: LoadRun, outage: { stopAt: number, upAt: number })
   for (const x of run.tally.failures) {
     const cls = `${x.status} ${x.errorCode}`
     byClass[cls] = (byClass[cls] ?? 0) + 1
-    const documented = (x.status === 503 && x.errorCode === 'DATABASE_UNAVAILABLE') || (x.status === 502 && x.errorCode === 'SERVER_UNAVAILABLE')
+    const documented = (x.status === 503 && x.errorCode === 'DATABASE_UNAVAILABLE') ||
+      (x.status === 502 && (x.errorCode === 'SERVER_UNAVAILABLE' || x.errorCode === 'OUTCOME_UNKNOWN'))
     if (!documented && !undocumented.includes(`${x.operationId} ${cls}`)) undocumented.push(`${x.operationId} ${cls}`)
     if (x.errorCode === 'DATABASE_UNAVAILABLE' && (x.at < outage.stopAt || x.at > outage.upAt + 5000)) dbOutsideOutage++
   }
@@ -244,28 +298,67 @@ function classifyFaults (run: LoadRun, outage: { stopAt: number, upAt: number })
 }
 
 /**
- * A caller (a Flow, an agent) retries a failed quote with the same key once the faults are gone:
- * each must now answer 200 (or 409 while a claim of the key is still open), never a second quote.
+ * A caller (a Flow, an agent) retries a failed quote with the same key once the faults are gone,
+ * as often as it takes (a claim of a killed process is taken over once its lease ran out): every
+ * key must come to 200, never a second quote. Keys still failing after the last round are unusable.
  */
-async function retryFailedQuotes (url: string, org: ReturnType<typeof fixture>['org'], run: LoadRun): Promise<Record<string, number>> {
+async function drain (
+  url: string, org: ReturnType<typeof fixture>['org'], run: LoadRun
+): Promise<Record<string, number> & { unusable: number }> {
   // Including keys whose request was still in flight when the run's clients stopped (no answer at all).
-  const failedKeys = [...run.tally.quotes.values()].filter((q) => q.quoteIds.size === 0)
-  say(`retrying ${failedKeys.length} failed quote keys with the same key`)
+  let pending = [...run.tally.quotes.values()].filter((q) => q.quoteIds.size === 0)
+  say(`drain: retrying ${pending.length} quote keys without a quote, with the same key`)
   const outcome: Record<string, number> = {}
-  let next = 0
+  for (let round = 0; round < 4 && pending.length > 0; round++) {
+    if (round > 0) await sleep(LEASE_MS + 500)
+    let next = 0
+    const queue = pending
+    await Promise.all(Array.from({ length: 8 }, async () => {
+      while (next < queue.length) {
+        const q = queue[next++]
+        if (q === undefined) break
+        q.attempts++
+        const body = { opportunityId: q.opportunityId, idempotencyKey: q.key }
+        const res = await call(url, org, 'generateQuote', body, q.username)
+        const cls = res.status === 200
+          ? `200${res.json.replayed === true ? ' replayed' : ''}`
+          : `${res.status} ${String(res.json.errorCode)}`
+        outcome[cls] = (outcome[cls] ?? 0) + 1
+        q.statuses.push(res.status)
+        if (res.status === 200) q.quoteIds.add(String(res.json.quoteId))
+      }
+    }))
+    pending = pending.filter((q) => q.quoteIds.size === 0)
+  }
+  return { ...outcome, unusable: pending.length }
+}
+
+/** Each key, on a fresh opportunity, to both processes at once: both must answer the same single quote. */
+async function sameKeysToTwo (first: string, second: string, f: ReturnType<typeof fixture>) {
+  say(`two processes: ${SHARED_KEYS} keys, each sent to both at once`)
+  let failed = 0; let split = 0; let next = 0
+  const failures: Record<string, number> = {}
+  const opportunities: string[] = []
   await Promise.all(Array.from({ length: 8 }, async () => {
-    while (next < failedKeys.length) {
-      const q = failedKeys[next++]
-      if (q === undefined) break
-      q.attempts++
-      const res = await call(url, org, 'generateQuote', { opportunityId: q.opportunityId, idempotencyKey: q.key }, q.username)
-      const cls = res.status === 200 ? `200${res.json.replayed === true ? ' replayed' : ''}` : `${res.status} ${String(res.json.errorCode)}`
-      outcome[cls] = (outcome[cls] ?? 0) + 1
-      q.statuses.push(res.status)
-      if (res.status === 200) q.quoteIds.add(String(res.json.quoteId))
+    while (next < SHARED_KEYS) {
+      const n = next++
+      const username = REPS[n % REPS.length] as string
+      const opportunityId = freshOpportunity(f, username, 900_000 + n)
+      opportunities.push(opportunityId)
+      const body = { opportunityId, idempotencyKey: `load-shared-${n}` }
+      const ask = async (url: string) => await call(url, f.org, 'generateQuote', body, username)
+      const [a, b] = await Promise.all([ask(first), ask(second)])
+      for (const res of [a, b].filter((r) => r.status !== 200)) {
+        const cls = `${res.status} ${String(res.json.errorCode)}`
+        failures[cls] = (failures[cls] ?? 0) + 1
+      }
+      if (a.status !== 200 || b.status !== 200) failed++
+      else if (a.json.quoteId !== b.json.quoteId) split++
     }
   }))
-  return outcome
+  const quotes = f.org.records('Quote')
+  const duplicated = opportunities.filter((id) => quotes.filter((q) => q.OpportunityId === id).length > 1).length
+  return { failed, failures, split, duplicated }
 }
 
 /** No quote twice, none answered but missing, no feedback answered 200 but missing in Postgres. */
@@ -287,9 +380,10 @@ async function verifyWrites (run: LoadRun, pool: pg.Pool, org: ReturnType<typeof
       if (!inOrg.includes([...q.quoteIds][0] as string)) answeredMissing++
     } else if (inOrg.length > 0) orphans++
   }
-  const ok = twice === 0 && keysWithTwoIds === 0 && answeredMissing === 0
-  check(`${label}: no quote created twice`, ok,
-    `${run.tally.quotes.size} keys (one fresh opportunity each), ${answered} answered with a quote; opportunities with 2+ quotes: ${twice}; keys answered with 2 ids: ${keysWithTwoIds}; answered quotes missing in the org: ${answeredMissing}; quotes created but never answered: ${orphans}; replays ${run.tally.replays.sameQuote}/${run.tally.replays.sent} returned the first quote`)
+  const unanswered = run.tally.quotes.size - answered
+  const ok = twice === 0 && keysWithTwoIds === 0 && answeredMissing === 0 && orphans === 0 && unanswered === 0
+  check(`${label}: every key against the org, after the drain: 0 lost, 0 duplicated, 0 unusable`, ok,
+    `${run.tally.quotes.size} keys (one fresh opportunity each), ${answered} answered with a quote; opportunities with 2+ quotes: ${twice}; keys answered with 2 ids: ${keysWithTwoIds}; answered quotes missing in the org: ${answeredMissing}; quotes created but never answered (lost): ${orphans}; keys without a quote (unusable): ${unanswered}; replays ${run.tally.replays.sameQuote}/${run.tally.replays.sent} returned the first quote`)
   const ids = run.tally.feedback
   const { rows } = await pool.query<{ n: number }>('SELECT count(DISTINCT external_id__c)::int AS n FROM salesforce.product_feedback__c WHERE external_id__c = ANY($1::text[])', [ids])
   const found = rows[0]?.n ?? 0

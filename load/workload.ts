@@ -47,7 +47,7 @@ export function fixture (org: LocalOrg): Fixture {
  * A new opportunity with two products, owned by the rep: each quote key gets its own, so "one
  * quote per key" is checkable as "at most one quote per opportunity" in the org.
  */
-function freshOpportunity (f: Fixture, username: string, n: number): string {
+export function freshOpportunity (f: Fixture, username: string, n: number): string {
   const t = f.templates.get(username)
   if (t === undefined) throw new Error(`no template for ${username}`)
   const opp = f.org.insertRecord('Opportunity', { Name: `Load ${n}`, AccountId: t.accountId, StageName: 'Proposal', CloseDate: '2027-06-30', Pricebook2Id: t.pricebookId }, username)

@@ -1,11 +1,15 @@
-// npm run dev [-- --dataset small|large]: the whole service on one machine, no org needed.
+// npm run dev [-- --dataset small|large] [--faults 503=0.05,lock=0.02,latency=30-100,lost=0.01]
+// [--data-dir .data]: the whole service on one machine, no org needed.
 // Starts PostgreSQL (DATABASE_URL or an embedded one), the local org, the local Heroku Connect
 // sync (mirror filled before the service starts), then the service itself as its own process,
 // exactly as `npm start` runs it. Once ready it prints SERVICE_URL=, LOCAL_ORG_URL= and one
 // CONTEXT line per local-org user, and writes them to .data/dev.json for `npm run invoke`.
+// --faults switches on the local org's faults (also later: POST <LOCAL_ORG_URL>/__admin/faults).
+// Stops cleanly, saving the local org, on Ctrl-C, SIGTERM, or when the service dies of any cause.
 import { MAPPING } from '../src/postgres/mapping.ts'
 import { spawn } from 'node:child_process'
 import { mkdir, writeFile } from 'node:fs/promises'
+import path from 'node:path'
 import { createInterface } from 'node:readline'
 import { parseArgs } from 'node:util'
 import pg from 'pg'
@@ -13,19 +17,32 @@ import { prettyFactory } from 'pino-pretty'
 import { loadConfig } from '../src/config.ts'
 import { startEmbeddedPostgres } from '../src/postgres/embedded.ts'
 import { migrate } from '../src/postgres/migrate.ts'
-import { startLocalOrg } from '@applink-actions/local-org'
+import { FAULTS_USAGE, formatFaults, parseFaultSpec, startLocalOrg } from '@applink-actions/local-org'
 import { startLocalSync } from '@applink-actions/local-connect'
 import { seedAppData } from './app-data.ts'
-import { DEV_STATE_FILE, type DevState } from './dev-state.ts'
+import type { DevState } from './dev-state.ts'
 
 const { values: args } = parseArgs({
   options: {
     dataset: { type: 'string', default: 'small' },
     'org-port': { type: 'string', default: '0' },
-    'sync-interval-ms': { type: 'string', default: '2000' }
+    'sync-interval-ms': { type: 'string', default: '2000' },
+    faults: { type: 'string' },
+    'data-dir': { type: 'string', default: '.data' }
   }
 })
 if (args.dataset !== 'small' && args.dataset !== 'large') throw new Error('--dataset is small or large')
+let faults: ReturnType<typeof parseFaultSpec> | undefined
+try {
+  faults = args.faults === undefined ? undefined : parseFaultSpec(args.faults)
+} catch (err) {
+  process.stderr.write(`[dev] --faults: ${(err as Error).message}\n[dev] usage: --faults ${FAULTS_USAGE}\n`)
+  process.exit(2)
+}
+const dataDir = args['data-dir']
+const orgDir = path.join(dataDir, 'local-org')
+/** `npm run invoke` reads .data/dev.json, the default. */
+const stateFile = path.join(dataDir, 'dev.json')
 
 const say = (line: string) => { process.stderr.write(`[dev] ${line}\n`) }
 const config = loadConfig(process.env)
@@ -47,9 +64,9 @@ if (databaseUrl === undefined) {
   say(`embedded PostgreSQL started (data in ${config.EMBEDDED_PG_DIR})`)
 }
 
-const org = await startLocalOrg({ port: Number(args['org-port']), dataset: args.dataset, snapshotDir: '.data/local-org' })
+const org = await startLocalOrg({ port: Number(args['org-port']), dataset: args.dataset, snapshotDir: orgDir })
 cleanups.unshift(org.close)
-say(`local org serving ${org.url} (data kept in .data/local-org)`)
+say(`local org serving ${org.url} (data kept in ${orgDir})`)
 
 const pool = new pg.Pool({ connectionString: databaseUrl, max: 4 })
 pool.on('error', (err) => { say(`database: ${err.message}`) })
@@ -68,10 +85,19 @@ cleanups.unshift(sync.stop)
 say(`mirror filled by the local sync in ${Date.now() - started} ms; it polls every ${args['sync-interval-ms']} ms (real Heroku Connect: every 2-60 minutes)`)
 await migrate(pool)
 await seedAppData(pool, config.CONNECT_SCHEMA)
+// After the mirror's first fill, so the service starts on a complete mirror, then sees a bad day.
+if (faults !== undefined) org.setFaults(faults)
+say(`local org faults: ${formatFaults(org.faults)}; change them while it runs: curl -X POST ${org.url}/__admin/faults ` +
+  `-H 'content-type: application/json' -d '{"spec":"503=0.05,lost=0.01"}'`)
 
 const service = spawn(process.execPath, ['src/server.ts'], {
   env: { ...process.env, DATABASE_URL: databaseUrl, DOCS_CLIENT_CONTEXT: org.mintContext('rep1@acme.local') },
   stdio: ['ignore', 'pipe', 'inherit']
+})
+// Settles however the service ends (exit code or signal), also when it already has; 'close'
+// comes after its last line was read, so the reason given below has it.
+const serviceExited = new Promise<number | string>((resolve) => {
+  service.once('close', (code, signal) => { resolve(code ?? signal ?? 'unknown') })
 })
 // The service logs JSON lines: in a terminal pino-pretty shows them to a person; piped, they pass
 // unchanged to whatever reads them. The lines dev prints itself (SERVICE_URL=, CONTEXT …) are never
@@ -81,8 +107,7 @@ const showLogLine = process.stdout.isTTY
   : (line: string) => `${line}\n`
 let lastErrorMessage: string | undefined
 const address = await new Promise<string>((resolve, reject) => {
-  // 'close' comes after the last line was read, so the reason below has it.
-  service.once('close', (code) => { reject(new Error(`the service exited with ${code} before listening`)) })
+  void serviceExited.then((code) => { reject(new Error(`the service exited (${code}) before listening`)) })
   createInterface({ input: service.stdout, crlfDelay: Infinity }).on('line', (line) => {
     process.stdout.write(showLogLine(line))
     lastErrorMessage = /"message":"([^"]+)"/.exec(line)?.[1] ?? lastErrorMessage
@@ -99,8 +124,8 @@ const state: DevState = {
   localOrgUrl: org.url,
   contexts: Object.fromEntries(org.users.map((u) => [u.username, org.mintContext(u.username)]))
 }
-await mkdir('.data', { recursive: true })
-await writeFile(DEV_STATE_FILE, JSON.stringify(state, null, 2))
+await mkdir(dataDir, { recursive: true })
+await writeFile(stateFile, JSON.stringify(state, null, 2))
 process.stdout.write([
   `SERVICE_URL=${state.serviceUrl}`,
   `LOCAL_ORG_URL=${state.localOrgUrl}`,
@@ -110,15 +135,27 @@ process.stdout.write([
 say(`ready. Try: npm run invoke -- checkAvailability '{"items":[{"productCode":"HW-0001","quantity":5}]}'`)
 say(`API reference: ${state.serviceUrl}/docs`)
 
+/** A cleanup that hangs must not keep `npm run dev` from ending. */
+const STOP_DEADLINE_MS = 30_000
+
 let stopping = false
 async function stop (code: number): Promise<void> {
   if (stopping) return
   stopping = true
+  setTimeout(() => {
+    say('stopping took too long; exiting')
+    process.exit(code === 0 ? 1 : code)
+  }, STOP_DEADLINE_MS).unref()
   service.kill('SIGTERM')
-  await new Promise((resolve) => { if (service.exitCode !== null) resolve(null); else service.once('exit', resolve) })
+  await serviceExited
+  // The local org's close saves what changed since its last save.
   for (const cleanup of cleanups) await cleanup().catch((err: unknown) => { say(`cleanup: ${String(err)}`) })
   process.exit(code)
 }
 process.on('SIGINT', () => { void stop(0) })
 process.on('SIGTERM', () => { void stop(0) })
-service.on('exit', (code) => { if (!stopping) { say(`the service exited (${code})`); void stop(1) } })
+void serviceExited.then((how) => {
+  if (stopping) return
+  say(`the service exited (${how}); stopping`)
+  void stop(1)
+})

@@ -30,6 +30,11 @@ export const ConfigSchema = Type.Object({
   API_LIMIT_FLOOR_PERCENT: Type.Number({ minimum: 0, maximum: 100, default: 5, description: 'below this share of the daily API allowance left, actions that call the org answer 503' }),
   REQUEST_BUDGET_MS: Type.Integer({ minimum: 1000, default: 25_000, description: 'time a request may spend on org calls (the Heroku router cuts at 30 s)' }),
   IDEMPOTENCY_WAIT_MS: Type.Integer({ minimum: 0, default: 20_000, description: 'how long a duplicate call waits for the first one to finish' }),
+  IDEMPOTENCY_LEASE_MS: Type.Integer({
+    minimum: 100,
+    default: 10_000,
+    description: 'a claim whose process stopped showing life this long is taken over by the next retry'
+  }),
   WORKER_IN_WEB: Type.Optional(Type.Boolean({ description: 'the web process also works jobs; unset: yes unless NODE_ENV=production (run `npm run worker` there)' })),
   JOB_ENCRYPTION_KEYS: Type.Optional(Type.String({
     pattern: '^[A-Za-z0-9_-]+:[A-Za-z0-9+/]+={0,2}(,[A-Za-z0-9_-]+:[A-Za-z0-9+/]+={0,2})*$',

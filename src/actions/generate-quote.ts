@@ -1,16 +1,52 @@
 import { agentAction, defineAction } from './define.ts'
 import { GenerateQuoteRequest, GenerateQuoteResponse } from '../schemas/generate-quote.ts'
-import { opportunityWithLines } from '../salesforce/queries.ts'
+import { opportunityWithLines, quoteByIdempotencyKey, type StoredQuote } from '../salesforce/queries.ts'
 import { toId18 } from '../salesforce/soql.ts'
 import { loadPricingRules } from '../postgres/pricing-rules.ts'
 import { idempotent } from './idempotent.ts'
-import { priceLine, totals } from '../domain/pricing.ts'
+import { discountedLine, priceLine, totals } from '../domain/pricing.ts'
 import { NotFound, OutcomeUnknown, Unprocessable } from '../errors.ts'
-import { answerLost } from '../salesforce/org-client.ts'
+import { answerLost, type GraphNode } from '../salesforce/org-client.ts'
+import { SalesforceApiError } from '../salesforce/errors.ts'
+import type { Static } from 'typebox'
 
 const QUOTE_VALIDITY_DAYS = 30
 /** A composite graph holds at most 500 nodes: the quote and its lines. */
 const MAX_GRAPH_NODES = 500
+
+/**
+ * How the graph fails when the quote of this request is already in the org: the upsert matched
+ * it and tried to update fields that can only be set on create (OpportunityId and QuoteId are
+ * "Create, Filter, Group, Sort", without Update, in the Object Reference; tablexi/restforce-db#49:
+ * "createable fields which are not also updateable ... will result in an error on the upsert"),
+ * or a concurrent graph created it first (the unique key: DUPLICATE_VALUE). The error codes are
+ * inferred from those documents; the answer is then read back by the key.
+ */
+const EXISTS_ALREADY = new Set(['INVALID_FIELD_FOR_INSERT_UPDATE', 'DUPLICATE_VALUE'])
+
+/** A line's key: its quote's key, a colon, its position (at most 64 + 4 characters of the field's 80). */
+const lineKey = (quoteKey: string, index: number): string => `${quoteKey}:${index}`
+
+/** The answer for a quote an earlier attempt created, from what the org holds. */
+function storedQuoteAnswer (quote: StoredQuote): Omit<Static<typeof GenerateQuoteResponse>, 'replayed'> {
+  const position = (line: { Idempotency_Key__c: string }): number =>
+    Number(line.Idempotency_Key__c.slice(line.Idempotency_Key__c.lastIndexOf(':') + 1))
+  const lines = [...(quote.QuoteLineItems?.records ?? [])].sort((a, b) => position(a) - position(b))
+  const prices = lines.map((line) => discountedLine(line.Quantity, line.UnitPrice, line.Discount ?? 0))
+  return {
+    quoteId: quote.Id,
+    quoteName: quote.Name,
+    lines: lines.map((line, i) => ({
+      quoteLineItemId: line.Id,
+      productName: line.Product2?.Name ?? line.Product2Id,
+      quantity: line.Quantity,
+      unitPrice: line.UnitPrice,
+      discountPercent: prices[i]?.discountPercent ?? 0,
+      lineTotal: prices[i]?.lineTotal ?? 0
+    })),
+    ...totals(prices)
+  }
+}
 
 /**
  * Reads the opportunity with its lines as the caller (1 API call), prices the lines with the
@@ -26,7 +62,12 @@ export default defineAction({
   sfdc: agentAction,
   handler: async (input, { caller, org, app }) => {
     const opportunityId = toId18(input.opportunityId, 'opportunityId')
-    return await idempotent({ caller, app }, 'generateQuote', input, async () => {
+    return await idempotent({ caller, app }, 'generateQuote', input, async (claim) => {
+      // An earlier attempt sent the graph and never learnt its outcome: the org knows.
+      if (claim.writeMaybeDone) {
+        const existing = await quoteByIdempotencyKey(org, claim.orgKey)
+        if (existing !== undefined) return storedQuoteAnswer(existing)
+      }
       const [opportunity, rules] = await Promise.all([opportunityWithLines(org, opportunityId), loadPricingRules(app.pg)])
       if (opportunity === undefined) {
         throw new NotFound(`Opportunity ${input.opportunityId} does not exist or you do not have access to it`, ['opportunityId'])
@@ -46,18 +87,51 @@ export default defineAction({
       const quoteName = `Quote for ${opportunity.Name}`.slice(0, 80)
       const expiration = new Date(Date.now() + QUOTE_VALIDITY_DAYS * 86_400_000).toISOString().slice(0, 10)
       const base = `/services/data/v${caller.org.apiVersion}/sobjects`
-      const created = await org.compositeGraph([
-        { referenceId: 'quote', method: 'POST', url: `${base}/Quote`, body: { Name: quoteName, OpportunityId: opportunity.Id, Pricebook2Id: opportunity.Pricebook2Id, Status: 'Draft', ExpirationDate: expiration } },
+      // Upserts on the key (Composite Graph: "/services/data/vXX.X/sobjects/sObject/customFieldName/externalId
+      // DELETE, GET, PATCH, POST" is among the URLs a graph supports), so the org itself refuses a
+      // second quote or line for the same request: the key is unique, and an upsert that matches
+      // an existing record fails on the create-only OpportunityId / QuoteId (see EXISTS_ALREADY).
+      const nodes: GraphNode[] = [
+        {
+          referenceId: 'quote',
+          method: 'PATCH',
+          url: `${base}/Quote/Idempotency_Key__c/${encodeURIComponent(claim.orgKey)}`,
+          body: {
+            Name: quoteName,
+            OpportunityId: opportunity.Id,
+            Pricebook2Id: opportunity.Pricebook2Id,
+            Status: 'Draft',
+            ExpirationDate: expiration
+          }
+        },
         ...priced.map(({ line, price }, i) => ({
           referenceId: `line${i}`,
-          method: 'POST' as const,
-          url: `${base}/QuoteLineItem`,
-          body: { QuoteId: '@{quote.id}', PricebookEntryId: line.PricebookEntryId, Product2Id: line.Product2Id, Quantity: line.Quantity, UnitPrice: line.UnitPrice, Discount: price.discountPercent }
+          method: 'PATCH' as const,
+          url: `${base}/QuoteLineItem/Idempotency_Key__c/${encodeURIComponent(lineKey(claim.orgKey, i))}`,
+          body: {
+            QuoteId: '@{quote.id}',
+            PricebookEntryId: line.PricebookEntryId,
+            Product2Id: line.Product2Id,
+            Quantity: line.Quantity,
+            UnitPrice: line.UnitPrice,
+            Discount: price.discountPercent
+          }
         }))
-      ]).catch((err: unknown) => {
-        if (answerLost(err)) throw new OutcomeUnknown(`Salesforce did not confirm whether the quote for ${opportunity.Name} was created; check the opportunity's quotes before asking again`, err)
-        throw err
-      })
+      ]
+      await claim.sending()
+      let created: Map<string, string>
+      try {
+        created = await org.compositeGraph(nodes)
+      } catch (err) {
+        if (answerLost(err)) {
+          throw new OutcomeUnknown(`Salesforce did not confirm whether the quote for ${opportunity.Name} was created; ` +
+            'ask again with the same idempotency key to find out', err)
+        }
+        const exists = err instanceof SalesforceApiError && EXISTS_ALREADY.has(err.errorCode)
+        const existing = exists ? await quoteByIdempotencyKey(org, claim.orgKey) : undefined
+        if (existing === undefined) throw err
+        return storedQuoteAnswer(existing)
+      }
       return {
         quoteId: created.get('quote') ?? '',
         quoteName,

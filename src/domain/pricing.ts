@@ -41,7 +41,12 @@ export function regionDiscount (rules: PricingRules, billingCountry: string | nu
 export function priceLine (rules: PricingRules, line: PricedLineInput, billingCountry: string | null, overridePercent?: number): PricedLine {
   const rulePercent = volumeDiscount(rules, line.family, line.quantity) + regionDiscount(rules, billingCountry)
   const discountPercent = Math.min(overridePercent ?? rulePercent, rules.maxTotalDiscountPercent)
-  const listTotal = cents(line.quantity * line.unitPrice)
+  return discountedLine(line.quantity, line.unitPrice, discountPercent)
+}
+
+/** A line's totals at a discount already decided (as priced, or as read back from a quote line). */
+export function discountedLine (quantity: number, unitPrice: number, discountPercent: number): PricedLine {
+  const listTotal = cents(quantity * unitPrice)
   return { discountPercent, listTotal, lineTotal: cents(listTotal * (1 - discountPercent / 100)) }
 }
 

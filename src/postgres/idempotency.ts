@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto'
+import { createHash, randomUUID } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type pg from 'pg'
 import { AppError, OutcomeUnknown, Unprocessable } from '../errors.ts'
@@ -28,50 +28,132 @@ export interface IdempotencyOptions {
   retentionMs: number
   /** How long a duplicate waits for the first call to finish. */
   waitMs: number
+  /** A claim whose owner stopped showing life this long is taken over by the next call. */
+  leaseMs?: number
 }
+
+const DEFAULT_LEASE_MS = 10_000
+
+/** What the work of a claimed key gets. */
+export interface Claim {
+  /**
+   * The key as the org sees it (external id fields such as Quote.Idempotency_Key__c): SHA-256,
+   * hex, of the org, user, operation, key and request. The same request always maps to the same
+   * record; another request with a reused key (once its record here has expired) to another one.
+   */
+  readonly orgKey: string
+  /** An earlier owner of this key sent the org write and never recorded its answer: ask the org before writing. */
+  readonly writeMaybeDone: boolean
+  /**
+   * Records, durably, that the org write goes out now: call it just before sending. Throws when
+   * this claim was taken over meanwhile (the call then waits for the new owner's answer), so two
+   * owners never both send.
+   */
+  sending: () => Promise<void>
+}
+
+/** SHA-256 hex of the scope (key and request included): 64 characters, lower case. */
+export function orgKeyOf (scope: IdempotencyScope): string {
+  const { orgId, userId, operationId, key, request } = scope
+  return createHash('sha256').update(canonical({ orgId, userId, operationId, key, request })).digest('hex')
+}
+
+const stillRunning = (): AppError => new AppError(409, 'DUPLICATE_REQUEST_IN_PROGRESS',
+  'The same request is still being processed: ask again in a moment', { retryAfterSeconds: 2 })
 
 /**
  * Runs `work` once per scope: a repeat gets the stored answer, a concurrent duplicate waits for
  * the first call instead of writing too, and a failed call frees the key so a retry can run.
+ *
+ * A claim is a lease: its owner beats while it works; a claim whose owner died (no beat for
+ * `leaseMs`) is taken over by the next call, which is told whether the write had been sent.
+ * The happy path costs three statements: claim, `sending`, and recording the answer; expired
+ * answers are purged by housekeeping (src/postgres/housekeeping.ts), or replaced here when their
+ * key comes back.
  */
-export async function runOnce<T> (pool: pg.Pool, scope: IdempotencyScope, opts: IdempotencyOptions, work: () => Promise<T>): Promise<{ result: T, replayed: boolean }> {
+export async function runOnce<T> (
+  pool: pg.Pool,
+  scope: IdempotencyScope,
+  opts: IdempotencyOptions,
+  work: (claim: Claim) => Promise<T>
+): Promise<{ result: T, replayed: boolean }> {
   const params = [scope.orgId, scope.userId, scope.operationId, scope.key]
   const where = 'org_id = $1 AND user_id = $2 AND operation_id = $3 AND idempotency_key = $4'
   const requestHash = createHash('sha256').update(canonical(scope.request)).digest('base64url')
+  const leaseMs = opts.leaseMs ?? DEFAULT_LEASE_MS
+  const owner = randomUUID()
+  const mine = [...params, owner]
   const deadline = Date.now() + opts.waitMs
   for (;;) {
-    await pool.query(
-      `DELETE FROM idempotency_records WHERE ${where}
-         AND coalesce(completed_at, created_at) < now() - make_interval(secs => $5::double precision / 1000)`, [...params, opts.retentionMs])
-    const claimed = await pool.query(
-      `INSERT INTO idempotency_records (org_id, user_id, operation_id, idempotency_key, request_hash) VALUES ($1, $2, $3, $4, $5)
-         ON CONFLICT DO NOTHING RETURNING 1`, [...params, requestHash])
-    if (claimed.rowCount === 1) break
-    const { rows } = await pool.query<{ response: T, completed_at: Date | null, request_hash: string }>(
-      `SELECT response, completed_at, request_hash FROM idempotency_records WHERE ${where}`, params)
-    const existing = rows[0]
-    if (existing !== undefined && existing.request_hash !== requestHash) {
-      throw new Unprocessable('IDEMPOTENCY_KEY_REUSED', 'This idempotency key was already used for a different request; use a new key for a new request', ['idempotencyKey'])
+    // One statement claims a new key, takes over one whose owner stopped beating (same request
+    // only), or reuses one whose answer has expired; the row is read only when none of these applies.
+    const claimed = await pool.query<{ sent: boolean }>(
+      `INSERT INTO idempotency_records AS r
+         (org_id, user_id, operation_id, idempotency_key, request_hash, owner, heartbeat_at)
+         VALUES ($1, $2, $3, $4, $5, $6, now())
+       ON CONFLICT (org_id, user_id, operation_id, idempotency_key) DO UPDATE
+         SET owner = excluded.owner, heartbeat_at = now(), request_hash = excluded.request_hash,
+             created_at = CASE WHEN r.completed_at IS NULL THEN r.created_at ELSE now() END,
+             sent_at = CASE WHEN r.completed_at IS NULL THEN r.sent_at END,
+             response = NULL, completed_at = NULL
+         WHERE (r.completed_at IS NULL AND r.request_hash = excluded.request_hash
+                AND r.heartbeat_at < now() - make_interval(secs => $7::double precision / 1000))
+            OR r.completed_at < now() - make_interval(secs => $8::double precision / 1000)
+       RETURNING r.sent_at IS NOT NULL AS sent`, [...params, requestHash, owner, leaseMs, opts.retentionMs])
+    if (claimed.rowCount !== 1) {
+      const { rows } = await pool.query<{ response: T, completed_at: Date | null, request_hash: string }>(
+        `SELECT response, completed_at, request_hash FROM idempotency_records WHERE ${where}`, params)
+      const existing = rows[0]
+      if (existing !== undefined && existing.request_hash !== requestHash) {
+        throw new Unprocessable('IDEMPOTENCY_KEY_REUSED',
+          'This idempotency key was already used for a different request; use a new key for a new request', ['idempotencyKey'])
+      }
+      if (existing?.completed_at != null) return { result: existing.response, replayed: true }
+      if (Date.now() > deadline) throw stillRunning()
+      await sleep(existing === undefined ? 0 : 100)
+      continue
     }
-    if (existing?.completed_at != null) return { result: existing.response, replayed: true }
-    if (Date.now() > deadline) {
-      throw new AppError(409, 'DUPLICATE_REQUEST_IN_PROGRESS', 'The same request is still being processed, or its outcome is unknown: check in Salesforce before asking again with a new key', { retryAfterSeconds: 2 })
+    const heartbeat = setInterval(() => {
+      pool.query(`UPDATE idempotency_records SET heartbeat_at = now() WHERE ${where} AND owner = $5`, mine)
+        .catch(() => {})
+    }, Math.max(50, Math.floor(leaseMs / 3)))
+    heartbeat.unref()
+    const claim: Claim = {
+      orgKey: orgKeyOf(scope),
+      writeMaybeDone: claimed.rows[0]?.sent === true,
+      sending: async () => {
+        const marked = await pool.query(
+          `UPDATE idempotency_records SET sent_at = now(), heartbeat_at = now() WHERE ${where} AND owner = $5`, mine)
+        if (marked.rowCount !== 1) throw new ClaimTakenOver()
+      }
     }
-    await sleep(existing === undefined ? 0 : 100)
+    let result: T
+    try {
+      result = await work(claim)
+    } catch (err) {
+      clearInterval(heartbeat)
+      // This process was too slow to beat and another took the key over: wait for its answer.
+      if (err instanceof ClaimTakenOver) continue
+      // A call known not to have written frees its key for a retry. One whose outcome is unknown
+      // gives up its lease at once: the retry takes the key over and settles it by asking the org.
+      const release = err instanceof OutcomeUnknown
+        ? `UPDATE idempotency_records SET heartbeat_at = '-infinity' WHERE ${where} AND owner = $5`
+        : `DELETE FROM idempotency_records WHERE ${where} AND owner = $5`
+      await settle(() => pool.query(release, mine)).catch(() => {})
+      throw err
+    }
+    clearInterval(heartbeat)
+    // The work is done (a quote may exist in the org): its answer is recorded so that a repeat
+    // replays it. Should that fail for good, the lease runs out and a retry asks the org.
+    await settle(() => pool.query(
+      `UPDATE idempotency_records SET response = $5, completed_at = now() WHERE ${where}`, [...params, JSON.stringify(result)]))
+    return { result, replayed: false }
   }
-  let result: T
-  try {
-    result = await work()
-  } catch (err) {
-    // Only a call known not to have written frees its key for a retry.
-    if (!(err instanceof OutcomeUnknown)) await settle(() => pool.query(`DELETE FROM idempotency_records WHERE ${where}`, params)).catch(() => {})
-    throw err
-  }
-  // The work is done (a quote may exist in the org): its answer must be recorded, or the key
-  // stays claimed and every retry gets 409 until the retention ends.
-  await settle(() => pool.query(
-    `UPDATE idempotency_records SET response = $5, completed_at = now() WHERE ${where}`, [...params, JSON.stringify(result)]))
-  return { result, replayed: false }
+}
+
+/** `sending()` found the claim owned by another process: this one must not send. */
+class ClaimTakenOver extends AppError {
+  constructor () { super(409, 'DUPLICATE_REQUEST_IN_PROGRESS', 'Another process took this request over') }
 }
 
 /** How long recording a claim's outcome is retried while the database is away (a restart, a failover). */

@@ -69,6 +69,11 @@ export class OrgClient {
     const url = path.startsWith('/services/') ? `${this.#opts.instanceUrl}${path}` : `${this.#base}${path}`
     this.apiCalls++
     let response: Response
+    let text: string
+    // Reading the answer can fail at any point: before the headers (reset, timeout) or while
+    // the body streams in (connection cut mid-body, the timeout firing between chunks). Once the
+    // request went out, every one of these leaves a write's outcome unknown, so all of them are
+    // classified here, the body included.
     try {
       response = await fetch(url, {
         method,
@@ -81,14 +86,15 @@ export class OrgClient {
         signal: AbortSignal.timeout(timeout)
       })
     } catch (err) {
-      if (err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError')) {
-        throw new Unavailable('ORG_TIMEOUT', `Salesforce did not answer within ${timeout} ms`, 5, err)
-      }
-      throw new OrgUnreachable(err)
+      throw transportFailure(err, timeout, false)
     }
     const usage = parseLimitInfo(response.headers.get('sforce-limit-info'))
     if (usage !== undefined) this.#opts.limits?.record(usage[0], usage[1])
-    const text = await response.text()
+    try {
+      text = await response.text()
+    } catch (err) {
+      throw transportFailure(err, timeout, true)
+    }
     const parsed: unknown = text === '' ? undefined : safeJson(text)
     if (!response.ok) {
       const retryAfter = Number(response.headers.get('retry-after'))
@@ -161,17 +167,29 @@ function safeJson (text: string): unknown {
   try { return JSON.parse(text) } catch { return text }
 }
 
-/** The call may have reached Salesforce, but no answer came back. */
+/** One error for a failed exchange, whether it broke before the answer's headers or inside its body. */
+function transportFailure (err: unknown, timeout: number, answerStarted: boolean): AppError {
+  if (err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError')) {
+    return new Unavailable('ORG_TIMEOUT', `Salesforce did not answer within ${timeout} ms`, 5, err)
+  }
+  return new OrgUnreachable(err, answerStarted)
+}
+
+/** The call may have reached Salesforce, but no (whole) answer came back. */
 export function answerLost (err: unknown): boolean {
   return (err instanceof Unavailable && err.errorCode === 'ORG_TIMEOUT') || (err instanceof OrgUnreachable && err.connectionReset)
 }
 
-/** The org could not be reached at all (refused, reset, DNS): 502; a reset connection is retried when idempotent. */
+/**
+ * The org could not be reached (refused, reset, DNS), or its answer broke off: 502; a reset
+ * connection is retried when idempotent.
+ */
 export class OrgUnreachable extends AppError {
+  /** The request may have reached Salesforce: reset after sending, or the answer cut after its headers. */
   readonly connectionReset: boolean
-  constructor (cause: unknown) {
+  constructor (cause: unknown, answerStarted = false) {
     super(502, 'SALESFORCE_UNREACHABLE', 'Salesforce could not be reached; retry shortly', { cause, retryAfterSeconds: 5 })
     const code = cause instanceof Error ? (cause.cause as { code?: string } | undefined)?.code : undefined
-    this.connectionReset = code === 'ECONNRESET' || code === 'UND_ERR_SOCKET'
+    this.connectionReset = answerStarted || code === 'ECONNRESET' || code === 'UND_ERR_SOCKET'
   }
 }

@@ -31,13 +31,47 @@ export async function opportunityWithLines (org: OrgClient, opportunityId: strin
          FROM OpportunityLineItems ORDER BY Id)
     FROM Opportunity WHERE Id = ${toId18(opportunityId)}`.replace(/\s+/g, ' ').trim())
   const opportunity = page.records[0]
-  let lines = opportunity?.OpportunityLineItems
-  while (lines != null && !lines.done && lines.nextRecordsUrl !== undefined) {
-    const more: QueryPage<OpportunityLine> = await org.queryMore(lines.nextRecordsUrl)
-    lines.records.push(...more.records)
-    lines = { ...more, records: lines.records }
-  }
+  await fetchAllChildren(org, opportunity?.OpportunityLineItems)
   return opportunity
+}
+
+type ChildList<R> = { done: boolean, records: R[], nextRecordsUrl?: string } | null | undefined
+
+/** Salesforce pages a long child list of a subquery: fetches the rest into `records`. */
+async function fetchAllChildren<R> (org: OrgClient, children: ChildList<R>): Promise<void> {
+  let page = children
+  while (children != null && page != null && !page.done && page.nextRecordsUrl !== undefined) {
+    const more: QueryPage<R> = await org.queryMore(page.nextRecordsUrl)
+    children.records.push(...more.records)
+    page = more
+  }
+}
+
+export interface StoredQuoteLine {
+  Id: string
+  Idempotency_Key__c: string
+  Product2Id: string
+  Quantity: number
+  UnitPrice: number
+  Discount: number | null
+  Product2: { Name: string } | null
+}
+
+export interface StoredQuote {
+  Id: string
+  Name: string
+  QuoteLineItems: { totalSize: number, done: boolean, records: StoredQuoteLine[], nextRecordsUrl?: string } | null
+}
+
+/** The quote carrying an idempotency key, with its lines, as the caller sees it (undefined: none). */
+export async function quoteByIdempotencyKey (org: OrgClient, key: string): Promise<StoredQuote | undefined> {
+  const page = await org.query<StoredQuote>(soql`
+    SELECT Id, Name,
+      (SELECT Id, Idempotency_Key__c, Product2Id, Quantity, UnitPrice, Discount, Product2.Name FROM QuoteLineItems)
+    FROM Quote WHERE Idempotency_Key__c = ${key}`.replace(/\s+/g, ' ').trim())
+  const quote = page.records[0]
+  await fetchAllChildren(org, quote?.QuoteLineItems)
+  return quote
 }
 
 export interface RecordAccess { read: boolean, edit: boolean }

@@ -34,16 +34,82 @@ t.test('idempotency records', async (t) => {
     t.same(await runOnce(app.pg, { ...s, userId: '005000000000002AAA' }, options, work), { result: { n: 2 }, replayed: false })
   })
 
-  t.test('a failure frees the key; an unknown outcome keeps it', async (t) => {
+  t.test('a failure frees the key; an unknown outcome is settled by the retry, told the write was sent', async (t) => {
     const failed = scope()
     runs = 0
     await t.rejects(runOnce(app.pg, failed, options, async () => { throw new AppError(400, 'NOPE', 'refused') }))
     t.same(await runOnce(app.pg, failed, options, work), { result: { n: 1 }, replayed: false }, 'the retry runs')
 
     const lost = scope()
-    await failsWith(t, runOnce(app.pg, lost, options, async () => { throw new OutcomeUnknown('no answer') }), { errorCode: 'OUTCOME_UNKNOWN' })
-    await failsWith(t, runOnce(app.pg, lost, options, work), { errorCode: 'DUPLICATE_REQUEST_IN_PROGRESS', statusCode: 409 }, 'the retry does not write a second time')
-    t.equal(runs, 1)
+    await failsWith(t, runOnce(app.pg, lost, options, async (claim) => {
+      await claim.sending()
+      throw new OutcomeUnknown('no answer')
+    }), { errorCode: 'OUTCOME_UNKNOWN' })
+    const started = Date.now()
+    let told: boolean | undefined
+    await runOnce(app.pg, lost, options, async (claim) => { told = claim.writeMaybeDone; return { n: 0 } })
+    t.equal(told, true, 'the retry runs at once and knows the write may have happened (it asks the org)')
+    t.ok(Date.now() - started < 1000, 'without waiting for a lease')
+  })
+
+  t.test('a claim whose owner died is taken over after the lease; a live one is not', async (t) => {
+    const s = scope()
+    const lease = { ...options, leaseMs: 300, waitMs: 5000 }
+    // The owner "dies" holding the claim: its work never ends, and it stops beating.
+    let release = (): void => {}
+    const never = async () => await new Promise<{ n: number }>((resolve) => { release = () => { resolve({ n: -1 }) } })
+    const stuck = runOnce(app.pg, s, { ...lease, leaseMs: 60_000 }, never)
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    await app.pg.query(
+      "UPDATE idempotency_records SET heartbeat_at = now() - interval '1 hour' WHERE idempotency_key = $1", [s.key])
+    let told: boolean | undefined
+    const taken = await runOnce(app.pg, s, lease, async (claim) => { told = claim.writeMaybeDone; return { n: 7 } })
+    t.same(taken, { result: { n: 7 }, replayed: false }, 'the next call takes the key over')
+    t.equal(told, false, 'and knows nothing had been sent')
+    release()
+    await stuck
+
+    const live = scope()
+    const slow = runOnce(app.pg, live, { ...lease, leaseMs: 150 }, async () => {
+      await new Promise((resolve) => setTimeout(resolve, 700))
+      return { n: 1 }
+    })
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    runs = 0
+    const waited = await runOnce(app.pg, live, lease, work)
+    t.same(waited, { result: { n: 1 }, replayed: true }, 'a beating owner is waited for, not taken over')
+    t.equal(runs, 0)
+    await slow
+  })
+
+  t.test('an owner whose claim was taken over does not send; it answers what the new owner did', async (t) => {
+    const s = scope()
+    let sent = false
+    const slow = runOnce(app.pg, s, options, async (claim) => {
+      await app.pg.query('UPDATE idempotency_records SET owner = gen_random_uuid() WHERE idempotency_key = $1', [s.key])
+      setTimeout(() => {
+        void app.pg.query('UPDATE idempotency_records SET response = $2, completed_at = now() WHERE idempotency_key = $1',
+          [s.key, { n: 42 }])
+      }, 100)
+      await claim.sending()
+      sent = true
+      return { n: 1 }
+    })
+    t.same(await slow, { result: { n: 42 }, replayed: true })
+    t.equal(sent, false, 'sending() stopped it')
+  })
+
+  t.test('the happy path costs three statements', async (t) => {
+    const s = scope()
+    const query = app.pg.query.bind(app.pg)
+    let statements = 0
+    app.pg.query = ((...args: Parameters<typeof query>) => {
+      statements++
+      return query(...args)
+    }) as typeof app.pg.query
+    t.teardown(() => { app.pg.query = query })
+    await runOnce(app.pg, s, options, async (claim) => { await claim.sending(); return { n: 1 } })
+    t.equal(statements, 3, 'claim, sending, answer')
   })
 
   t.test('expired records are purged, live ones kept', async (t) => {

@@ -1,8 +1,9 @@
-// npm run local-org -- --port N [--dataset small|large] [--latency-ms N] [--seed N] [--snapshot-dir D]
+// npm run local-org -- --port N [--dataset small|large] [--latency-ms N] [--seed N] [--snapshot-dir D] [--faults SPEC]
 // Prints LOCAL_ORG_URL=<url>, then one "CONTEXT <username> <base64 x-client-context>" per user,
 // and serves until SIGINT/SIGTERM.
 import { parseArgs } from 'node:util'
 import { startLocalOrg } from './index.ts'
+import { FAULTS_USAGE, parseFaultSpec } from './faults.ts'
 
 const { values } = parseArgs({
   options: {
@@ -12,12 +13,14 @@ const { values } = parseArgs({
     'latency-ms': { type: 'string' },
     seed: { type: 'string', default: '42' },
     'snapshot-dir': { type: 'string' },
+    faults: { type: 'string' },
     help: { type: 'boolean', short: 'h' }
   }
 })
 
 if (values.help) {
-  process.stdout.write('usage: npm run local-org -- [--port N] [--host H] [--dataset small|large] [--latency-ms N|MIN-MAX] [--seed N] [--snapshot-dir D]\n')
+  process.stdout.write('usage: npm run local-org -- [--port N] [--host H] [--dataset small|large] ' +
+    `[--latency-ms N|MIN-MAX] [--seed N] [--snapshot-dir D] [--faults ${FAULTS_USAGE}]\n`)
   process.exit(0)
 }
 
@@ -41,6 +44,14 @@ if (lat !== undefined) {
   latencyMs = range ? [Number(range[1]), Number(range[2])] : num('latency-ms', lat)
 }
 
+let faults: ReturnType<typeof parseFaultSpec> | undefined
+try {
+  faults = values.faults === undefined ? undefined : parseFaultSpec(values.faults)
+} catch (e) {
+  process.stderr.write(`local org: --faults: ${(e as Error).message}\n`)
+  process.exit(2)
+}
+
 const org = await startLocalOrg({
   port: num('port', values.port),
   host: values.host,
@@ -49,6 +60,7 @@ const org = await startLocalOrg({
   latencyMs,
   snapshotDir: values['snapshot-dir']
 })
+if (faults !== undefined) org.setFaults(faults)
 
 const lines = [`LOCAL_ORG_URL=${org.url}`]
 for (const u of org.users) lines.push(`CONTEXT ${u.username} ${org.mintContext(u.username)}`)

@@ -10,12 +10,13 @@ import { SEED_USERS, prng, seedOrg } from './seed.ts'
 import type { Dataset } from './seed.ts'
 import { OrgServer } from './server.ts'
 import type { Faults, SoqlLogEntry, Stats } from './server.ts'
-import { loadSnapshot, saveSnapshot, snapshotExists } from './snapshot.ts'
+import { loadSnapshot, saveChanges, saveSnapshot, snapshotExists } from './snapshot.ts'
 import type { Rec, Value } from './store.ts'
 import type { ClientContext } from '@applink-actions/platform/client-context'
 
 export type { Faults, SoqlLogEntry, Stats } from './server.ts'
 export { PUBLISHED_EVENTS_PATH } from './server.ts'
+export { FAULTS_USAGE, formatFaults, parseFaultSpec } from './faults.ts'
 export type { PublishedEvent } from './org.ts'
 export type { ObjectSpec, FieldSpec } from './schema.ts'
 export type { Dataset } from './seed.ts'
@@ -104,17 +105,15 @@ export async function startLocalOrg (opts: LocalOrgOptions = {}): Promise<LocalO
   const server = new OrgServer(core, faults, prng(seed ^ 0x5eed))
   const url = await server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1')
 
-  // Snapshot persistence: debounce after writes, and on close.
-  let savedVersion = core.store.version
+  // Snapshot persistence: what changed, every 2 s and on close.
   let timer: NodeJS.Timeout | undefined
   const persist = (): void => {
-    if (!opts.snapshotDir) return
-    saveSnapshot(core, opts.snapshotDir, { seed, dataset })
-    savedVersion = core.store.version
+    if (opts.snapshotDir) saveChanges(core, opts.snapshotDir, { seed, dataset })
   }
   if (opts.snapshotDir) {
-    if (!snapshotExists(opts.snapshotDir)) persist()
-    timer = setInterval(() => { if (core.store.version !== savedVersion) persist() }, 2000)
+    core.store.trackChanges = true
+    if (!snapshotExists(opts.snapshotDir)) saveSnapshot(core, opts.snapshotDir, { seed, dataset })
+    timer = setInterval(persist, 2000)
     timer.unref()
   }
 
@@ -156,7 +155,7 @@ export async function startLocalOrg (opts: LocalOrgOptions = {}): Promise<LocalO
     async close () {
       if (timer) clearInterval(timer)
       await server.close()
-      if (opts.snapshotDir && core.store.version !== savedVersion) persist()
+      persist()
     },
     contextFor,
     mintContext: (username, overrides) => Buffer.from(JSON.stringify(contextFor(username, overrides))).toString('base64'),
@@ -170,12 +169,7 @@ export async function startLocalOrg (opts: LocalOrgOptions = {}): Promise<LocalO
     get soqlLog () { return server.soqlLog },
     clearSoqlLog: () => { server.soqlLog.length = 0 },
     get faults () { return server.faults },
-    setFaults: (partial) => {
-      for (const [k, v] of Object.entries(partial)) {
-        if (v === undefined) delete (server.faults as Record<string, unknown>)[k]
-        else (server.faults as Record<string, unknown>)[k] = v
-      }
-    },
+    setFaults: (partial) => { server.setFaults(partial) },
     expireToken: (username) => server.expireToken(userOf(username).username),
     refreshToken: (username) => server.issueToken(userOf(username).username),
     records: (type) => {

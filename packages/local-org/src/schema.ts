@@ -22,6 +22,8 @@ export interface FieldDef {
   custom: boolean
   externalId: boolean
   unique: boolean
+  /** Unique values compare case-sensitively ("ABC" and "abc" are two values). */
+  caseSensitive: boolean
   idLookup: boolean
   indexed: boolean
   referenceTo: string[]
@@ -80,6 +82,7 @@ export interface FieldSpec {
   autoNumber?: boolean
   externalId?: boolean
   unique?: boolean
+  caseSensitive?: boolean
   indexed?: boolean
   referenceTo?: string
   relationshipName?: string
@@ -136,6 +139,7 @@ function field (spec: FieldSpec, custom: boolean): FieldDef {
     custom: custom && spec.name.endsWith('__c'),
     externalId: spec.externalId === true,
     unique: spec.unique === true,
+    caseSensitive: spec.caseSensitive === true,
     idLookup: t === 'id' || spec.externalId === true || spec.name === 'Name' || spec.name === 'Username',
     indexed: isRef || spec.externalId === true || spec.unique === true || spec.indexed === true || spec.name === 'Name',
     referenceTo: spec.referenceTo !== undefined ? [spec.referenceTo] : [],
@@ -256,6 +260,11 @@ export class Schema {
 const STAGES = ['Prospecting', 'Qualification', 'Needs Analysis', 'Proposal', 'Negotiation', 'Closed Won', 'Closed Lost']
 export const STAGE_PROBABILITY: Record<string, number> = {
   Prospecting: 10, Qualification: 20, 'Needs Analysis': 20, Proposal: 50, Negotiation: 80, 'Closed Won': 100, 'Closed Lost': 0
+}
+
+/** The key AppLink Actions' generateQuote upserts quotes and their lines on (salesforce/ metadata). */
+const IDEMPOTENCY_KEY: FieldSpec = {
+  name: 'Idempotency_Key__c', type: 'string', label: 'Idempotency Key', length: 80, externalId: true, unique: true, caseSensitive: true
 }
 
 export const STANDARD_OBJECTS: ObjectSpec[] = [
@@ -388,7 +397,8 @@ export const STANDARD_OBJECTS: ObjectSpec[] = [
       { name: 'Subtotal', type: 'currency', precision: 18, scale: 2, calculated: true },
       { name: 'TotalPrice', type: 'currency', precision: 18, scale: 2, calculated: true },
       { name: 'GrandTotal', type: 'currency', precision: 18, scale: 2, calculated: true },
-      { name: 'LineItemCount', type: 'int', precision: 9, calculated: true }
+      { name: 'LineItemCount', type: 'int', precision: 9, calculated: true },
+      IDEMPOTENCY_KEY
     ]
   },
   {
@@ -404,7 +414,8 @@ export const STANDARD_OBJECTS: ObjectSpec[] = [
       { name: 'Discount', type: 'percent', precision: 18, scale: 2 },
       { name: 'Subtotal', type: 'currency', precision: 18, scale: 2, calculated: true },
       { name: 'TotalPrice', type: 'currency', precision: 18, scale: 2, calculated: true },
-      { name: 'Description', type: 'string', length: 255, label: 'Line Item Description' }
+      { name: 'Description', type: 'string', length: 255, label: 'Line Item Description' },
+      IDEMPOTENCY_KEY
     ]
   },
   {
@@ -489,7 +500,7 @@ export function describeField (f: FieldDef): Record<string, unknown> {
     byteLength: f.length * 3,
     calculated: f.calculated,
     cascadeDelete: f.cascadeDelete,
-    caseSensitive: false,
+    caseSensitive: f.caseSensitive,
     createable: f.createable,
     custom: f.custom,
     defaultValue: null,

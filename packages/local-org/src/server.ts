@@ -12,6 +12,8 @@ import { describeGlobalEntry, describeObject } from './schema.ts'
 import type { ObjectDef } from './schema.ts'
 import type { QueryResult } from './soql.ts'
 import type { Rec } from './store.ts'
+import { LOST_ANSWER_MODES, formatFaults, parseFaultSpec } from './faults.ts'
+import type { LostAnswerMode } from './faults.ts'
 
 export interface Faults {
   /** Added latency per request: a fixed number of ms, or [min, max] for a uniform spread. */
@@ -26,6 +28,15 @@ export interface Faults {
   dailyApiLimit?: number
   /** Requests whose path (after /services/data/vNN.N, with query string) matches answer 503. */
   failPaths?: RegExp
+  /**
+   * Share (0..1) of successful writes whose answer is lost after the org did the write: what a
+   * client sees when a connection breaks on the way back.
+   */
+  rateLostAnswer?: number
+  /** How a lost answer breaks; default: one of them at random. */
+  lostAnswerMode?: LostAnswerMode
+  /** Only writes whose path (as for failPaths) matches lose their answer; default: every write. */
+  lostAnswerPaths?: RegExp
 }
 
 export interface Stats {
@@ -116,6 +127,14 @@ export class OrgServer {
     return user
   }
 
+  /** Changes some fault switches; an undefined value switches one off. */
+  setFaults (partial: Partial<Faults>): void {
+    for (const [k, v] of Object.entries(partial)) {
+      if (v === undefined) delete (this.faults as Record<string, unknown>)[k]
+      else (this.faults as Record<string, unknown>)[k] = v
+    }
+  }
+
   resetStats (): void {
     this.stats = { apiCalls: 0, byUser: {}, byPath: {} }
     this.usage = 0
@@ -153,24 +172,67 @@ export class OrgServer {
   // ---- request handling ---------------------------------------------------------------------
   private async handle (req: IncomingMessage, res: ServerResponse): Promise<void> {
     let reply: Reply
+    let lost: LostAnswerMode | undefined
     try {
       const raw = await readBody(req)
-      await this.delay()
-      reply = this.route(req, raw)
+      if ((req.url ?? '').startsWith('/__admin/')) {
+        reply = this.admin(req, raw)
+      } else {
+        await this.delay()
+        reply = this.route(req, raw)
+        lost = this.loseAnswer(req, reply)
+      }
     } catch (e) {
       reply = errorReply(e)
     }
     const headers: Record<string, string> = { 'Sforce-Limit-Info': this.limitHeader(), ...(reply.headers ?? {}) }
+    const text = reply.body === undefined ? '' : JSON.stringify(reply.body)
     if (reply.body !== undefined) {
-      const text = JSON.stringify(reply.body)
       headers['Content-Type'] = JSON_TYPE
       headers['Content-Length'] = String(Buffer.byteLength(text))
-      res.writeHead(reply.status, headers)
-      res.end(text)
-    } else {
-      res.writeHead(reply.status, headers)
-      res.end()
     }
+    if (lost !== undefined) {
+      spoil(res, lost, reply.status, headers, text)
+      return
+    }
+    res.writeHead(reply.status, headers)
+    res.end(text)
+  }
+
+  /** Whether this write's answer is lost (the write itself stands), and how. */
+  private loseAnswer (req: IncomingMessage, reply: Reply): LostAnswerMode | undefined {
+    const rate = this.faults.rateLostAnswer ?? 0
+    const method = (req.method ?? 'GET').toUpperCase()
+    if (rate <= 0 || method === 'GET' || method === 'HEAD' || reply.status >= 400) return undefined
+    const path = (req.url ?? '').replace(/^\/services\/data\/v\d+\.\d/, '')
+    if (this.faults.lostAnswerPaths !== undefined && !this.faults.lostAnswerPaths.test(path)) return undefined
+    if (this.rnd() >= rate) return undefined
+    return this.faults.lostAnswerMode ?? LOST_ANSWER_MODES[Math.floor(this.rnd() * LOST_ANSWER_MODES.length)]
+  }
+
+  /**
+   * The local org's own control surface (a real org has nothing like it): GET /__admin/faults
+   * shows the fault switches, POST /__admin/faults with {"spec": "503=0.05,latency=30-100"}
+   * replaces them (see faults.ts).
+   */
+  private admin (req: IncomingMessage, raw: string): Reply {
+    const path = new URL(req.url ?? '/', 'http://local').pathname
+    if (path !== '/__admin/faults') throw notFound()
+    const method = (req.method ?? 'GET').toUpperCase()
+    if (method === 'POST') {
+      const spec = (parseJson(raw, method) as { spec?: unknown } | undefined)?.spec
+      if (typeof spec !== 'string') {
+        throw new SfError(400, 'JSON_PARSER_ERROR', 'Send {"spec": "503=0.05,lock=0.02,latency=30-100,lost=0.01"}')
+      }
+      try {
+        this.setFaults(parseFaultSpec(spec))
+      } catch (e) {
+        throw new SfError(400, 'INVALID_INPUT', (e as Error).message)
+      }
+    } else if (method !== 'GET') {
+      throw methodNotAllowed(method)
+    }
+    return { status: 200, body: { spec: formatFaults(this.faults) } }
   }
 
   private async delay (): Promise<void> {
@@ -628,6 +690,25 @@ export class OrgServer {
 }
 
 // ---- helpers --------------------------------------------------------------------------------
+/**
+ * Breaks an answer the org already acted on: 'reset' closes the connection without a byte,
+ * 'cut' sends the headers and half the body then closes, 'stall' sends the headers and half the
+ * body and then nothing, until the client gives up (its timeout fires while it reads the body).
+ */
+function spoil (
+  res: ServerResponse, mode: LostAnswerMode, status: number, headers: Record<string, string>, text: string
+): void {
+  // An answer without a body is whole once its headers are out: only a reset loses it.
+  if (mode === 'reset' || text === '') {
+    res.socket?.resetAndDestroy()
+    return
+  }
+  res.writeHead(status, headers)
+  res.write(text.slice(0, Math.floor(text.length / 2)), () => {
+    if (mode === 'cut') res.socket?.destroy()
+  })
+}
+
 function created (rec: Rec, version: string): Reply {
   const id = rec.f.Id as string
   return { status: 201, body: { id, success: true, errors: [] }, headers: { Location: `/services/data/v${version}/sobjects/${rec.type}/${id}` } }

@@ -19,10 +19,16 @@ export class Store {
   /** `${type}.${field}` → key → records. */
   private readonly indexes = new Map<string, Map<Value, Set<Rec>>>()
   private readonly indexedFields = new Map<string, string[]>()
+  /** `${type}.${field}` of case-sensitive unique fields: their index keeps values as they are. */
+  private readonly caseSensitive = new Set<string>()
   private readonly journal: Array<() => void> = []
   private readonly savepoints: number[] = []
-  /** Incremented on every change: snapshot persistence watches it. */
+  /** Incremented on every change. */
   version = 0
+  /** Ids of records inserted, changed or removed since snapshot persistence last saved them. */
+  readonly changed = new Set<string>()
+  /** Set by snapshot persistence: without it nobody empties `changed`. */
+  trackChanges = false
 
   readonly schema: Schema
 
@@ -39,6 +45,11 @@ export class Store {
       const k = `${o.name}.${f}`
       if (!this.indexes.has(k)) this.indexes.set(k, new Map())
     }
+    for (const f of o.fields) if (f.caseSensitive) this.caseSensitive.add(`${o.name}.${f.name}`)
+  }
+
+  private keyOf (type: string, field: string, v: Value | undefined): Value | undefined {
+    return this.caseSensitive.has(`${type}.${field}`) && typeof v === 'string' ? v : indexKey(v)
   }
 
   isIndexed (type: string, field: string): boolean {
@@ -53,7 +64,7 @@ export class Store {
     }
     const idx = this.indexes.get(`${type}.${field}`)
     if (!idx) throw new Error(`field ${type}.${field} is not indexed`)
-    const k = indexKey(value)
+    const k = this.keyOf(type, field, value)
     if (k === undefined) return []
     const set = idx.get(k)
     return set ? [...set] : []
@@ -61,7 +72,7 @@ export class Store {
 
   count (type: string, field: string, value: Value): number {
     const idx = this.indexes.get(`${type}.${field}`)
-    const k = indexKey(value)
+    const k = this.keyOf(type, field, value)
     if (!idx || k === undefined) return 0
     return idx.get(k)?.size ?? 0
   }
@@ -98,6 +109,10 @@ export class Store {
     this.version++
   }
 
+  private touch (id: string): void {
+    if (this.trackChanges) this.changed.add(id)
+  }
+
   private record (undo: () => void): void {
     if (this.savepoints.length > 0) this.journal.push(undo)
   }
@@ -109,6 +124,7 @@ export class Store {
     this.byType.get(rec.type)?.set(id, rec)
     for (const f of this.indexedFields.get(rec.type) ?? []) this.addIndex(rec, f, rec.f[f])
     this.version++
+    this.touch(id)
     this.record(() => this.remove(rec))
   }
 
@@ -119,6 +135,7 @@ export class Store {
     this.byType.get(rec.type)?.delete(id)
     for (const f of this.indexedFields.get(rec.type) ?? []) this.dropIndex(rec, f, rec.f[f])
     this.version++
+    this.touch(id)
   }
 
   set (rec: Rec, changes: Record<string, Value>): void {
@@ -134,6 +151,7 @@ export class Store {
       rec.f[k] = v
     }
     this.version++
+    this.touch(rec.f.Id as string)
     this.record(() => {
       for (const [k, v] of Object.entries(before)) {
         if (indexed.includes(k)) {
@@ -146,7 +164,7 @@ export class Store {
   }
 
   private addIndex (rec: Rec, field: string, v: Value | undefined): void {
-    const k = indexKey(v)
+    const k = this.keyOf(rec.type, field, v)
     if (k === undefined) return
     const idx = this.indexes.get(`${rec.type}.${field}`)
     if (!idx) return
@@ -156,7 +174,7 @@ export class Store {
   }
 
   private dropIndex (rec: Rec, field: string, v: Value | undefined): void {
-    const k = indexKey(v)
+    const k = this.keyOf(rec.type, field, v)
     if (k === undefined) return
     const idx = this.indexes.get(`${rec.type}.${field}`)
     const set = idx?.get(k)

@@ -1,7 +1,7 @@
 // The CLI's machine-readable output, a real client using what it prints, and snapshot persistence.
 import t from 'tap'
 import { spawn } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { appendFileSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
@@ -63,4 +63,36 @@ t.test('snapshot: data survives a restart', async t => {
   const r = await fetch(`${second.url}/services/data/v62.0/query?q=${encodeURIComponent("SELECT Id, Owner.Username FROM Account WHERE External_Id__c = 'SNAP-1'")}`, { headers: { Authorization: `Bearer ${second.user(ADMIN).accessToken}` } })
   const body = await r.json() as { records: Array<{ Owner: { Username: string } }> }
   t.equal(body.records[0]?.Owner.Username, REP1, 'indexes rebuilt')
+})
+
+t.test('snapshot: a save appends what changed; a large journal is compacted; a torn line is skipped', async t => {
+  const dir = mkdtempSync(join(tmpdir(), 'local-org-'))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  const first = await orgFor(t, { snapshotDir: dir })
+  const files = () => readdirSync(dir).sort()
+  const base = files().find((f) => f.startsWith('records-')) as string
+  const baseBytes = statSync(join(dir, base)).size
+  const acc = first.insertRecord('Account', { Name: 'Journaled Co' }, REP1)
+  first.saveSnapshot()
+  const journal = files().find((f) => f.startsWith('journal-')) as string
+  t.ok(journal, 'a journal next to the base')
+  t.equal(statSync(join(dir, base)).size, baseBytes, 'the base is not rewritten')
+  t.equal(readFileSync(join(dir, journal), 'utf8').trim().split('\n').length, 1, 'one line for one changed record')
+  first.updateRecord(String(acc.Id), { Industry: 'Finance' })
+  first.saveSnapshot()
+  t.equal(readFileSync(join(dir, journal), 'utf8').trim().split('\n').length, 2)
+  // A crash in the middle of an append leaves half a line.
+  appendFileSync(join(dir, journal), '{"type":"Account","f":{"Id":')
+  await first.close()
+
+  const second = await orgFor(t, { snapshotDir: dir })
+  t.equal(second.getRecord(String(acc.Id))?.Industry, 'Finance', 'the latest state of a journaled record')
+  for (let i = 0; i < 5_100; i++) second.insertRecord('Contact', { LastName: `Bulk ${i}` })
+  second.saveSnapshot()
+  t.notOk(files().includes(base), 'a journal past its bound is compacted into a new base')
+  t.same(files().filter((f) => f.startsWith('journal-')), [], 'and the old journal goes')
+  const counts = second.counts()
+  await second.close()
+  const third = await orgFor(t, { snapshotDir: dir })
+  t.same(third.counts(), counts)
 })

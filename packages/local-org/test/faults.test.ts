@@ -2,6 +2,7 @@
 // paths, API-call statistics.
 import t from 'tap'
 import { ADMIN, REP1, call, orgFor, soql } from './helper.ts'
+import { formatFaults } from '../src/faults.ts'
 
 t.test('faults and counters', async t => {
   const org = await orgFor(t, { seed: 3 })
@@ -68,6 +69,50 @@ t.test('faults and counters', async t => {
     t.equal((await call(org, REP1, 'POST', '/composite/graph', { graphs: [] })).status, 503)
     t.equal((await soql(org, REP1, 'SELECT Id FROM Account LIMIT 1')).status, 200)
     org.setFaults({ failPaths: undefined })
+  })
+
+  await t.test('lost answers: the write stands, the answer breaks (reset, cut, stall)', async t => {
+    const count = (): number => org.records('Account').filter(a => a.Name === 'Lost answer').length
+    org.setFaults({ rateLostAnswer: 1, lostAnswerMode: 'reset' })
+    await t.rejects(call(org, REP1, 'POST', '/sobjects/Account', { Name: 'Lost answer' }), 'reset: no answer at all')
+    t.equal(count(), 1, 'the record was created')
+    org.setFaults({ lostAnswerMode: 'cut' })
+    await t.rejects(call(org, REP1, 'POST', '/sobjects/Account', { Name: 'Lost answer' }), 'cut: the body breaks off')
+    t.equal(count(), 2)
+    org.setFaults({ lostAnswerMode: 'stall' })
+    const res = await fetch(`${org.url}/services/data/v${org.apiVersion}/sobjects/Account`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${org.user(REP1).accessToken}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ Name: 'Lost answer' }),
+      signal: AbortSignal.timeout(300)
+    })
+    t.equal(res.status, 201, 'stall: the headers arrive')
+    await t.rejects(res.text(), { name: 'TimeoutError' }, 'the body never ends')
+    t.equal(count(), 3)
+    t.equal((await soql(org, REP1, 'SELECT Id FROM Account LIMIT 1')).status, 200, 'reads keep their answers')
+    org.setFaults({ lostAnswerMode: undefined, lostAnswerPaths: /^\/composite\/graph/ })
+    const kept = await call(org, REP1, 'POST', '/sobjects/Account', { Name: 'Kept answer' })
+    t.equal(kept.status, 201, 'only matching paths lose answers')
+    org.setFaults({ rateLostAnswer: undefined, lostAnswerPaths: undefined })
+  })
+
+  await t.test('the admin endpoint switches faults by spec; a real org has no such path', async t => {
+    const admin = async (method: string, body?: unknown) =>
+      await call(org, null, method, `${org.url}/__admin/faults`, body)
+    t.same((await admin('GET')).body, { spec: 'none' })
+    const set = await admin('POST', { spec: '503=1,latency=5-10,lost=0.5,lost-mode=cut' })
+    t.equal(set.status, 200)
+    t.same(set.body, { spec: '503=1,latency=5-10,lost=0.5,lost-mode=cut' })
+    t.equal((await soql(org, REP1, 'SELECT Id FROM Account LIMIT 1')).status, 503, 'what the API answers changes')
+    const replaced = await admin('POST', { spec: 'lock=0.2' })
+    t.same(replaced.body, { spec: 'lock=0.2' }, 'a spec replaces the switches before it')
+    t.equal((await soql(org, REP1, 'SELECT Id FROM Account LIMIT 1')).status, 200)
+    const bad = await admin('POST', { spec: '503=2' })
+    t.equal(bad.status, 400)
+    t.match(bad.body[0].message, /between 0 and 1/)
+    t.equal((await admin('POST', { spec: 'bogus=1' })).status, 400)
+    t.equal((await admin('POST', { spec: '' })).status, 200, 'an empty spec switches everything off')
+    t.same(formatFaults(org.faults), 'none')
   })
 
   await t.test('tokens: missing, unknown, expired, ttl', async t => {

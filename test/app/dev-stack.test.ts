@@ -1,0 +1,84 @@
+// `npm run dev` as a user runs it: its fault switch changes what the service sees (in its log
+// lines and its answers), the local org's admin endpoint switches faults while it runs, and the
+// stack stops cleanly, with the local org saved, when its service dies.
+import t from 'tap'
+import { spawn } from 'node:child_process'
+import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import { createInterface } from 'node:readline'
+import { testDatabase, until } from '../helper.ts'
+
+type Line = Record<string, unknown>
+
+t.test('npm run dev -- --faults', async (t) => {
+  const dataDir = await mkdtemp(path.join(tmpdir(), 'applink-dev-'))
+  t.teardown(() => rm(dataDir, { recursive: true, force: true }))
+  const { url } = await testDatabase(t, 'dev')
+  const args = ['scripts/dev.ts', '--faults', '503=1', '--data-dir', dataDir, '--sync-interval-ms', '60000']
+  const dev = spawn(process.execPath, args, {
+    env: { ...process.env, DATABASE_URL: url, APP_PORT: '0', LOG_LEVEL: 'info', WORKER_IN_WEB: 'false' },
+    stdio: ['ignore', 'pipe', 'pipe']
+  })
+  const exited = new Promise<number | null>((resolve) => { dev.once('exit', (code) => { resolve(code) }) })
+  t.teardown(() => { dev.kill('SIGKILL') })
+  const logs: Line[] = []
+  const printed: string[] = []
+  createInterface({ input: dev.stdout }).on('line', (text) => {
+    printed.push(text)
+    if (text.startsWith('{')) logs.push(JSON.parse(text) as Line)
+  })
+  const stderr: string[] = []
+  createInterface({ input: dev.stderr }).on('line', (text) => { stderr.push(text) })
+  const value = (prefix: string) => printed.find((l) => l.startsWith(prefix))?.slice(prefix.length)
+  await until('the dev stack to be ready', () => value('CONTEXT rep1@acme.local ') !== undefined, 120_000, 200)
+  const serviceUrl = value('SERVICE_URL=') as string
+  const orgUrl = value('LOCAL_ORG_URL=') as string
+  const context = value('CONTEXT rep1@acme.local ') as string
+  t.match(stderr.join('\n'), /local org faults: 503=1/, 'it says which faults are on')
+
+  const token = JSON.parse(Buffer.from(context, 'base64').toString()).accessToken as string
+  const org = async (soqlText: string) => {
+    const res = await fetch(`${orgUrl}/services/data/v62.0/query?q=${encodeURIComponent(soqlText)}`, {
+      headers: { authorization: `Bearer ${token}` }
+    })
+    return await res.json() as { records: Line[] }
+  }
+  const quote = async () => await fetch(`${serviceUrl}/actions/generateQuote`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-client-context': context },
+    body: JSON.stringify({ opportunityId: opportunityId ?? '006000000000000AAA', idempotencyKey: `dev-${Date.now()}` })
+  })
+  let opportunityId: string | undefined
+
+  const failed = await quote()
+  t.equal(failed.status, 502, 'with every org call answered 503, the action answers 502')
+  t.equal((await failed.json() as Line).errorCode, 'SERVER_UNAVAILABLE', 'naming Salesforce\'s error')
+  // The action line is written once the answer has gone out.
+  const line = await until('the action log line', () =>
+    logs.find((l) => l.msg === 'action' && l.operationId === 'generateQuote'))
+  t.match(line, { status: 502 }, 'the service\'s action log line shows it')
+  t.ok(Number(line?.orgApiCalls) >= 3, 'after retrying the read')
+  const named = logs.some((l) => l.msg === 'request failed' && (l.err as Line | undefined)?.errorCode === 'SERVER_UNAVAILABLE')
+  t.ok(named, 'and its error line names it')
+
+  const off = await fetch(`${orgUrl}/__admin/faults`, {
+    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ spec: '' })
+  })
+  t.same(await off.json(), { spec: 'none' }, 'the admin endpoint switches the faults off')
+  const opps = await org(
+    'SELECT Id FROM Opportunity WHERE HasOpportunityLineItem = true AND Owner.Username = \'rep1@acme.local\' LIMIT 1')
+  opportunityId = opps.records[0]?.Id as string
+  const ok = await quote()
+  t.equal(ok.status, 200, 'and the next call succeeds')
+  const quoteId = (await ok.json() as Line).quoteId as string
+
+  const pid = logs.find((l) => typeof l.pid === 'number')?.pid as number
+  process.kill(pid, 'SIGKILL')
+  const started = Date.now()
+  t.equal(await exited, 1, 'npm run dev ends (with 1) when its service is killed')
+  t.ok(Date.now() - started < 30_000, `promptly (${Date.now() - started} ms)`)
+  const saved = await Promise.all((await readdir(path.join(dataDir, 'local-org'))).filter((f) => f.endsWith('.jsonl'))
+    .map(async (f) => await readFile(path.join(dataDir, 'local-org', f), 'utf8')))
+  t.ok(saved.some((text) => text.includes(quoteId)), 'the local org was saved on the way out, the new quote included')
+})
