@@ -3,7 +3,8 @@ import { createMirror } from '../postgres/mirror.ts'
 import { soql } from '../salesforce/soql.ts'
 import { isValidId } from '../salesforce/ids.ts'
 import { inTransaction } from '../postgres/transaction.ts'
-import { OrgClient, type SaveResult } from '../salesforce/org-client.ts'
+import type { OrgClient, SaveResult } from '../salesforce/org-client.ts'
+import { editableBy } from '../salesforce/queries.ts'
 import { SalesforceApiError } from '../salesforce/errors.ts'
 import { Unavailable } from '../errors.ts'
 import type { RescoreResultType, RescoreSummaryType } from '../schemas/jobs.ts'
@@ -11,7 +12,8 @@ import { scoreAccounts, type AccountFilter, type AccountScore } from './account-
 import type { JobContext, JobKind } from './queue.ts'
 import { throwIfInterrupted } from './queue.ts'
 
-export interface RescorePayload { filter: AccountFilter, callbackUrl: string }
+/** A scheduled run has no callbackUrl: it is announced in the org only. */
+export interface RescorePayload { filter: AccountFilter, callbackUrl?: string }
 
 /** sObject Collections take at most 200 records per call. */
 export const BATCH_SIZE = 200
@@ -19,6 +21,9 @@ const MAX_LISTED_FAILURES = 1000
 
 interface Batch { batchNo: number, records: AccountScore[], state: 'pending' | 'sending' | 'done', written: number, failures: Failure[] }
 interface Failure { id: string, errorCode: string, message: string }
+
+/** What an authorization-mode job reports for a record the caller may not edit (it is not sent). */
+const CALLER_MAY_NOT_EDIT = { errorCode: 'INSUFFICIENT_ACCESS_OR_READONLY', message: 'The user who started the job may not edit this record' }
 
 /** Refusals that mean the caller may not edit (or see) the record: reported as a count only. */
 const isAccessRefusal = (failure: Failure): boolean => failure.errorCode.startsWith('INSUFFICIENT_ACCESS')
@@ -94,6 +99,12 @@ async function writeBatch (ctx: JobContext<RescorePayload>, org: OrgClient, batc
     batch.written += batch.records.length - records.length
     ctx.log.info({ batchNo: batch.batchNo, alreadyWritten: batch.records.length - records.length }, 'resumed a batch that may have been sent')
   }
+  // Under an authorization the run-as user writes: only what the caller could edit is sent.
+  const { caller } = ctx.session
+  const refused = ctx.session.mode === 'authorization' && caller !== undefined && records.length > 0
+    ? await notEditable(org, caller.userId, records)
+    : []
+  records = records.filter((r) => !refused.includes(r))
   batch.state = 'sending'
   await setBatch(ctx.pool, ctx.id, batch)
   let results: SaveResult[] = []
@@ -113,6 +124,7 @@ async function writeBatch (ctx: JobContext<RescorePayload>, org: OrgClient, batc
       throw err
     }
   }
+  for (const record of refused) batch.failures.push({ id: record.id, ...CALLER_MAY_NOT_EDIT })
   records.forEach((record, i) => {
     const result = results[i]
     if (result?.success === true) batch.written++
@@ -122,17 +134,24 @@ async function writeBatch (ctx: JobContext<RescorePayload>, org: OrgClient, batc
   await setBatch(ctx.pool, ctx.id, batch)
 }
 
+async function notEditable (org: OrgClient, userId: string, records: AccountScore[]): Promise<AccountScore[]> {
+  const editable = await editableBy(org, userId, records.map((r) => r.id).filter(isValidId))
+  return records.filter((r) => !editable.has(r.id.slice(0, 15)))
+}
+
 /** POSTs the summary once per job; a summary the callback refused is recorded, not retried. */
 async function sendCallback (ctx: JobContext<RescorePayload>, summary: RescoreSummaryType): Promise<number | undefined> {
+  const { callbackUrl } = ctx.payload
+  if (callbackUrl === undefined) return undefined
   const { rows } = await ctx.pool.query<{ callback_status: number | null, callback_sent_at: Date | null }>('SELECT callback_status, callback_sent_at FROM rescore_runs WHERE job_id = $1', [ctx.id])
   if (rows[0]?.callback_sent_at != null) return rows[0].callback_status ?? undefined
-  if (!callbackAllowed(ctx.payload.callbackUrl, ctx.credentials.instanceUrl)) {
+  if (!callbackAllowed(callbackUrl, ctx.credentials.instanceUrl)) {
     ctx.log.warn('callbackUrl is not on the org\'s domain: summary not sent')
     return undefined
   }
   let status: number
   try {
-    const response = await fetch(ctx.payload.callbackUrl, {
+    const response = await fetch(callbackUrl, {
       method: 'POST',
       headers: { authorization: `Bearer ${ctx.credentials.accessToken}`, 'content-type': 'application/json' },
       body: JSON.stringify(summary),
@@ -151,21 +170,16 @@ async function sendCallback (ctx: JobContext<RescorePayload>, summary: RescoreSu
 
 /**
  * Writes a health score to every account the filter selects, in sObject Collections of 200 as
- * the user who asked, and reports the outcome to the callback. Records Salesforce refuses are
- * listed; the others are written.
+ * the user who asked (or, under an AppLink authorization, as its run-as user and only where the
+ * user who asked may edit), and reports the outcome to the callback. Records Salesforce refuses
+ * are listed; the others are written. The session sends the summary with the caller's token, or
+ * the run-as user's under an authorization.
  */
 export const rescoreAccountsJob: JobKind<RescorePayload, RescoreResultType> = {
   name: 'rescore-accounts',
   async run (ctx) {
-    const { credentials } = ctx
-    const org = new OrgClient({
-      instanceUrl: credentials.instanceUrl,
-      apiVersion: credentials.apiVersion,
-      accessToken: credentials.accessToken,
-      timeoutMs: ctx.config.ORG_TIMEOUT_MS,
-      // A lost answer is settled by the next attempt's reconcile, never by sending the batch again.
-      retries: 0
-    })
+    // A lost answer is settled by the next attempt's reconcile, never by sending the batch again.
+    const org = ctx.session.orgClient({ retries: 0 })
     const { scoredAt, batches } = await planOf(ctx)
     const total = batches.reduce((n, b) => n + b.records.length, 0)
     const processed = () => batches.reduce((n, b) => n + (b.state === 'done' ? b.records.length : 0), 0)
@@ -173,6 +187,7 @@ export const rescoreAccountsJob: JobKind<RescorePayload, RescoreResultType> = {
     for (const batch of batches) {
       if (batch.state === 'done') continue
       throwIfInterrupted(ctx.signal)
+      ctx.session.checkApiFloor()
       await writeBatch(ctx, org, batch, scoredAt)
       await ctx.progress(processed(), total)
     }

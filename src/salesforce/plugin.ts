@@ -2,12 +2,12 @@ import fp from 'fastify-plugin'
 import type { FastifyRequest } from 'fastify'
 import type { IncomingMessage } from 'node:http'
 import { randomUUID } from 'node:crypto'
-import { createRequire } from 'node:module'
 import type { DataApi, RecordForCreate, RecordForUpdate, RecordQueryResult, UnitOfWork } from '@heroku/applink/dist/index.js'
 import { CLIENT_CONTEXT_HEADER, callerFrom, decodeClientContext, type Caller, type ClientContext } from './context.ts'
 import { OrgClient } from './org-client.ts'
 import { AccessCache } from './access-cache.ts'
 import { ApiLimits } from './api-limits.ts'
+import { applink } from './applink-sdk.ts'
 import { InvalidContext } from '../errors.ts'
 
 /** What the context hook attaches to an action request. */
@@ -31,21 +31,6 @@ declare module 'fastify' {
     /** Route needs the caller's Salesforce context (action routes). */
     requiresCaller?: boolean
   }
-}
-
-type ApplinkSdk = ReturnType<typeof import('@heroku/applink').init>
-let sdk: ApplinkSdk | undefined
-
-/**
- * The AppLink SDK, loaded on first use: its jsforce and @salesforce/core chain takes most of the
- * start-up time and memory, and only a handler that calls the data API needs it.
- */
-function applink (): ApplinkSdk {
-  if (sdk === undefined) {
-    const module = createRequire(import.meta.url)('@heroku/applink') as typeof import('@heroku/applink')
-    sdk = module.init()
-  }
-  return sdk
 }
 
 /**
