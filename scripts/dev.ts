@@ -1,8 +1,10 @@
 // npm run dev [-- --dataset small|large]: the whole service on one machine, no org needed.
 // Starts PostgreSQL (DATABASE_URL or an embedded one), the local org, the local Heroku Connect
 // sync (mirror filled before the service starts), then the service itself as its own process,
-// exactly as `npm start` runs it. Once ready it prints SERVICE_URL=, LOCAL_ORG_URL= and one
-// CONTEXT line per local-org user, and writes them to .data/dev.json for `npm run invoke`.
+// exactly as `npm start` runs it. Once ready it prints SERVICE_URL=, LOCAL_ORG_URL=, the local
+// AppLink add-on's settings (HEROKU_APP_ID=, HEROKU_APPLINK_API_URL=, HEROKU_APPLINK_TOKEN=,
+// APPLINK_AUTHORIZATION=) and one CONTEXT line per local-org user, and writes the URLs and contexts
+// to .data/dev.json for `npm run invoke`.
 import { spawn } from 'node:child_process'
 import { mkdir, writeFile } from 'node:fs/promises'
 import { parseArgs } from 'node:util'
@@ -12,6 +14,7 @@ import { startEmbeddedPostgres } from '../src/postgres/embedded.ts'
 import { migrate } from '../src/postgres/migrate.ts'
 import { startLocalOrg } from '../local/org/index.ts'
 import { startLocalSync } from '../local/connect/index.ts'
+import { startLocalAppLink } from '../local/applink/index.ts'
 import { seedAppData } from '../local/app-data.ts'
 import { DEV_STATE_FILE, type DevState } from './dev-state.ts'
 
@@ -47,6 +50,11 @@ if (databaseUrl === undefined) {
 const org = await startLocalOrg({ port: Number(args['org-port']), dataset: args.dataset, snapshotDir: '.data/local-org' })
 cleanups.unshift(org.close)
 say(`local org serving ${org.url} (data kept in .data/local-org)`)
+// The AppLink add-on beside it: jobs run as the integration user through this authorization.
+const LOCAL_AUTHORIZATION = 'LocalIntegration'
+const applink = await startLocalAppLink({ org, authorizations: { [LOCAL_AUTHORIZATION]: 'integration@acme.local' } })
+cleanups.unshift(applink.close)
+const applinkEnv = { ...applink.env, APPLINK_AUTHORIZATION: LOCAL_AUTHORIZATION }
 
 const pool = new pg.Pool({ connectionString: databaseUrl, max: 4 })
 pool.on('error', (err) => { say(`database: ${err.message}`) })
@@ -66,7 +74,7 @@ await migrate(pool)
 await seedAppData(pool, config.CONNECT_SCHEMA)
 
 const service = spawn(process.execPath, ['src/server.ts'], {
-  env: { ...process.env, DATABASE_URL: databaseUrl, DOCS_CLIENT_CONTEXT: org.mintContext('rep1@acme.local') },
+  env: { ...process.env, ...applinkEnv, DATABASE_URL: databaseUrl, DOCS_CLIENT_CONTEXT: org.mintContext('rep1@acme.local') },
   stdio: ['ignore', 'pipe', 'inherit']
 })
 let serviceOutput = ''
@@ -93,6 +101,7 @@ await writeFile(DEV_STATE_FILE, JSON.stringify(state, null, 2))
 process.stdout.write([
   `SERVICE_URL=${state.serviceUrl}`,
   `LOCAL_ORG_URL=${state.localOrgUrl}`,
+  ...Object.entries(applinkEnv).map(([name, value]) => `${name}=${value}`),
   ...Object.entries(state.contexts).map(([username, context]) => `CONTEXT ${username} ${context}`),
   ''
 ].join('\n'))

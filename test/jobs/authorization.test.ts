@@ -92,9 +92,17 @@ t.test('the run-as user writes only what the caller may edit; the rest is counte
 })
 
 t.test('the add-on\'s refusals reach the job as clear failure reasons', async (t) => {
-  const cases = [
-    { name: 'an unknown authorization', env: { APPLINK_AUTHORIZATION: 'NoSuchAuthorization' }, message: /NoSuchAuthorization.*Not Found - Authorization NoSuchAuthorization not found/ },
-    { name: 'a token the add-on refuses', env: { HEROKU_APPLINK_TOKEN: 'not-the-add-on-token' }, message: /RescoreRunAs.*Unauthorized - Invalid credentials provided/ }
+  const cases: Array<{ name: string, env: Record<string, string>, message: RegExp }> = [
+    {
+      name: 'an unknown authorization',
+      env: { APPLINK_AUTHORIZATION: 'NoSuchAuthorization' },
+      message: /NoSuchAuthorization.*Not Found - Authorization NoSuchAuthorization not found/
+    },
+    {
+      name: 'a token the add-on refuses',
+      env: { HEROKU_APPLINK_TOKEN: 'not-the-add-on-token' },
+      message: /RescoreRunAs.*Unauthorized - Invalid credentials provided/
+    }
   ]
   for (const c of cases) {
     await t.test(c.name, async (t) => {
