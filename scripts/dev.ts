@@ -74,7 +74,12 @@ await migrate(pool)
 await seedAppData(pool, config.CONNECT_SCHEMA)
 
 const service = spawn(process.execPath, ['src/server.ts'], {
-  env: { ...process.env, ...applinkEnv, DATABASE_URL: databaseUrl, DOCS_CLIENT_CONTEXT: org.mintContext('rep1@acme.local') },
+  env: {
+    ...process.env,
+    ...applinkEnv,
+    DATABASE_URL: databaseUrl,
+    DOCS_CLIENT_CONTEXT: org.mintContext('rep1@acme.local')
+  },
   stdio: ['ignore', 'pipe', 'inherit']
 })
 let serviceOutput = ''

@@ -41,24 +41,31 @@ export const ConfigSchema = Type.Object({
   JOB_LIMIT_WAIT_SECONDS: Type.Integer({
     minimum: 1,
     default: 300,
-    description: 'how long a job waits when the org is under API_LIMIT_FLOOR_PERCENT before it spends one call to read the usage again'
+    description: 'how long a job waits when the org is under API_LIMIT_FLOOR_PERCENT before it spends one call to read ' +
+      'the usage again'
   }),
   APPLINK_AUTHORIZATION: Type.Optional(Type.String({
     pattern: '^[A-Za-z][A-Za-z0-9_]*$',
-    description: 'developer name of an AppLink authorization (heroku salesforce:authorizations:add): jobs call the org as its ' +
-      'run-as user with a token fetched when they start, and keep no token; unset: jobs use the caller\'s sealed session'
+    description: 'developer name of an AppLink authorization (heroku salesforce:authorizations:add): jobs call the ' +
+      'org as its run-as user with a token fetched when they start, and keep no token; unset: jobs use the ' +
+      'caller\'s sealed session'
   })),
   APPLINK_ATTACHMENT: Type.String({
     pattern: '^[A-Za-z][A-Za-z0-9_]*$',
     default: 'HEROKU_APPLINK',
-    description: 'attachment name or color of the AppLink add-on whose <ATTACHMENT>_API_URL and <ATTACHMENT>_TOKEN the SDK reads'
+    description: 'attachment name or color of the AppLink add-on whose <ATTACHMENT>_API_URL and <ATTACHMENT>_TOKEN ' +
+      'the SDK reads'
   }),
   RESCORE_SCHEDULE_CRON: Type.Optional(Type.String({
     pattern: '^\\S+( \\S+){4,5}$',
-    description: 'cron expression (5 fields, or 6 with seconds) of the scheduled rescore of every account, e.g. 0 2 * * *; ' +
-      'unset or empty: no schedule. Needs APPLINK_AUTHORIZATION'
+    description: 'cron expression (5 fields, or 6 with seconds) of the scheduled rescore of every account, ' +
+      'e.g. 0 2 * * *; unset or empty: no schedule. Needs APPLINK_AUTHORIZATION'
   })),
-  RESCORE_SCHEDULE_TZ: Type.String({ minLength: 1, default: 'UTC', description: 'IANA time zone RESCORE_SCHEDULE_CRON is read in' }),
+  RESCORE_SCHEDULE_TZ: Type.String({
+    minLength: 1,
+    default: 'UTC',
+    description: 'IANA time zone RESCORE_SCHEDULE_CRON is read in'
+  }),
   DOCS_ENABLED: Type.Optional(Type.Boolean({ description: 'serve the interactive API reference at /docs; unset: yes unless NODE_ENV=production' })),
   DOCS_CLIENT_CONTEXT: Type.Optional(Type.String({ minLength: 1, description: 'base64 x-client-context the /docs "try it" sends (npm run dev mints one for a local-org user)' }))
 })
@@ -99,20 +106,23 @@ export function loadConfig (env: Record<string, string | undefined>): Config {
  */
 function checkAuthorizationSettings (config: Config, env: Record<string, string | undefined>): void {
   if (config.RESCORE_SCHEDULE_CRON !== undefined && config.APPLINK_AUTHORIZATION === undefined) {
-    throw new ConfigError('RESCORE_SCHEDULE_CRON needs APPLINK_AUTHORIZATION: a scheduled rescore has no caller whose session ' +
-      'it could use, so it runs as the run-as user of an AppLink authorization (heroku salesforce:authorizations:add)')
+    throw new ConfigError('RESCORE_SCHEDULE_CRON needs APPLINK_AUTHORIZATION: a scheduled rescore has no caller ' +
+      'whose session it could use, so it runs as the run-as user of an AppLink authorization ' +
+      '(heroku salesforce:authorizations:add)')
   }
   if (config.APPLINK_AUTHORIZATION === undefined) return
   const attachment = config.APPLINK_ATTACHMENT.toUpperCase()
   const addon = env.HEROKU_APPLINK_ADDON_NAME ?? 'HEROKU_APPLINK'
-  const found = [attachment, `${addon}_${attachment}`].find((prefix) => isSet(env[`${prefix}_API_URL`]) && isSet(env[`${prefix}_TOKEN`]))
+  const found = [attachment, `${addon}_${attachment}`]
+    .find((prefix) => isSet(env[`${prefix}_API_URL`]) && isSet(env[`${prefix}_TOKEN`]))
   const missing = [
     ...(isSet(env.HEROKU_APP_ID) ? [] : ['HEROKU_APP_ID']),
     ...(found === undefined ? [`${attachment}_API_URL and ${attachment}_TOKEN`] : [])
   ]
   if (missing.length > 0) {
-    throw new ConfigError(`APPLINK_AUTHORIZATION is set but ${missing.join(' and ')} ${missing.length > 1 ? 'are' : 'is'} not: ` +
-      'attach the heroku-applink add-on (it sets them), or unset APPLINK_AUTHORIZATION to use the caller\'s sealed session')
+    const verb = missing.length > 1 ? 'are' : 'is'
+    throw new ConfigError(`APPLINK_AUTHORIZATION is set but ${missing.join(' and ')} ${verb} not: attach the ` +
+      'heroku-applink add-on (it sets them), or unset APPLINK_AUTHORIZATION to use the caller\'s sealed session')
   }
 }
 

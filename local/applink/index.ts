@@ -35,14 +35,19 @@ export interface LocalAppLink {
  * the same form (inferred).
  */
 function problem (res: ServerResponse, status: number, title: string, detail: string): void {
-  res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify({ id: title.toLowerCase().replaceAll(' ', '_'), title, status, detail }))
+  const body = { id: title.toLowerCase().replaceAll(' ', '_'), title, status, detail }
+  res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body))
 }
 
 export async function startLocalAppLink (opts: LocalAppLinkOptions): Promise<LocalAppLink> {
   const addonId = randomUUID()
   const appId = randomUUID()
   const token = randomBytes(24).toString('base64url')
-  const authorizations = new Map(Object.entries(opts.authorizations).map(([name, username]) => [name, { id: randomUUID(), username }]))
+  const authorizations = new Map<string, { id: string, username: string }>()
+  const addAuthorization = (developerName: string, username: string): void => {
+    authorizations.set(developerName, { id: randomUUID(), username })
+  }
+  for (const [developerName, username] of Object.entries(opts.authorizations)) addAuthorization(developerName, username)
   const requests: AuthorizationRequest[] = []
   const createdAt = new Date().toISOString().replace(/\.(\d{3})Z$/, '.$1000Z')
   const prefix = `/addons/${addonId}/authorizations/`
@@ -80,7 +85,11 @@ export async function startLocalAppLink (opts: LocalAppLinkOptions): Promise<Loc
         instance_url: opts.instanceUrl ?? opts.org.url,
         type: 'SalesforceOrg',
         api_version: context.apiVersion,
-        user_auth: { username: context.userContext.username, user_id: context.userContext.userId, access_token: context.accessToken }
+        user_auth: {
+          username: context.userContext.username,
+          user_id: context.userContext.userId,
+          access_token: context.accessToken
+        }
       },
       created_at: createdAt,
       created_by: 'developer@localhost',
@@ -105,7 +114,7 @@ export async function startLocalAppLink (opts: LocalAppLinkOptions): Promise<Loc
     apiUrl,
     env: { HEROKU_APP_ID: appId, HEROKU_APPLINK_API_URL: apiUrl, HEROKU_APPLINK_TOKEN: token },
     requests,
-    addAuthorization: (developerName, username) => { authorizations.set(developerName, { id: randomUUID(), username }) },
+    addAuthorization,
     close: async () => {
       server.closeAllConnections()
       await new Promise((resolve) => server.close(resolve))

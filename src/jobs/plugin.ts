@@ -35,14 +35,15 @@ export default fp<JobsPluginOptions>(async (app, opts) => {
   const { config } = app
   const work = opts.work ?? config.WORKER_IN_WEB ?? config.NODE_ENV !== 'production'
   // The nightly rescore of every account: config.ts refuses a schedule without an authorization.
-  const schedules: JobSchedule[] = config.RESCORE_SCHEDULE_CRON === undefined || config.APPLINK_AUTHORIZATION === undefined
+  const { RESCORE_SCHEDULE_CRON: cron, APPLINK_AUTHORIZATION: authorization } = config
+  const schedules: JobSchedule[] = cron === undefined || authorization === undefined
     ? []
     : [{
         kind: rescoreAccountsJob as JobKind,
-        cron: config.RESCORE_SCHEDULE_CRON,
+        cron,
         tz: config.RESCORE_SCHEDULE_TZ,
         payload: { filter: {} },
-        authorization: config.APPLINK_AUTHORIZATION
+        authorization
       }]
   const queue = new JobQueue({
     pool: app.pg,

@@ -102,15 +102,20 @@ const sameId = (a: string, b: string) => a.slice(0, 15) === b.slice(0, 15)
 export function verdictFor (err: unknown, mode: JobAccessMode = 'caller-session'): Verdict {
   if (err instanceof JobInterrupted) return { status: 'failed', output: { errorCode: 'INTERRUPTED', message: err.message }, counts: false, retryAfterSeconds: 0 }
   // Waiting for the org's API allowance is not a failure: it does not count against the retries.
-  if (err instanceof JobMustWait) return { status: 'failed', output: { errorCode: err.errorCode, message: err.message }, counts: false, retryAfterSeconds: err.retryAfterSeconds ?? 300 }
+  if (err instanceof JobMustWait) {
+    const output = { errorCode: err.errorCode, message: err.message }
+    return { status: 'failed', output, counts: false, retryAfterSeconds: err.retryAfterSeconds ?? 300 }
+  }
   if (err instanceof CredentialsError) return { status: 'deadletter', output: { errorCode: 'CREDENTIALS_UNREADABLE', message: err.message }, counts: true }
   if (err instanceof AuthorizationError) {
-    return { status: err.permanent ? 'deadletter' : 'failed', output: { errorCode: err.errorCode, message: err.message }, counts: true }
+    const output = { errorCode: err.errorCode, message: err.message }
+    return { status: err.permanent ? 'deadletter' : 'failed', output, counts: true }
   }
   if (err instanceof SalesforceApiError) {
     if (err.errorCode === 'INVALID_SESSION_ID' || err.httpStatus === 401) {
       const message = mode === 'authorization'
-        ? 'Salesforce refused the fresh token of the AppLink authorization (INVALID_SESSION_ID); check the authorization with heroku salesforce:authorizations:info'
+        ? 'Salesforce refused the fresh token of the AppLink authorization (INVALID_SESSION_ID); check the ' +
+          'authorization with heroku salesforce:authorizations:info'
         : 'The Salesforce session of the user who started the job expired before it finished; start the job again'
       return { status: 'deadletter', output: { errorCode: 'INVALID_SESSION_ID', message }, counts: true }
     }
@@ -215,7 +220,9 @@ export class JobQueue {
       orgId: credentials.orgId,
       userId: credentials.userId,
       payload,
-      ...(authorization === undefined ? { credentials: sealCredentials(this.#keyring, credentials, jobId) } : { authorization })
+      ...(authorization === undefined
+        ? { credentials: sealCredentials(this.#keyring, credentials, jobId) }
+        : { authorization })
     }
     await this.#boss.send(kind.name, data, { id: jobId })
     return { jobId, state: 'queued' }
@@ -228,7 +235,8 @@ export class JobQueue {
       const [job] = await this.#boss.findJobs<JobData>(kind, { id: jobId })
       if (job === undefined) continue
       const { orgId, userId } = job.data
-      if (orgId === undefined || userId === undefined || !sameId(orgId, owner.orgId) || !sameId(userId, owner.userId)) return null
+      const owned = orgId !== undefined && userId !== undefined && sameId(orgId, owner.orgId) && sameId(userId, owner.userId)
+      if (!owned) return null
       const { rows } = await this.#opts.pool.query<{ done: number, total: number }>('SELECT done, total FROM job_progress WHERE job_id = $1', [jobId])
       const output = job.output as (FailureOutput & Record<string, unknown>) | null
       const state = STATES[job.state]
@@ -311,7 +319,9 @@ export class JobQueue {
     const opts = { config, apiLimits: this.#apiLimits, log }
     const caller = orgId === undefined || userId === undefined ? undefined : { orgId, userId }
     if (authorization !== undefined) return await JobSession.authorized(authorization, caller, opts)
-    if (credentials === undefined) throw new CredentialsError('the job carries neither sealed credentials nor an AppLink authorization')
+    if (credentials === undefined) {
+      throw new CredentialsError('the job carries neither sealed credentials nor an AppLink authorization')
+    }
     return JobSession.callerSession(openCredentials(this.#keyring, credentials, job.id), opts)
   }
 

@@ -23,7 +23,10 @@ interface Batch { batchNo: number, records: AccountScore[], state: 'pending' | '
 interface Failure { id: string, errorCode: string, message: string }
 
 /** What an authorization-mode job reports for a record the caller may not edit (it is not sent). */
-const CALLER_MAY_NOT_EDIT = { errorCode: 'INSUFFICIENT_ACCESS_OR_READONLY', message: 'The user who started the job may not edit this record' }
+const CALLER_MAY_NOT_EDIT = {
+  errorCode: 'INSUFFICIENT_ACCESS_OR_READONLY',
+  message: 'The user who started the job may not edit this record'
+}
 
 /** Refusals that mean the caller may not edit (or see) the record: reported as a count only. */
 const isAccessRefusal = (failure: Failure): boolean => failure.errorCode.startsWith('INSUFFICIENT_ACCESS')

@@ -35,6 +35,7 @@ interface SessionOptions {
   log: FastifyBaseLogger
   developerName?: string
 }
+type SessionServices = Pick<SessionOptions, 'config' | 'apiLimits' | 'log'>
 
 /** One run's way into the org: its current token, API-floor check and (authorization mode) renewal. */
 export class JobSession {
@@ -51,20 +52,22 @@ export class JobSession {
     this.#credentials = opts.credentials
   }
 
-  static callerSession (credentials: JobCredentials, opts: Pick<SessionOptions, 'config' | 'apiLimits' | 'log'>): JobSession {
-    return new JobSession({ ...opts, mode: 'caller-session', caller: { orgId: credentials.orgId, userId: credentials.userId }, credentials })
+  static callerSession (credentials: JobCredentials, opts: SessionServices): JobSession {
+    const caller = { orgId: credentials.orgId, userId: credentials.userId }
+    return new JobSession({ ...opts, mode: 'caller-session', caller, credentials })
   }
 
   /**
    * Asks the add-on for the authorization's org and token. A job started by a user must run in that
    * user's org: an authorization of another org is refused.
    */
-  static async authorized (developerName: string, caller: JobOwner | undefined, opts: Pick<SessionOptions, 'config' | 'apiLimits' | 'log'>): Promise<JobSession> {
+  static async authorized (developerName: string, caller: JobOwner | undefined, opts: SessionServices): Promise<JobSession> {
     const credentials = await JobSession.#fetch(developerName, opts.config)
     if (caller !== undefined && !sameId(credentials.orgId, caller.orgId)) {
-      throw new AuthorizationError(developerName, `it belongs to org ${credentials.orgId}, not to the org ${caller.orgId} of the user who started the job`, true)
+      const reason = `it belongs to org ${credentials.orgId}, not to the org ${caller.orgId} of the user who started the job`
+      throw new AuthorizationError(developerName, reason, true)
     }
-    opts.log.info({ authorization: developerName, runAs: credentials.userId }, 'calling the org through the AppLink authorization')
+    opts.log.info({ authorization: developerName, runAs: credentials.userId }, 'calling the org as the authorization\'s user')
     return new JobSession({ ...opts, mode: 'authorization', caller, credentials, developerName })
   }
 
@@ -104,7 +107,7 @@ export class JobSession {
     const developerName = this.#opts.developerName ?? ''
     const fresh = await JobSession.#fetch(developerName, this.#opts.config)
     this.#credentials = { ...this.#credentials, accessToken: fresh.accessToken }
-    this.#opts.log.info({ authorization: developerName }, 'Salesforce refused the session: asked the AppLink authorization for a fresh token')
+    this.#opts.log.info({ authorization: developerName }, 'session refused: the AppLink authorization gave a fresh token')
     return fresh.accessToken
   }
 
@@ -117,7 +120,8 @@ export class JobSession {
       this.#opts.apiLimits.check(this.#credentials.orgId)
     } catch (err) {
       if (!(err instanceof Unavailable)) throw err
-      throw new JobMustWait(err.message.split('; ')[0] ?? err.message, err.retryAfterSeconds ?? this.#opts.config.JOB_LIMIT_WAIT_SECONDS)
+      const reading = err.message.split('; ')[0] ?? err.message
+      throw new JobMustWait(reading, Math.max(1, err.retryAfterSeconds ?? this.#opts.config.JOB_LIMIT_WAIT_SECONDS))
     }
   }
 }

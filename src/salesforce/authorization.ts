@@ -20,7 +20,8 @@ export class AuthorizationError extends AppError {
   readonly permanent: boolean
   constructor (developerName: string, reason: string, permanent: boolean) {
     super(permanent ? 502 : 503, permanent ? 'AUTHORIZATION_FAILED' : 'AUTHORIZATION_UNAVAILABLE',
-      `The AppLink authorization ${developerName} could not be used: ${reason}`, { retryAfterSeconds: permanent ? undefined : 30 })
+      `The AppLink authorization ${developerName} could not be used: ${reason}`,
+      { retryAfterSeconds: permanent ? undefined : 30 })
     this.permanent = permanent
   }
 }
@@ -50,10 +51,16 @@ function isPermanent (message: string): boolean {
  * `Authorization: Bearer <ATTACHMENT>_TOKEN` and `X-App-UUID: HEROKU_APP_ID`; the settings are
  * checked at start by src/config.ts). The SDK sets no timeout: `timeoutMs` bounds the wait.
  */
-export async function fetchAuthorization (developerName: string, attachment: string, timeoutMs: number): Promise<OrgAuthorization> {
+export async function fetchAuthorization (
+  developerName: string,
+  attachment: string,
+  timeoutMs: number
+): Promise<OrgAuthorization> {
   let timer: NodeJS.Timeout | undefined
   const timeout = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => { reject(new AuthorizationError(developerName, `the add-on did not answer within ${timeoutMs} ms`, false)) }, timeoutMs)
+    timer = setTimeout(() => {
+      reject(new AuthorizationError(developerName, `the add-on did not answer within ${timeoutMs} ms`, false))
+    }, timeoutMs)
   })
   try {
     const org = await Promise.race([applink().addons.applink.getAuthorization(developerName, attachment), timeout])

@@ -60,7 +60,8 @@ export class OrgClient {
       return await this.#withRetries<T>(method, path, body)
     } catch (err) {
       const renew = this.#opts.renewAccessToken
-      if (renew === undefined || !(err instanceof SalesforceApiError && (err.errorCode === 'INVALID_SESSION_ID' || err.httpStatus === 401))) throw err
+      const sessionRefused = err instanceof SalesforceApiError && (err.errorCode === 'INVALID_SESSION_ID' || err.httpStatus === 401)
+      if (renew === undefined || !sessionRefused) throw err
       this.#accessToken = await renew()
       return await this.#withRetries<T>(method, path, body)
     }

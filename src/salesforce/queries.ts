@@ -64,8 +64,8 @@ export async function editableBy (org: OrgClient, userId: string, recordIds: str
   const editable = new Set<string>()
   for (let i = 0; i < recordIds.length; i += USER_RECORD_ACCESS_MAX_IDS) {
     const ids = recordIds.slice(i, i + USER_RECORD_ACCESS_MAX_IDS).map((id) => toId18(id))
-    const page = await org.query<{ RecordId: string, HasEditAccess: boolean }>(
-      soql`SELECT RecordId, HasEditAccess FROM UserRecordAccess WHERE UserId = ${toId18(userId)} AND RecordId IN ${ids}`)
+    const page = await org.query<{ RecordId: string, HasEditAccess: boolean }>(soql`SELECT RecordId, HasEditAccess
+      FROM UserRecordAccess WHERE UserId = ${toId18(userId)} AND RecordId IN ${ids}`.replace(/\s+/g, ' '))
     for (const row of page.records) if (row.HasEditAccess) editable.add(row.RecordId.slice(0, 15))
   }
   return editable
