@@ -3,12 +3,13 @@ import { jobStatus, jobsApp, mirroredDatabase, orgUnderTest, settled, startResco
 
 const ADMIN = 'admin@acme.local'
 
-t.test('under the API floor a job waits instead of spending the org\'s last calls, then resumes where it stopped', async (t) => {
+t.test('under the API floor a job waits rather than spend the org\'s last calls, then resumes', async (t) => {
   const ut = await orgUnderTest(t, 3000)
   const databaseUrl = await mirroredDatabase(t, ut.org)
   const { app } = await jobsApp(t, databaseUrl, { API_LIMIT_FLOOR_PERCENT: '50', JOB_LIMIT_WAIT_SECONDS: '5' })
   const expected = ut.org.records('Account')
-    .filter((a) => a.Type === 'Customer' && a.Industry === 'Technology' && a.IsDeleted !== true).map((a) => String(a.Id))
+    .filter((a) => a.Type === 'Customer' && a.Industry === 'Technology' && a.IsDeleted !== true)
+    .map((a) => String(a.Id))
   // 20 calls a day: the floor (half of them) is reached after 11 calls, long before the job's 15+ batches.
   ut.org.resetStats()
   ut.org.setFaults({ dailyApiLimit: 20 })
@@ -21,7 +22,8 @@ t.test('under the API floor a job waits instead of spending the org\'s last call
   t.equal(waiting.error?.errorCode, 'API_LIMIT_NEAR', 'it says why it waits')
   t.match(waiting.error?.message, /used 11 of its 20 daily API calls.*waits \d+ s and resumes/)
   t.equal(ut.patchCalls, 11, 'it stopped once 11 of the 20 calls were used')
-  t.ok(waiting.progress.done > 0 && waiting.progress.done < expected.length, `progress kept: ${waiting.progress.done} of ${expected.length}`)
+  const { done } = waiting.progress
+  t.ok(done > 0 && done < expected.length, `progress kept: ${done} of ${expected.length}`)
   await new Promise((resolve) => setTimeout(resolve, 2000))
   t.equal(ut.patchCalls, 11, 'no call while waiting')
 

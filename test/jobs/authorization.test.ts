@@ -17,29 +17,34 @@ async function jobData (databaseUrl: string, jobId: string): Promise<Record<stri
   const client = new pg.Client({ connectionString: databaseUrl })
   await client.connect()
   try {
-    const { rows } = await client.query<{ data: Record<string, unknown> }>('SELECT data FROM pgboss.job WHERE id = $1', [jobId])
+    const { rows } = await client.query<{ data: Record<string, unknown> }>(
+      'SELECT data FROM pgboss.job WHERE id = $1', [jobId])
     return rows[0]?.data ?? {}
   } finally {
     await client.end()
   }
 }
 
-t.test('sessions expire mid-run: the job asks the authorization for a fresh token and completes; no token kept', async (t) => {
+t.test('sessions expire mid-run: the job gets a fresh token from the authorization and completes; none kept', async (t) => {
   const ut = await orgUnderTest(t, 3000)
   const databaseUrl = await mirroredDatabase(t, ut.org)
   const { applink, env } = await applinkUnderTest(t, ut)
   const { app, logs } = await jobsApp(t, databaseUrl, env)
   const expected = ut.org.records('Account')
-    .filter((a) => a.Type === 'Customer' && a.Industry === 'Technology' && a.IsDeleted !== true).map((a) => String(a.Id))
+    .filter((a) => a.Type === 'Customer' && a.Industry === 'Technology' && a.IsDeleted !== true)
+    .map((a) => String(a.Id))
   ut.org.setFaults({ latencyMs: 100 })
   const runAsTokens = new Set([ut.org.user(RUN_AS).accessToken])
 
   const accepted = await startRescore(app, ut, ADMIN, { segment: 'Customer', industry: 'Technology' })
   t.equal(accepted.statusCode, 202)
   t.notOk('credentials' in await jobData(databaseUrl, accepted.body.jobId), 'the queued job carries no sealed session')
-  t.match(await jobData(databaseUrl, accepted.body.jobId), { authorization: AUTHORIZATION }, 'only the authorization\'s name')
+  t.match(await jobData(databaseUrl, accepted.body.jobId), { authorization: AUTHORIZATION }, 'only the authorization name')
 
-  await until('a few batches written', async () => (await jobStatus(app, ut, ADMIN, accepted.body.jobId)).body.progress.done >= 3 * BATCH_SIZE)
+  await until('a few batches written', async () => {
+    const { body } = await jobStatus(app, ut, ADMIN, accepted.body.jobId)
+    return body.progress.done >= 3 * BATCH_SIZE
+  })
   // The caller's session and the run-as user's both end in the middle of the run.
   ut.org.expireToken(ADMIN)
   ut.org.expireToken(RUN_AS)
@@ -55,7 +60,7 @@ t.test('sessions expire mid-run: the job asks the authorization for a fresh toke
   t.same(applink.requests.map((r) => [r.developerName, r.status]), [[AUTHORIZATION, 200], [AUTHORIZATION, 200]],
     'the add-on was asked when the job started and once more after INVALID_SESSION_ID')
   t.equal(ut.callbacks.length, 1, 'one callback')
-  t.equal(ut.callbacks[0]?.authorization, `Bearer ${ut.org.user(RUN_AS).accessToken}`, 'sent with the run-as user\'s current token')
+  t.equal(ut.callbacks[0]?.authorization, `Bearer ${ut.org.user(RUN_AS).accessToken}`, 'sent with the run-as user\'s token')
 
   const text = await databaseText(databaseUrl)
   t.ok(text.includes(accepted.body.jobId), 'the scan sees the job tables')
@@ -80,15 +85,15 @@ t.test('the run-as user writes only what the caller may edit; the rest is counte
   const accepted = await startRescore(app, ut, REP, { industry: 'Finance' })
   const status = await settled(app, ut, REP, accepted.body.jobId)
   t.equal(status.state, 'completed')
-  const summary = ut.callbacks[0]?.body as { written: number, failed: number, notPermitted: number, failures: unknown[] }
+  const summary = ut.callbacks[0]?.body as { written: number, failed: number, notPermitted: number, failures: [] }
   t.equal(summary.written, own.length, 'the rep\'s own accounts are written')
   t.equal(summary.notPermitted, others.length, 'the others are counted as not permitted')
   t.equal(summary.failed, 0)
   t.same(summary.failures, [], 'and not listed')
   t.same([...ut.written].sort(), [...own].sort(), 'the run-as user (who may edit all) wrote only the rep\'s accounts')
   const accessQueries = ut.org.soqlLog.filter((q) => q.soql.includes('FROM UserRecordAccess'))
-  t.ok(accessQueries.length > 0 && accessQueries.every((q) => q.username === RUN_AS && q.soql.includes(`UserId = '${rep.id}'`)),
-    'the caller\'s access was asked through the run-as connection')
+  const askedForTheRep = accessQueries.every((q) => q.username === RUN_AS && q.soql.includes(`UserId = '${rep.id}'`))
+  t.ok(accessQueries.length > 0 && askedForTheRep, 'the caller\'s access was asked through the run-as connection')
 })
 
 t.test('the add-on\'s refusals reach the job as clear failure reasons', async (t) => {

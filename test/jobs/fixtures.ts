@@ -150,7 +150,8 @@ export async function mirroredDatabase (t: Test, org: LocalOrg): Promise<string>
 export async function databaseText (databaseUrl: string): Promise<string> {
   const pool = new pg.Pool({ connectionString: databaseUrl, max: 1 })
   try {
-    const { rows: tables } = await pool.query<{ schema: string, name: string }>(`SELECT table_schema AS schema, table_name AS name FROM information_schema.tables
+    const { rows: tables } = await pool.query<{ schema: string, name: string }>(`SELECT table_schema AS schema,
+      table_name AS name FROM information_schema.tables
       WHERE table_type = 'BASE TABLE' AND table_schema NOT IN ('pg_catalog', 'information_schema')`)
     const parts: string[] = []
     for (const { schema, name } of tables) {
@@ -172,7 +173,11 @@ export const AUTHORIZATION = 'RescoreRunAs'
  * (each test file is its own process). Returns the settings a worker or app needs too.
  */
 export async function applinkUnderTest (t: Test, ut: OrgUnderTest): Promise<{ applink: LocalAppLink, env: Record<string, string> }> {
-  const applink = await startLocalAppLink({ org: ut.org, authorizations: { [AUTHORIZATION]: RUN_AS }, instanceUrl: ut.url })
+  const applink = await startLocalAppLink({
+    org: ut.org,
+    authorizations: { [AUTHORIZATION]: RUN_AS },
+    instanceUrl: ut.url
+  })
   t.teardown(applink.close)
   Object.assign(process.env, applink.env)
   return { applink, env: { ...applink.env, APPLINK_AUTHORIZATION: AUTHORIZATION } }
