@@ -174,9 +174,8 @@ async function sendCallback (ctx: JobContext<RescorePayload>, summary: RescoreSu
 /**
  * Writes a health score to every account the filter selects, in sObject Collections of 200 as
  * the user who asked (or, under an AppLink authorization, as its run-as user and only where the
- * user who asked may edit), and reports the outcome to the callback. Records Salesforce refuses
- * are listed; the others are written. The session sends the summary with the caller's token, or
- * the run-as user's under an authorization.
+ * user who asked may edit), and reports the outcome to the callback with the same session.
+ * Records Salesforce refuses are listed; the others are written.
  */
 export const rescoreAccountsJob: JobKind<RescorePayload, RescoreResultType> = {
   name: 'rescore-accounts',
