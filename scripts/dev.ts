@@ -2,8 +2,10 @@
 // [--data-dir .data]: the whole service on one machine, no org needed.
 // Starts PostgreSQL (DATABASE_URL or an embedded one), the local org, the local Heroku Connect
 // sync (mirror filled before the service starts), then the service itself as its own process,
-// exactly as `npm start` runs it. Once ready it prints SERVICE_URL=, LOCAL_ORG_URL= and one
-// CONTEXT line per local-org user, and writes them to .data/dev.json for `npm run invoke`.
+// exactly as `npm start` runs it. Once ready it prints SERVICE_URL=, LOCAL_ORG_URL=, the local
+// AppLink add-on's settings (HEROKU_APP_ID=, HEROKU_APPLINK_API_URL=, HEROKU_APPLINK_TOKEN=,
+// APPLINK_AUTHORIZATION=) and one CONTEXT line per local-org user, and writes the URLs and contexts
+// to .data/dev.json for `npm run invoke`.
 // --faults switches on the local org's faults (also later: POST <LOCAL_ORG_URL>/__admin/faults).
 // Stops cleanly, saving the local org, on Ctrl-C, SIGTERM, or when the service dies of any cause.
 import { MAPPING } from '../src/postgres/mapping.ts'
@@ -19,6 +21,7 @@ import { startEmbeddedPostgres } from '../src/postgres/embedded.ts'
 import { migrate } from '../src/postgres/migrate.ts'
 import { FAULTS_USAGE, formatFaults, parseFaultSpec, startLocalOrg } from '@applink-actions/local-org'
 import { startLocalSync } from '@applink-actions/local-connect'
+import { startLocalAppLink } from '@applink-actions/local-applink'
 import { seedAppData } from './app-data.ts'
 import type { DevState } from './dev-state.ts'
 
@@ -67,6 +70,11 @@ if (databaseUrl === undefined) {
 const org = await startLocalOrg({ port: Number(args['org-port']), dataset: args.dataset, snapshotDir: orgDir })
 cleanups.unshift(org.close)
 say(`local org serving ${org.url} (data kept in ${orgDir})`)
+// The AppLink add-on beside it: jobs run as the integration user through this authorization.
+const LOCAL_AUTHORIZATION = 'LocalIntegration'
+const applink = await startLocalAppLink({ org, authorizations: { [LOCAL_AUTHORIZATION]: 'integration@acme.local' } })
+cleanups.unshift(applink.close)
+const applinkEnv = { ...applink.env, APPLINK_AUTHORIZATION: LOCAL_AUTHORIZATION }
 
 const pool = new pg.Pool({ connectionString: databaseUrl, max: 4 })
 pool.on('error', (err) => { say(`database: ${err.message}`) })
@@ -91,7 +99,12 @@ say(`local org faults: ${formatFaults(org.faults)}; change them while it runs: c
   `-H 'content-type: application/json' -d '{"spec":"503=0.05,lost=0.01"}'`)
 
 const service = spawn(process.execPath, ['src/server.ts'], {
-  env: { ...process.env, DATABASE_URL: databaseUrl, DOCS_CLIENT_CONTEXT: org.mintContext('rep1@acme.local') },
+  env: {
+    ...process.env,
+    ...applinkEnv,
+    DATABASE_URL: databaseUrl,
+    DOCS_CLIENT_CONTEXT: org.mintContext('rep1@acme.local')
+  },
   stdio: ['ignore', 'pipe', 'inherit']
 })
 // Settles however the service ends (exit code or signal), also when it already has; 'close'
@@ -129,6 +142,7 @@ await writeFile(stateFile, JSON.stringify(state, null, 2))
 process.stdout.write([
   `SERVICE_URL=${state.serviceUrl}`,
   `LOCAL_ORG_URL=${state.localOrgUrl}`,
+  ...Object.entries(applinkEnv).map(([name, value]) => `${name}=${value}`),
   ...Object.entries(state.contexts).map(([username, context]) => `CONTEXT ${username} ${context}`),
   ''
 ].join('\n'))

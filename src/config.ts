@@ -50,6 +50,34 @@ export const ConfigSchema = Type.Object({
     pattern: '^https?://[^\\s,/]+(,https?://[^\\s,/]+)*$',
     description: 'comma-separated origins a callbackUrl may use besides the caller\'s own org; they get the summary without the caller\'s session'
   })),
+  JOB_LIMIT_WAIT_SECONDS: Type.Integer({
+    minimum: 1,
+    default: 300,
+    description: 'how long a job waits when the org is under API_LIMIT_FLOOR_PERCENT before it spends one call to read ' +
+      'the usage again'
+  }),
+  APPLINK_AUTHORIZATION: Type.Optional(Type.String({
+    pattern: '^[A-Za-z][A-Za-z0-9_]*$',
+    description: 'developer name of an AppLink authorization (heroku salesforce:authorizations:add): jobs call the ' +
+      'org as its run-as user with a token fetched when they start, and keep no token; unset: jobs use the ' +
+      'caller\'s sealed session'
+  })),
+  APPLINK_ATTACHMENT: Type.String({
+    pattern: '^[A-Za-z][A-Za-z0-9_]*$',
+    default: 'HEROKU_APPLINK',
+    description: 'attachment name or color of the AppLink add-on whose <ATTACHMENT>_API_URL and <ATTACHMENT>_TOKEN ' +
+      'the SDK reads'
+  }),
+  RESCORE_SCHEDULE_CRON: Type.Optional(Type.String({
+    pattern: '^\\S+( \\S+){4,5}$',
+    description: 'cron expression (5 fields, or 6 with seconds) of the scheduled rescore of every account, ' +
+      'e.g. 0 2 * * *; unset or empty: no schedule. Needs APPLINK_AUTHORIZATION'
+  })),
+  RESCORE_SCHEDULE_TZ: Type.String({
+    minLength: 1,
+    default: 'UTC',
+    description: 'IANA time zone RESCORE_SCHEDULE_CRON is read in'
+  }),
   DOCS_ENABLED: Type.Optional(Type.Boolean({ description: 'serve the interactive API reference at /docs; unset: yes unless NODE_ENV=production' })),
   DOCS_CLIENT_CONTEXT: Type.Optional(Type.String({ minLength: 1, description: 'base64 x-client-context the /docs "try it" sends (npm run dev mints one for a local-org user)' }))
 })
@@ -75,8 +103,40 @@ export function loadConfig (env: Record<string, string | undefined>): Config {
   }
   // Checked here too, so a missing or malformed key stops the start with this message, before any connection.
   keyringFrom(config)
+  checkAuthorizationSettings(config, env)
   return config
 }
+
+/**
+ * The AppLink SDK reads its add-on settings from the environment itself (the one exception to
+ * "only config reads the environment"): they are checked here, by the same lookup
+ * (node_modules/@heroku/applink/dist/utils/addon-config.js: `<ATTACHMENT>_API_URL` and `_TOKEN`,
+ * else `<HEROKU_APPLINK_ADDON_NAME or HEROKU_APPLINK>_<ATTACHMENT>_…`, and `HEROKU_APP_ID`), so a
+ * missing one stops the start instead of failing every job.
+ */
+function checkAuthorizationSettings (config: Config, env: Record<string, string | undefined>): void {
+  if (config.RESCORE_SCHEDULE_CRON !== undefined && config.APPLINK_AUTHORIZATION === undefined) {
+    throw new ConfigError('RESCORE_SCHEDULE_CRON needs APPLINK_AUTHORIZATION: a scheduled rescore has no caller ' +
+      'whose session it could use, so it runs as the run-as user of an AppLink authorization ' +
+      '(heroku salesforce:authorizations:add)')
+  }
+  if (config.APPLINK_AUTHORIZATION === undefined) return
+  const attachment = config.APPLINK_ATTACHMENT.toUpperCase()
+  const addon = env.HEROKU_APPLINK_ADDON_NAME ?? 'HEROKU_APPLINK'
+  const found = [attachment, `${addon}_${attachment}`]
+    .find((prefix) => isSet(env[`${prefix}_API_URL`]) && isSet(env[`${prefix}_TOKEN`]))
+  const missing = [
+    ...(isSet(env.HEROKU_APP_ID) ? [] : ['HEROKU_APP_ID']),
+    ...(found === undefined ? [`${attachment}_API_URL and ${attachment}_TOKEN`] : [])
+  ]
+  if (missing.length > 0) {
+    const verb = missing.length > 1 ? 'are' : 'is'
+    throw new ConfigError(`APPLINK_AUTHORIZATION is set but ${missing.join(' and ')} ${verb} not: attach the ` +
+      'heroku-applink add-on (it sets them), or unset APPLINK_AUTHORIZATION to use the caller\'s sealed session')
+  }
+}
+
+const isSet = (value: string | undefined): value is string => value !== undefined && value !== ''
 
 /** For process entry points: the validated config, or a one-line message and exit 1. */
 export function loadConfigOrExit (env: Record<string, string | undefined>): Config {

@@ -1,7 +1,7 @@
 import fp from 'fastify-plugin'
 import { purgeExpired } from '../postgres/housekeeping.ts'
 import type { JobCredentials } from './credentials.ts'
-import { JobQueue, type JobKind, type JobOwner, type JobState, type JobStatus } from './queue.ts'
+import { JobQueue, type JobKind, type JobOwner, type JobSchedule, type JobState, type JobStatus } from './queue.ts'
 import { rescoreAccountsJob } from './rescore.ts'
 
 /** Every kind of job the service runs; each gets its queue and its dead-letter queue. */
@@ -33,7 +33,26 @@ const HOUSEKEEPING_INTERVAL_MS = 10 * 60_000
 
 export default fp<JobsPluginOptions>(async (app, opts) => {
   const { config } = app
-  const queue = new JobQueue({ pool: app.pg, config, log: app.log.child({ component: 'jobs' }), kinds: jobKinds })
+  const work = opts.work ?? config.WORKER_IN_WEB ?? config.NODE_ENV !== 'production'
+  // The nightly rescore of every account: config.ts refuses a schedule without an authorization.
+  const { RESCORE_SCHEDULE_CRON: cron, APPLINK_AUTHORIZATION: authorization } = config
+  const schedules: JobSchedule[] = cron === undefined || authorization === undefined
+    ? []
+    : [{
+        kind: rescoreAccountsJob as JobKind,
+        cron,
+        tz: config.RESCORE_SCHEDULE_TZ,
+        payload: { filter: {} },
+        authorization
+      }]
+  const queue = new JobQueue({
+    pool: app.pg,
+    config,
+    log: app.log.child({ component: 'jobs' }),
+    kinds: jobKinds,
+    schedules,
+    runsSchedules: work && schedules.length > 0
+  })
   await queue.start()
   app.decorate('jobs', {
     enqueue: async (kind, payload, credentials) => await queue.enqueue(kind, payload, credentials),
@@ -41,7 +60,6 @@ export default fp<JobsPluginOptions>(async (app, opts) => {
   } satisfies Jobs)
   // preClose: before the pg plugin's onClose ends the pool the jobs still write to.
   app.addHook('preClose', async () => { await queue.stop() })
-  const work = opts.work ?? config.WORKER_IN_WEB ?? config.NODE_ENV !== 'production'
   if (work) {
     await queue.work()
     app.log.info({ concurrency: config.JOB_CONCURRENCY, kinds: jobKinds.map((k) => k.name) }, 'working jobs')

@@ -6,14 +6,21 @@ import { PgBoss, type JobResult, type JobWithMetadata } from 'pg-boss'
 import type { Config } from '../config.ts'
 import { AppError } from '../errors.ts'
 import { SalesforceApiError } from '../salesforce/errors.ts'
+import { ApiLimits } from '../salesforce/api-limits.ts'
+import { AuthorizationError } from '../salesforce/authorization.ts'
 import { CredentialsError, keyringFrom, openCredentials, sealCredentials, type JobCredentials, type Keyring } from './credentials.ts'
+import { JobMustWait, JobSession, type JobAccessMode, type JobOwner } from './session.ts'
+
+export type { JobOwner } from './session.ts'
 
 /** What a job's code gets besides its payload. */
 export interface JobContext<P> {
   id: string
   payload: P
-  /** Decrypted for this run only: never log or store them. */
-  credentials: JobCredentials
+  /** How this run reaches the org (the caller's session, or an AppLink authorization). */
+  session: JobSession
+  /** The session's current credentials, for this run only: never log or store them. */
+  readonly credentials: JobCredentials
   /** 1 on the first run; a resumed or retried job runs again with the next number. */
   attempt: number
   /** Aborted when the process shuts down: stop at the next safe point (`throwIfInterrupted`). */
@@ -35,9 +42,6 @@ export interface JobKind<P extends object = object, R extends object = object> {
    */
   onDeadLetter?: (ctx: JobContext<P>, failure: { errorCode: string, message: string }) => Promise<void>
 }
-
-/** The caller a job belongs to: only the same org and user may see it. */
-export interface JobOwner { orgId: string, userId: string }
 
 export type JobState = 'queued' | 'running' | 'retrying' | 'completed' | 'failed' | 'cancelled'
 
@@ -65,8 +69,15 @@ export function throwIfInterrupted (signal: AbortSignal): void {
   if (signal.aborted) throw new JobInterrupted()
 }
 
-/** What the queue stores in pg-boss: the payload and the sealed credentials, never a clear token. */
-interface JobData { orgId: string, userId: string, payload: object, credentials: string }
+/**
+ * What the queue stores in pg-boss, never a clear token: the payload, the caller (none for a
+ * scheduled run) and either the caller's sealed credentials or the name of the AppLink
+ * authorization the job asks for a token when it runs.
+ */
+interface JobData { orgId?: string, userId?: string, payload: object, credentials?: string, authorization?: string }
+
+/** A job the queue's scheduler starts on a cron expression, as nobody (under an authorization). */
+export interface JobSchedule { kind: JobKind, cron: string, tz: string, payload: object, authorization: string }
 
 /** What the queue stores as a failed attempt's output. */
 interface FailureOutput { errorCode: string, message: string }
@@ -93,12 +104,25 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 const sameId = (a: string, b: string) => a.slice(0, 15) === b.slice(0, 15)
 
 /** Decides whether an attempt's error is worth another try. */
-export function verdictFor (err: unknown): Verdict {
+export function verdictFor (err: unknown, mode: JobAccessMode = 'caller-session'): Verdict {
   if (err instanceof JobInterrupted) return { status: 'failed', output: { errorCode: 'INTERRUPTED', message: err.message }, counts: false, retryAfterSeconds: 0 }
+  // Waiting for the org's API allowance is not a failure: it does not count against the retries.
+  if (err instanceof JobMustWait) {
+    const output = { errorCode: err.errorCode, message: err.message }
+    return { status: 'failed', output, counts: false, retryAfterSeconds: err.retryAfterSeconds ?? 300 }
+  }
   if (err instanceof CredentialsError) return { status: 'deadletter', output: { errorCode: 'CREDENTIALS_UNREADABLE', message: err.message }, counts: true }
+  if (err instanceof AuthorizationError) {
+    const output = { errorCode: err.errorCode, message: err.message }
+    return { status: err.permanent ? 'deadletter' : 'failed', output, counts: true }
+  }
   if (err instanceof SalesforceApiError) {
     if (err.errorCode === 'INVALID_SESSION_ID' || err.httpStatus === 401) {
-      return { status: 'deadletter', output: { errorCode: 'INVALID_SESSION_ID', message: 'The Salesforce session of the user who started the job expired before it finished; start the job again' }, counts: true }
+      const message = mode === 'authorization'
+        ? 'Salesforce refused the fresh token of the AppLink authorization (INVALID_SESSION_ID); check the ' +
+          'authorization with heroku salesforce:authorizations:info'
+        : 'The Salesforce session of the user who started the job expired before it finished; start the job again'
+      return { status: 'deadletter', output: { errorCode: 'INVALID_SESSION_ID', message }, counts: true }
     }
     if (err.errorCode === 'REQUEST_LIMIT_EXCEEDED') {
       return { status: 'failed', output: { errorCode: err.errorCode, message: err.message }, counts: true, retryAfterSeconds: err.retryAfterSeconds ?? 300 }
@@ -116,6 +140,10 @@ export interface JobQueueOptions {
   config: Config
   log: FastifyBaseLogger
   kinds: JobKind[]
+  /** Jobs the scheduler starts; a kind without one has its schedule removed at start. */
+  schedules?: JobSchedule[]
+  /** This process runs pg-boss's scheduler (it works jobs and there is a schedule). */
+  runsSchedules?: boolean
 }
 
 /**
@@ -128,6 +156,8 @@ export class JobQueue {
   readonly #opts: JobQueueOptions
   readonly #boss: PgBoss
   readonly #keyring: Keyring
+  /** Each org's API usage as this process last read it (jobs wait under the floor). */
+  readonly #apiLimits: ApiLimits
   readonly #kinds: Map<string, JobKind>
   readonly #shutdown = new AbortController()
   /** Retry-time adjustments still to land after pg-boss settled an attempt. */
@@ -139,9 +169,12 @@ export class JobQueue {
     this.#keyring = keyringFrom(opts.config)
     this.#kinds = new Map(opts.kinds.map((k) => [k.name, k]))
     const { pool, config, log } = opts
+    this.#apiLimits = new ApiLimits(config.API_LIMIT_FLOOR_PERCENT, config.JOB_LIMIT_WAIT_SECONDS * 1000)
     this.#boss = new PgBoss({
       db: { executeSql: async (text, values) => await pool.query(text, values) },
-      schedule: false,
+      // pg-boss's scheduler: every instance that runs it claims the cron pass in turn and files each
+      // occurrence under a singleton key, so several workers send one job per occurrence.
+      schedule: opts.runsSchedules === true,
       superviseIntervalSeconds: config.JOB_SUPERVISE_SECONDS,
       monitorIntervalSeconds: config.JOB_SUPERVISE_SECONDS
     })
@@ -169,13 +202,33 @@ export class JobQueue {
       await this.#boss.createQueue(name, { ...options, deadLetter: dead })
       // createQueue keeps an existing queue as it was: apply the current config.
       await this.#boss.updateQueue(name, options)
+      const schedule = this.#opts.schedules?.find((s) => s.kind.name === name)
+      if (schedule === undefined) {
+        await this.#boss.unschedule(name)
+      } else {
+        // An upsert keyed by the queue name: every process may call it at start.
+        const data: JobData = { payload: schedule.payload, authorization: schedule.authorization }
+        await this.#boss.schedule(name, schedule.cron, data, { tz: schedule.tz })
+      }
     }
   }
 
-  /** Queues a job for the caller; its credentials are sealed to the job's id before they are stored. */
+  /**
+   * Queues a job for the caller. With APPLINK_AUTHORIZATION the job will ask the add-on for a token
+   * and nothing of the caller's session is kept; without it the caller's credentials are sealed to
+   * the job's id before they are stored.
+   */
   async enqueue<P extends object> (kind: JobKind<P>, payload: P, credentials: JobCredentials): Promise<{ jobId: string, state: JobState }> {
     const jobId = randomUUID()
-    const data: JobData = { orgId: credentials.orgId, userId: credentials.userId, payload, credentials: sealCredentials(this.#keyring, credentials, jobId) }
+    const authorization = this.#opts.config.APPLINK_AUTHORIZATION
+    const data: JobData = {
+      orgId: credentials.orgId,
+      userId: credentials.userId,
+      payload,
+      ...(authorization === undefined
+        ? { credentials: sealCredentials(this.#keyring, credentials, jobId) }
+        : { authorization })
+    }
     await this.#boss.send(kind.name, data, { id: jobId })
     return { jobId, state: 'queued' }
   }
@@ -186,7 +239,9 @@ export class JobQueue {
     for (const kind of this.#kinds.keys()) {
       const [job] = await this.#boss.findJobs<JobData>(kind, { id: jobId })
       if (job === undefined) continue
-      if (!sameId(job.data.orgId, owner.orgId) || !sameId(job.data.userId, owner.userId)) return null
+      const { orgId, userId } = job.data
+      const owned = orgId !== undefined && userId !== undefined && sameId(orgId, owner.orgId) && sameId(userId, owner.userId)
+      if (!owned) return null
       const { rows } = await this.#opts.pool.query<{ done: number, total: number }>('SELECT done, total FROM job_progress WHERE job_id = $1', [jobId])
       const output = job.output as (FailureOutput & Record<string, unknown>) | null
       const state = STATES[job.state]
@@ -226,14 +281,17 @@ export class JobQueue {
     const { pool, config } = this.#opts
     const log = this.#opts.log.child({ jobId: job.id, job: kind.name })
     const attempt = job.retryCount + 1
+    let mode: JobAccessMode = job.data.authorization === undefined ? 'caller-session' : 'authorization'
     let ctx: JobContext<object> | undefined
     try {
-      const credentials = openCredentials(this.#keyring, job.data.credentials, job.id)
-      log.info({ attempt }, 'job started')
+      log.info({ attempt, access: mode }, 'job started')
+      const session = await this.#sessionFor(job, log)
+      mode = session.mode
       ctx = {
         id: job.id,
         payload: job.data.payload,
-        credentials,
+        session,
+        get credentials () { return session.credentials },
         attempt,
         signal: AbortSignal.any([this.#shutdown.signal, job.signal]),
         log,
@@ -245,7 +303,7 @@ export class JobQueue {
       log.info({ attempt }, 'job completed')
       return { id: job.id, status: 'completed', output: result }
     } catch (err) {
-      let verdict = verdictFor(err)
+      let verdict = verdictFor(err, mode)
       if (verdict.counts && verdict.status === 'failed') {
         const failures = await countFailure(pool, job.id)
         if (failures > config.JOB_RETRY_LIMIT) {
@@ -265,6 +323,19 @@ export class JobQueue {
       }
       return { id: job.id, status: verdict.status, output: verdict.output }
     }
+  }
+
+  /** The job's way into the org: its authorization (asked for a token now), or the caller's sealed session. */
+  async #sessionFor (job: JobWithMetadata<JobData>, log: FastifyBaseLogger): Promise<JobSession> {
+    const { config } = this.#opts
+    const { orgId, userId, authorization, credentials } = job.data
+    const opts = { config, apiLimits: this.#apiLimits, log }
+    const caller = orgId === undefined || userId === undefined ? undefined : { orgId, userId }
+    if (authorization !== undefined) return await JobSession.authorized(authorization, caller, opts)
+    if (credentials === undefined) {
+      throw new CredentialsError('the job carries neither sealed credentials nor an AppLink authorization')
+    }
+    return JobSession.callerSession(openCredentials(this.#keyring, credentials, job.id), opts)
   }
 
   /**

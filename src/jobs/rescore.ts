@@ -3,7 +3,8 @@ import { createMirror } from '../postgres/mirror.ts'
 import { soql } from '../salesforce/soql.ts'
 import { isValidId } from '@applink-actions/platform/ids'
 import { inTransaction } from '@applink-actions/platform/postgres'
-import { OrgClient, type SaveResult } from '../salesforce/org-client.ts'
+import type { OrgClient, SaveResult } from '../salesforce/org-client.ts'
+import { editableBy } from '../salesforce/queries.ts'
 import { SalesforceApiError } from '../salesforce/errors.ts'
 import { Unavailable } from '../errors.ts'
 import { allowedCallbackOrigins, callbackTarget } from '../salesforce/callback-url.ts'
@@ -13,7 +14,10 @@ import type { JobContext, JobKind } from './queue.ts'
 import { throwIfInterrupted } from './queue.ts'
 import { announceOnce, type AnnounceState } from './announce.ts'
 
-/** `callbackUrl` only for Apex callers (rescoreAccounts); every job announces its end as a platform event. */
+/**
+ * `callbackUrl` only for Apex callers (rescoreAccounts); a scheduled run has none. Every job
+ * announces its end as a platform event.
+ */
 export interface RescorePayload { filter: AccountFilter, callbackUrl?: string }
 
 /**
@@ -32,6 +36,12 @@ const MAX_LISTED_FAILURES = 1000
 
 interface Batch { batchNo: number, records: AccountScore[], state: 'pending' | 'sending' | 'done', written: number, failures: Failure[] }
 interface Failure { id: string, errorCode: string, message: string }
+
+/** What an authorization-mode job reports for a record the caller may not edit (it is not sent). */
+const CALLER_MAY_NOT_EDIT = {
+  errorCode: 'INSUFFICIENT_ACCESS_OR_READONLY',
+  message: 'The user who started the job may not edit this record'
+}
 
 /** Refusals that mean the caller may not edit (or see) the record: reported as a count only. */
 const isAccessRefusal = (failure: Failure): boolean => failure.errorCode.startsWith('INSUFFICIENT_ACCESS')
@@ -95,6 +105,12 @@ async function writeBatch (ctx: JobContext<RescorePayload>, org: OrgClient, batc
     batch.written += batch.records.length - records.length
     ctx.log.info({ batchNo: batch.batchNo, alreadyWritten: batch.records.length - records.length }, 'resumed a batch that may have been sent')
   }
+  // Under an authorization the run-as user writes: only what the caller could edit is sent.
+  const { caller } = ctx.session
+  const refused = ctx.session.mode === 'authorization' && caller !== undefined && records.length > 0
+    ? await notEditable(org, caller.userId, records)
+    : []
+  records = records.filter((r) => !refused.includes(r))
   batch.state = 'sending'
   await setBatch(ctx.pool, ctx.id, batch)
   let results: SaveResult[] = []
@@ -114,6 +130,7 @@ async function writeBatch (ctx: JobContext<RescorePayload>, org: OrgClient, batc
       throw err
     }
   }
+  for (const record of refused) batch.failures.push({ id: record.id, ...CALLER_MAY_NOT_EDIT })
   records.forEach((record, i) => {
     const result = results[i]
     if (result?.success === true) batch.written++
@@ -121,6 +138,11 @@ async function writeBatch (ctx: JobContext<RescorePayload>, org: OrgClient, batc
   })
   batch.state = 'done'
   await setBatch(ctx.pool, ctx.id, batch)
+}
+
+async function notEditable (org: OrgClient, userId: string, records: AccountScore[]): Promise<AccountScore[]> {
+  const editable = await editableBy(org, userId, records.map((r) => r.id).filter(isValidId))
+  return records.filter((r) => !editable.has(r.id.slice(0, 15)))
 }
 
 /** POSTs the summary once per job; a summary the callback refused is recorded, not retried. */
@@ -166,19 +188,6 @@ function tally (batches: Batch[]) {
   }
 }
 
-/** The org as the user the job runs for: its writes and its announcement go through the same client. */
-function orgClientFor (ctx: JobContext<RescorePayload>): OrgClient {
-  const { credentials } = ctx
-  return new OrgClient({
-    instanceUrl: credentials.instanceUrl,
-    apiVersion: credentials.apiVersion,
-    accessToken: credentials.accessToken,
-    timeoutMs: ctx.config.ORG_TIMEOUT_MS,
-    // A lost answer is settled by the next attempt's reconcile, never by sending the batch again.
-    retries: 0
-  })
-}
-
 interface RescoreEnd {
   state: 'completed' | 'failed'
   counts: ReturnType<typeof tally>
@@ -198,19 +207,22 @@ async function announce (ctx: JobContext<RescorePayload>, org: OrgClient, end: R
     Accounts_Not_Editable__c: counts.notPermitted,
     Error_Code__c: end.errorCode ?? null,
     Message__c: end.message.slice(0, EVENT_MESSAGE_LENGTH),
-    Started_By__c: ctx.credentials.userId
+    // The user who started the job; a scheduled run has none and names its run-as user.
+    Started_By__c: ctx.session.caller?.userId ?? ctx.credentials.userId
   }, ctx.log)
 }
 
 /**
  * Writes a health score to every account the filter selects, in sObject Collections of 200 as
- * the user who asked, then announces the outcome in the org (platform event) and, for Apex
+ * the user who asked (or, under an AppLink authorization, as its run-as user and only where the
+ * user who asked may edit), then announces the outcome in the org (platform event) and, for Apex
  * callers, to the callback. Records Salesforce refuses are listed; the others are written.
  */
 export const rescoreAccountsJob: JobKind<RescorePayload, RescoreResultType> = {
   name: 'rescore-accounts',
   async run (ctx) {
-    const org = orgClientFor(ctx)
+    // A lost answer is settled by the next attempt's reconcile, never by sending the batch again.
+    const org = ctx.session.orgClient({ retries: 0 })
     const { scoredAt, batches } = await planOf(ctx)
     const total = batches.reduce((n, b) => n + b.records.length, 0)
     const processed = () => batches.reduce((n, b) => n + (b.state === 'done' ? b.records.length : 0), 0)
@@ -218,6 +230,7 @@ export const rescoreAccountsJob: JobKind<RescorePayload, RescoreResultType> = {
     for (const batch of batches) {
       if (batch.state === 'done') continue
       throwIfInterrupted(ctx.signal)
+      ctx.session.checkApiFloor()
       await writeBatch(ctx, org, batch, scoredAt)
       await ctx.progress(processed(), total)
     }
@@ -248,7 +261,7 @@ export const rescoreAccountsJob: JobKind<RescorePayload, RescoreResultType> = {
   /** A job that cannot finish announces that too, with what it wrote before it stopped. */
   async onDeadLetter (ctx, failure) {
     const plan = await loadPlan(ctx.pool, ctx.id)
-    await announce(ctx, orgClientFor(ctx), {
+    await announce(ctx, ctx.session.orgClient({ retries: 0 }), {
       state: 'failed',
       counts: tally(plan?.batches ?? []),
       errorCode: failure.errorCode,

@@ -14,6 +14,11 @@ export interface OrgClientOptions {
   retries?: number
   /** Sees every response's `Sforce-Limit-Info` usage, and may refuse a call before it is made. */
   limits?: { check: () => void, record: (used: number, max: number) => void }
+  /**
+   * A fresh token when Salesforce answers INVALID_SESSION_ID (an AppLink authorization's run-as
+   * user); the call is then made once more with it. Without it, an expired session is the caller's error.
+   */
+  renewAccessToken?: () => Promise<string>
 }
 
 export interface QueryPage<R> { totalSize: number, done: boolean, records: R[], nextRecordsUrl?: string }
@@ -35,19 +40,39 @@ export function parseLimitInfo (header: string | null): [number, number] | undef
 export class OrgClient {
   readonly #opts: OrgClientOptions
   readonly #base: string
+  #accessToken: string
   apiCalls = 0
 
   constructor (opts: OrgClientOptions) {
     this.#opts = opts
+    this.#accessToken = opts.accessToken
     this.#base = `${opts.instanceUrl.replace(/\/+$/, '')}/services/data/v${opts.apiVersion}`
   }
 
-  /** The caller's token, only to seal it into a job that calls the org after the request; never logged. */
+  /** The current token, only to seal it into a job that calls the org after the request; never logged. */
   get accessToken (): string {
-    return this.#opts.accessToken
+    return this.#accessToken
   }
 
+  /**
+   * "When your session expires, the exception code INVALID_SESSION_ID is returned. If this code is
+   * returned, you must invoke the login() call again." (SOAP API Developer Guide, Error Handling for
+   * Session Expiration; REST answers it with 401.) A request whose session is refused was not run
+   * (inferred: authentication comes before any work), so it is sent again with a fresh token, even a write.
+   */
   async request<T> (method: string, path: string, body?: unknown): Promise<T> {
+    try {
+      return await this.#withRetries<T>(method, path, body)
+    } catch (err) {
+      const renew = this.#opts.renewAccessToken
+      const sessionRefused = err instanceof SalesforceApiError && (err.errorCode === 'INVALID_SESSION_ID' || err.httpStatus === 401)
+      if (renew === undefined || !sessionRefused) throw err
+      this.#accessToken = await renew()
+      return await this.#withRetries<T>(method, path, body)
+    }
+  }
+
+  async #withRetries<T> (method: string, path: string, body?: unknown): Promise<T> {
     const attempts = IDEMPOTENT.has(method) ? 1 + (this.#opts.retries ?? 2) : 1
     for (let attempt = 1; ; attempt++) {
       try {
@@ -78,7 +103,7 @@ export class OrgClient {
       response = await fetch(url, {
         method,
         headers: {
-          authorization: `Bearer ${this.#opts.accessToken}`,
+          authorization: `Bearer ${this.#accessToken}`,
           accept: 'application/json',
           ...(body === undefined ? {} : { 'content-type': 'application/json' })
         },

@@ -5,6 +5,7 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import type { FastifyInstance } from 'fastify'
 import { startLocalOrg, type LocalOrg } from '@applink-actions/local-org'
 import { startLocalSync } from '@applink-actions/local-connect'
+import { startLocalAppLink, type LocalAppLink } from '@applink-actions/local-applink'
 import { randomBytes } from 'node:crypto'
 import pg from 'pg'
 import { buildApp, testConfig, type BuiltApp } from '../helper.ts'
@@ -160,6 +161,44 @@ export async function mirroredDatabase (t: Test, org: LocalOrg): Promise<string>
 }
 
 export const jobActions = [rescoreAccounts, startAccountRescore, getJobStatus] as ActionDefinition[]
+
+/** Every text value of every table of the database (pg-boss's included), to look for secrets in. */
+export async function databaseText (databaseUrl: string): Promise<string> {
+  const pool = new pg.Pool({ connectionString: databaseUrl, max: 1 })
+  try {
+    const { rows: tables } = await pool.query<{ schema: string, name: string }>(`SELECT table_schema AS schema,
+      table_name AS name FROM information_schema.tables
+      WHERE table_type = 'BASE TABLE' AND table_schema NOT IN ('pg_catalog', 'information_schema')`)
+    const parts: string[] = []
+    for (const { schema, name } of tables) {
+      const { rows } = await pool.query(`SELECT t::text AS row FROM "${schema}"."${name}" t`)
+      parts.push(...rows.map((r: { row: string }) => r.row))
+    }
+    return parts.join('\n')
+  } finally {
+    await pool.end()
+  }
+}
+
+export const RUN_AS = 'integration@acme.local'
+export const AUTHORIZATION = 'RescoreRunAs'
+
+/**
+ * The local AppLink add-on beside the org under test, with one authorization running as the
+ * integration user on the proxy. The SDK reads its settings from process.env: they are set here
+ * (each test file is its own process). Returns the settings a worker or app needs too.
+ */
+export async function applinkUnderTest (t: Test, ut: OrgUnderTest): Promise<{ applink: LocalAppLink, env: Record<string, string> }> {
+  const applink = await startLocalAppLink({
+    org: ut.org,
+    authorizations: { [AUTHORIZATION]: RUN_AS },
+    instanceUrl: ut.url
+  })
+  t.teardown(applink.close)
+  Object.assign(process.env, applink.env)
+  return { applink, env: { ...applink.env, APPLINK_AUTHORIZATION: AUTHORIZATION } }
+}
+
 
 /** The app with the job actions, on the test's database. */
 export async function jobsApp (t: Test, databaseUrl: string, env: Record<string, string> = {}): Promise<BuiltApp> {

@@ -1,30 +1,12 @@
 import t from 'tap'
-import pg from 'pg'
 import { Value } from 'typebox/value'
 import { RescoreSummary } from '../../src/schemas/jobs.ts'
 import { BATCH_SIZE } from '../../src/jobs/rescore.ts'
 import { assertError } from '../helper.ts'
-import { jobStatus, jobsApp, mirroredDatabase, orgUnderTest, settled, startRescore, until, type OrgUnderTest } from './fixtures.ts'
+import { databaseText, jobStatus, jobsApp, mirroredDatabase, orgUnderTest, settled, startRescore, until, type OrgUnderTest } from './fixtures.ts'
 
 const ADMIN = 'admin@acme.local'
 const REP = 'rep1@acme.local'
-
-/** Every text value of every table of the database (pg-boss's included), to look for secrets in. */
-async function databaseText (databaseUrl: string): Promise<string> {
-  const pool = new pg.Pool({ connectionString: databaseUrl, max: 1 })
-  try {
-    const { rows: tables } = await pool.query<{ schema: string, name: string }>(`SELECT table_schema AS schema, table_name AS name FROM information_schema.tables
-      WHERE table_type = 'BASE TABLE' AND table_schema NOT IN ('pg_catalog', 'information_schema')`)
-    const parts: string[] = []
-    for (const { schema, name } of tables) {
-      const { rows } = await pool.query(`SELECT t::text AS row FROM "${schema}"."${name}" t`)
-      parts.push(...rows.map((r: { row: string }) => r.row))
-    }
-    return parts.join('\n')
-  } finally {
-    await pool.end()
-  }
-}
 
 const tokensOf = (ut: OrgUnderTest) => [...ut.tokens]
 
