@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto'
 import { createServer } from 'node:http'
 import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 import type { UserInfo } from './access.ts'
+import { BulkIngest } from './bulk.ts'
 import { SfError, invalidSession, notFound } from './errors.ts'
 import type { SfErrorItem } from './errors.ts'
 import { IdGenerator, normalizeId } from './ids.ts'
@@ -26,6 +27,8 @@ export interface Faults {
   dailyApiLimit?: number
   /** Requests whose path (after /services/data/vNN.N, with query string) matches answer 503. */
   failPaths?: RegExp
+  /** How long a Bulk API 2.0 ingest job stays InProgress before its rows are processed. */
+  bulkProcessingMs?: number
 }
 
 export interface Stats {
@@ -38,7 +41,7 @@ export interface SoqlLogEntry { soql: string; username: string; at: number; quer
 
 interface Token { token: string; username: string; issuedAt: number; revoked: boolean }
 interface Cursor { id: string; user: string; recs: Rec[]; project: QueryResult['project']; total: number; batch: number }
-interface Reply { status: number; body?: unknown; headers?: Record<string, string> }
+interface Reply { status: number; body?: unknown; headers?: Record<string, string>; csv?: string }
 
 const JSON_TYPE = 'application/json;charset=UTF-8'
 const DEFAULT_LIMIT = 100_000
@@ -61,12 +64,14 @@ export class OrgServer {
   private readonly cursorIds = new IdGenerator(1, 'Lc')
   private readonly rnd: () => number
   private server: Server | undefined
+  private readonly bulk: BulkIngest
   url = ''
 
   constructor (org: OrgCore, faults: Faults, rnd: () => number) {
     this.org = org
     this.faults = { ...faults }
     this.rnd = rnd
+    this.bulk = new BulkIngest(org, () => this.faults.bulkProcessingMs ?? 0)
     for (const u of org.users) this.issueToken(u.username)
   }
 
@@ -142,6 +147,7 @@ export class OrgServer {
     const s = this.server
     if (!s) return
     this.server = undefined
+    this.bulk.close()
     await new Promise<void>(resolve => {
       s.close(() => resolve())
       s.closeAllConnections()
@@ -159,7 +165,12 @@ export class OrgServer {
       reply = errorReply(e)
     }
     const headers: Record<string, string> = { 'Sforce-Limit-Info': this.limitHeader(), ...(reply.headers ?? {}) }
-    if (reply.body !== undefined) {
+    if (reply.csv !== undefined) {
+      headers['Content-Type'] = 'text/csv'
+      headers['Content-Length'] = String(Buffer.byteLength(reply.csv))
+      res.writeHead(reply.status, headers)
+      res.end(reply.csv)
+    } else if (reply.body !== undefined) {
       const text = JSON.stringify(reply.body)
       headers['Content-Type'] = JSON_TYPE
       headers['Content-Length'] = String(Buffer.byteLength(text))
@@ -211,6 +222,8 @@ export class OrgServer {
     if (method !== 'GET' && method !== 'HEAD' && (this.faults.rateUnableToLockRow ?? 0) > 0 && this.rnd() < (this.faults.rateUnableToLockRow ?? 0)) {
       throw new SfError(400, 'UNABLE_TO_LOCK_ROW', 'unable to obtain exclusive access to this record or 1 records', [])
     }
+    // Bulk API 2.0 uploads are CSV, not JSON; its jobs are not composite subrequests.
+    if (rest[0] === 'jobs' && rest[1] === 'ingest') return this.bulk.handle(user, method, rest.slice(2), raw, version)
     const body = parseJson(raw, method)
     return this.dispatch(user, method, rest, url.searchParams, body, version, req.headers['sforce-query-options'])
   }
@@ -663,6 +676,7 @@ async function readBody (req: IncomingMessage): Promise<string> {
 /** A stable key for API-call statistics: ids and locators replaced by placeholders. */
 function templateOf (rest: string[]): string {
   if (rest[0] === 'query' || rest[0] === 'queryAll') return rest.length > 1 ? `${rest[0]}/{locator}` : rest[0]
+  if (rest[0] === 'jobs' && rest.length > 2) return [...rest.slice(0, 2), '{id}', ...rest.slice(3)].join('/')
   if (rest[0] === 'sobjects' && rest.length >= 3 && rest[2] !== 'describe') {
     return rest.length === 3 ? `sobjects/${rest[1] ?? ''}/{id}` : `sobjects/${rest[1] ?? ''}/${rest[2] ?? ''}/{value}`
   }
