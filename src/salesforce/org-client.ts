@@ -21,6 +21,16 @@ export interface SaveResult { id: string | null, success: boolean, errors: Array
 
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'PATCH', 'PUT', 'DELETE'])
 
+/** A request body sent as it is (a Bulk API 2.0 CSV upload) rather than as JSON. */
+export class RawBody {
+  readonly contentType: string
+  readonly text: string
+  constructor (contentType: string, text: string) {
+    this.contentType = contentType
+    this.text = text
+  }
+}
+
 /** `api-usage=N/M` → [N, M]. */
 export function parseLimitInfo (header: string | null): [number, number] | undefined {
   const match = header === null ? null : /api-usage=(\d+)\/(\d+)/.exec(header)
@@ -70,9 +80,9 @@ export class OrgClient {
         headers: {
           authorization: `Bearer ${this.#opts.accessToken}`,
           accept: 'application/json',
-          ...(body === undefined ? {} : { 'content-type': 'application/json' })
+          ...(body === undefined ? {} : { 'content-type': body instanceof RawBody ? body.contentType : 'application/json' })
         },
-        body: body === undefined ? undefined : JSON.stringify(body),
+        body: body === undefined ? undefined : body instanceof RawBody ? body.text : JSON.stringify(body),
         signal: AbortSignal.timeout(timeout)
       })
     } catch (err) {
