@@ -38,8 +38,14 @@ export const ConfigSchema = Type.Object({
   JOB_RETRY_DELAY_SECONDS: Type.Integer({ minimum: 1, default: 15, description: 'first retry delay; doubles (with jitter) per retry' }),
   JOB_HEARTBEAT_SECONDS: Type.Integer({ minimum: 10, default: 30, description: 'a job whose worker stops beating this long (killed) goes back to the queue' }),
   JOB_SUPERVISE_SECONDS: Type.Integer({ minimum: 1, default: 30, description: 'how often the queue looks for jobs of dead workers' }),
-  // Bulk API 2.0 Developer Guide: "Any data operation that includes more than 2,000 records is a good candidate for Bulk API 2.0".
-  RESCORE_BULK_THRESHOLD: Type.Integer({ minimum: 0, default: 2000, description: 'rescore runs of more accounts than this write through Bulk API 2.0, smaller ones through sObject Collections' }),
+  // Bulk API 2.0 Developer Guide: "Any data operation that includes more than 2,000 records is a good
+  // candidate for Bulk API 2.0".
+  RESCORE_BULK_THRESHOLD: Type.Integer({
+    minimum: 0,
+    default: 2000,
+    description: 'rescore runs of more accounts than this write through Bulk API 2.0, ' +
+      'smaller ones through sObject Collections'
+  }),
   DOCS_ENABLED: Type.Optional(Type.Boolean({ description: 'serve the interactive API reference at /docs; unset: yes unless NODE_ENV=production' })),
   DOCS_CLIENT_CONTEXT: Type.Optional(Type.String({ minLength: 1, description: 'base64 x-client-context the /docs "try it" sends (npm run dev mints one for a local-org user)' }))
 })

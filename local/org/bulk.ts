@@ -14,9 +14,12 @@ type Operation = 'insert' | 'update' | 'upsert' | 'delete' | 'hardDelete'
 
 /** "Create a Job": operation "insert, delete, hardDelete, update, upsert". */
 const OPERATIONS = new Set<string>(['insert', 'update', 'upsert', 'delete', 'hardDelete'])
-/** "Upload Job Data": "A request can provide CSV data that does not in total exceed 150 MB of base64 encoded content." */
+/**
+ * "Upload Job Data": "A request can provide CSV data that does not in total exceed 150 MB of base64
+ * encoded content."
+ */
 const MAX_BASE64_BYTES = 150_000_000
-/** "Job States": the outcome states; "Delete a Job": "a job must have a state of UploadComplete, JobComplete, Aborted, or Failed". */
+/** "Delete a Job": "a job must have a state of UploadComplete, JobComplete, Aborted, or Failed". */
 const DELETABLE = new Set<IngestState>(['UploadComplete', 'JobComplete', 'Aborted', 'Failed'])
 /** Rows processed between two turns of the event loop, so polls see InProgress (inferred: Salesforce chunks by 200). */
 const CHUNK = 200
@@ -108,12 +111,15 @@ export class BulkIngest {
     if (method !== 'GET') throw methodNotAllowed(method, 'GET')
     const { columnDelimiter: d } = job.info
     // The results are CSV with LF line endings, as recorded from a real org (fixtures: successfulResults).
-    const lines = (header: string[], rows: string[][]): string => [header, ...rows].map((r) => csvLine(r, d, 'LF')).join('')
+    const lines = (header: string[], rows: string[][]): string =>
+      [header, ...rows].map((r) => csvLine(r, d, 'LF')).join('')
     switch (sub) {
       // "Get Job Successful Record Results": sf__Created, sf__Id, then "Fields from the original CSV request data".
-      case 'successfulResults': return { status: 200, csv: lines(['sf__Id', 'sf__Created', ...job.header], job.successful) }
+      case 'successfulResults':
+        return { status: 200, csv: lines(['sf__Id', 'sf__Created', ...job.header], job.successful) }
       // "Get Job Failed Record Results": sf__Error "Error code and message", sf__Id, then the original fields.
-      case 'failedResults': return { status: 200, csv: lines(['sf__Id', 'sf__Error', ...job.header], job.failed) }
+      case 'failedResults':
+        return { status: 200, csv: lines(['sf__Id', 'sf__Error', ...job.header], job.failed) }
       // "Get Job Unprocessed Record Results": "all the records that were not processed by the job".
       case 'unprocessedrecords': return { status: 200, csv: lines(job.header, job.unprocessed) }
       default: throw notFound()
@@ -125,7 +131,9 @@ export class BulkIngest {
     if (!isValidId(jobId)) throw new SfError(400, 'NOT_FOUND', 'The requested resource does not exist')
     const job = this.#jobs.get(normalizeId(jobId) ?? '')
     // Jobs belong to their creator; admins and the integration user ("Manage Data Integrations") see all.
-    if (!job || !(job.owner.id === user.id || user.profile === 'admin' || user.profile === 'integration')) throw notFound()
+    const manager = user.profile === 'admin' || user.profile === 'integration'
+    const sees = job !== undefined && (job.owner.id === user.id || manager)
+    if (!sees) throw notFound()
     return job
   }
 
@@ -139,19 +147,24 @@ export class BulkIngest {
     const def = this.#org.schema.get(object)
     if (!def) throw new SfError(400, 'INVALIDJOB', `InvalidJob : Unable to find object: ${object}`)
     const lineEnding = body.lineEnding ?? 'LF'
-    if (lineEnding !== 'LF' && lineEnding !== 'CRLF') throw new SfError(400, 'INVALIDJOB', `InvalidJob : Invalid lineEnding: ${String(lineEnding)}`)
+    if (lineEnding !== 'LF' && lineEnding !== 'CRLF') {
+      throw new SfError(400, 'INVALIDJOB', `InvalidJob : Invalid lineEnding: ${String(lineEnding)}`)
+    }
     const columnDelimiter = body.columnDelimiter ?? 'COMMA'
     if (typeof columnDelimiter !== 'string' || !(columnDelimiter in DELIMITERS)) {
       throw new SfError(400, 'INVALIDJOB', `InvalidJob : Invalid columnDelimiter: ${String(columnDelimiter)}`)
     }
     // "contentType: The only valid value (and the default) is CSV."
-    if ((body.contentType ?? 'CSV') !== 'CSV') throw new SfError(400, 'INVALIDJOB', `InvalidJob : Invalid contentType: ${String(body.contentType)}`)
+    if ((body.contentType ?? 'CSV') !== 'CSV') {
+      throw new SfError(400, 'INVALIDJOB', `InvalidJob : Invalid contentType: ${String(body.contentType)}`)
+    }
     // "externalIdFieldName: … Required for upsert operations"
     let externalIdFieldName: string | undefined
     if (operation === 'upsert') {
       const field = def.fieldMap.get(String(body.externalIdFieldName ?? '').toLowerCase())
       if (!field || !(field.externalId || field.name === 'Id')) {
-        throw new SfError(400, 'INVALIDJOB', `InvalidJob : External ID field not found or not an external id: ${String(body.externalIdFieldName ?? '')}`)
+        const named = String(body.externalIdFieldName ?? '')
+        throw new SfError(400, 'INVALIDJOB', `InvalidJob : External ID field not found or not an external id: ${named}`)
       }
       externalIdFieldName = field.name
     }
@@ -181,7 +194,9 @@ export class BulkIngest {
       apiActiveProcessingTime: 0,
       apexProcessingTime: 0
     }
-    this.#jobs.set(id, { info, def, owner: user, upload: undefined, header: [], successful: [], failed: [], unprocessed: [], startedAt: 0 })
+    this.#jobs.set(id, {
+      info, def, owner: user, upload: undefined, header: [], successful: [], failed: [], unprocessed: [], startedAt: 0
+    })
     return info
   }
 
@@ -192,12 +207,13 @@ export class BulkIngest {
 
   #upload (job: Job, raw: string): BulkReply {
     if (job.info.state !== 'Open') {
-      throw new SfError(400, 'INVALIDJOBSTATE', `Job ${job.info.id} is not open for uploads: its state is ${job.info.state}`)
+      throw new SfError(400, 'INVALIDJOBSTATE', `Job ${job.info.id} is not open for uploads: it is ${job.info.state}`)
     }
     // One upload per job, as jsforce enforces ("Data can only be uploaded to a job once."): inferred.
     if (job.upload !== undefined) throw new SfError(400, 'INVALIDJOBSTATE', 'Data can only be uploaded to a job once')
     if (Math.ceil(Buffer.byteLength(raw) / 3) * 4 > MAX_BASE64_BYTES) {
-      throw new SfError(400, 'EXCEEDED_QUOTA', 'A request can provide CSV data that does not in total exceed 150 MB of base64 encoded content')
+      throw new SfError(400, 'EXCEEDED_QUOTA',
+        'A request can provide CSV data that does not in total exceed 150 MB of base64 encoded content')
     }
     job.upload = raw
     touch(job)
@@ -217,9 +233,11 @@ export class BulkIngest {
       return job.info
     }
     if (state === 'Aborted') {
-      // Recorded from a real org: [{"errorCode":"INVALIDJOBSTATE","message":"Aborting already Completed Job not allowed"}]
+      // Recorded from a real org:
+      // [{"errorCode":"INVALIDJOBSTATE","message":"Aborting already Completed Job not allowed"}]
       if (current === 'JobComplete' || current === 'Failed' || current === 'Aborted') {
-        throw new SfError(400, 'INVALIDJOBSTATE', `Aborting already ${current === 'JobComplete' ? 'Completed' : current} Job not allowed`)
+        const was = current === 'JobComplete' ? 'Completed' : current
+        throw new SfError(400, 'INVALIDJOBSTATE', `Aborting already ${was} Job not allowed`)
       }
       job.info.state = 'Aborted'
       touch(job)
@@ -250,7 +268,8 @@ export class BulkIngest {
     touch(job)
     let rows: string[][]
     try {
-      rows = parseCsv(job.upload ?? '', job.info.columnDelimiter, job.info.lineEnding).filter((r) => !(r.length === 1 && r[0] === ''))
+      rows = parseCsv(job.upload ?? '', job.info.columnDelimiter, job.info.lineEnding)
+        .filter((r) => !(r.length === 1 && r[0] === ''))
     } catch (e) {
       if (!(e instanceof CsvError)) throw e
       this.#fail(job, e.message, [])
@@ -313,7 +332,8 @@ export class BulkIngest {
       if (!field) return `InvalidBatch : Field name not found : ${column}`
       out.push({ name: field.name })
     }
-    const needs = job.info.operation === 'insert' ? undefined : job.info.operation === 'upsert' ? job.info.externalIdFieldName : 'Id'
+    const { operation } = job.info
+    const needs = operation === 'insert' ? undefined : operation === 'upsert' ? job.info.externalIdFieldName : 'Id'
     if (needs !== undefined && !out.some((c) => c.relation === undefined && c.name === needs)) {
       return `InvalidBatch : Field name not found : ${needs}`
     }
@@ -334,7 +354,8 @@ export class BulkIngest {
       if (c.relation !== undefined) fields[c.relation] = { [c.name]: value }
       else fields[c.name] = value === NULL_VALUE ? null : value
     })
-    const given = operation === 'update' || operation === 'delete' || operation === 'hardDelete' ? (normalizeId(key) ?? '') : ''
+    const byId = operation === 'update' || operation === 'delete' || operation === 'hardDelete'
+    const given = byId ? (normalizeId(key) ?? '') : ''
     org.store.begin()
     try {
       if (values.length !== columns.length) {
@@ -356,7 +377,10 @@ export class BulkIngest {
       } else {
         if (key === '') throw new SfError(400, 'MISSING_ARGUMENT', `Id not specified in an ${operation} call`, [])
         const rest = Object.fromEntries(Object.entries(fields).filter(([k]) => k !== 'Id'))
-        id = operation === 'update' ? org.update(job.owner, object, key, rest).f.Id as string : org.delete(job.owner, object, key).f.Id as string
+        const rec = operation === 'update'
+          ? org.update(job.owner, object, key, rest)
+          : org.delete(job.owner, object, key)
+        id = rec.f.Id as string
       }
       org.store.commit()
       job.successful.push([id, String(created), ...values])

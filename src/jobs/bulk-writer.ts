@@ -1,9 +1,10 @@
 import type pg from 'pg'
 import type { FastifyBaseLogger } from 'fastify'
-import { BulkIngest, toCsv, type IngestInfo } from '../salesforce/bulk.ts'
+import { BulkIngest, sdkBulkApi, toCsv, type IngestInfo } from '../salesforce/bulk.ts'
 import { SalesforceApiError } from '../salesforce/errors.ts'
+import type { OrgClient } from '../salesforce/org-client.ts'
 import type { AccountScore } from './account-health.ts'
-import { JobInterrupted } from './queue.ts'
+import { JobInterrupted, type JobContext } from './queue.ts'
 
 type BulkState = 'creating' | 'created' | 'uploaded' | 'closed' | 'done'
 
@@ -25,8 +26,11 @@ export interface BulkOutcome {
 }
 
 const key = (id: string): string => id.slice(0, 15)
+const NO_RESULT = { errorCode: 'UNKNOWN_EXCEPTION', message: 'Salesforce returned no result for the record' }
 
-async function loadState (pool: pg.Pool, jobId: string): Promise<{ state: BulkState, ingestJobId: string | null } | undefined> {
+interface Saved { state: BulkState, ingestJobId: string | null }
+
+async function loadState (pool: pg.Pool, jobId: string): Promise<Saved | undefined> {
   const { rows } = await pool.query<{ state: BulkState, ingest_job_id: string | null }>(
     'SELECT state, ingest_job_id FROM rescore_bulk_jobs WHERE job_id = $1', [jobId])
   const row = rows[0]
@@ -35,18 +39,61 @@ async function loadState (pool: pg.Pool, jobId: string): Promise<{ state: BulkSt
 
 async function saveState (pool: pg.Pool, jobId: string, state: BulkState, ingestJobId: string | null): Promise<void> {
   await pool.query(`INSERT INTO rescore_bulk_jobs (job_id, state, ingest_job_id) VALUES ($1, $2, $3)
-    ON CONFLICT (job_id) DO UPDATE SET state = excluded.state, ingest_job_id = excluded.ingest_job_id, updated_at = now()`,
+    ON CONFLICT (job_id) DO UPDATE
+    SET state = excluded.state, ingest_job_id = excluded.ingest_job_id, updated_at = now()`,
   [jobId, state, ingestJobId])
 }
 
-/** Whether this run already writes through Bulk API 2.0 (a resumed run keeps its path). */
-export async function writesInBulk (pool: pg.Pool, jobId: string): Promise<boolean> {
-  return (await loadState(pool, jobId)) !== undefined
+/** A rescore run's batch of records, as the run stores it. */
+export interface ScoreBatch {
+  records: AccountScore[]
+  state: 'pending' | 'sending' | 'done'
+  written: number
+  failures: Array<{ id: string, errorCode: string, message: string }>
 }
 
-/** The outcome is recorded in the run's batches: the ingest job needs no more calls. */
-export async function markBulkDone (pool: pg.Pool, jobId: string): Promise<void> {
-  await pool.query('UPDATE rescore_bulk_jobs SET state = \'done\', updated_at = now() WHERE job_id = $1', [jobId])
+/**
+ * Runs of more than RESCORE_BULK_THRESHOLD accounts go through one Bulk API 2.0 job instead of
+ * ⌈N/200⌉ collection calls; a run keeps the path it started on (a collection batch may be on its way).
+ */
+export async function usesBulk (ctx: JobContext<object>, batches: ScoreBatch[]): Promise<boolean> {
+  if ((await loadState(ctx.pool, ctx.id)) !== undefined) return true
+  const total = batches.reduce((n, b) => n + b.records.length, 0)
+  return total > ctx.config.RESCORE_BULK_THRESHOLD && batches.every((b) => b.state === 'pending')
+}
+
+/**
+ * Writes the batches not done through Bulk API 2.0 and records each record's outcome in its batch
+ * (`save`), as the collections path does; then the ingest job needs no more calls.
+ */
+export async function writeInBulk<B extends ScoreBatch> (
+  ctx: JobContext<object>, org: OrgClient, batches: B[], scoredAt: Date, save: (batch: B) => Promise<void>
+): Promise<void> {
+  const total = batches.reduce((n, b) => n + b.records.length, 0)
+  const pending = batches.filter((b) => b.state !== 'done')
+  const before = total - pending.reduce((n, b) => n + b.records.length, 0)
+  const outcome = await writeScoresInBulk({
+    pool: ctx.pool,
+    jobId: ctx.id,
+    bulk: new BulkIngest(org, sdkBulkApi(ctx.credentials)),
+    signal: ctx.signal,
+    log: ctx.log,
+    progress: async (processed) => { await ctx.progress(Math.min(total, before + processed), total) }
+  }, pending.flatMap((b) => b.records), scoredAt)
+  for (const batch of pending) {
+    for (const record of batch.records) {
+      const id = key(record.id)
+      if (outcome.written.has(id)) {
+        batch.written++
+        continue
+      }
+      const failure = outcome.failures.get(id) ?? NO_RESULT
+      batch.failures.push({ id: record.id, ...failure })
+    }
+    batch.state = 'done'
+    await save(batch)
+  }
+  await ctx.pool.query('UPDATE rescore_bulk_jobs SET state = \'done\', updated_at = now() WHERE job_id = $1', [ctx.id])
 }
 
 /**
@@ -57,14 +104,16 @@ export async function markBulkDone (pool: pg.Pool, jobId: string): Promise<void>
  * job's data) and replaced; a closed one is polled. The same records are never sent to two jobs that
  * both get processed. API calls: 3 to write, the polls, 3 to read the results — whatever the count.
  */
-export async function writeScoresInBulk (ctx: BulkWriteContext, records: AccountScore[], scoredAt: Date): Promise<BulkOutcome> {
+export async function writeScoresInBulk (
+  ctx: BulkWriteContext, records: AccountScore[], scoredAt: Date
+): Promise<BulkOutcome> {
   const { pool, jobId, bulk, log } = ctx
   let saved = await loadState(pool, jobId)
   let ingestJobId = saved?.ingestJobId ?? null
   if (saved?.state === 'created' && ingestJobId !== null) {
     const info = await bulk.info(ingestJobId)
     if (info.state === 'Open') await bulk.abort(ingestJobId)
-    log.info({ ingestJobId, state: info.state }, 'resumed before the upload was confirmed: that ingest job is aborted, a new one is made')
+    log.info({ ingestJobId, state: info.state }, 'upload unconfirmed before the restart: a new ingest job replaces it')
     saved = undefined
   }
   const fresh = saved === undefined || saved.state === 'creating'
@@ -73,7 +122,8 @@ export async function writeScoresInBulk (ctx: BulkWriteContext, records: Account
     ingestJobId = await bulk.create('Account', 'update')
     await saveState(pool, jobId, 'created', ingestJobId)
     const at = scoredAt.toISOString()
-    await bulk.upload(ingestJobId, toCsv(['Id', 'Health_Score__c', 'Health_Scored_At__c'], records.map((r) => [r.id, r.score, at])))
+    const rows = records.map((r) => [r.id, r.score, at])
+    await bulk.upload(ingestJobId, toCsv(['Id', 'Health_Score__c', 'Health_Scored_At__c'], rows))
     await saveState(pool, jobId, 'uploaded', ingestJobId)
     saved = { state: 'uploaded', ingestJobId }
   }
@@ -86,7 +136,9 @@ export async function writeScoresInBulk (ctx: BulkWriteContext, records: Account
   log.info({ ingestJobId, records: records.length }, 'bulk ingest job processing')
   let info: IngestInfo
   try {
-    info = await bulk.waitUntilFinal(ingestJobId, ctx.signal, async (i) => { await ctx.progress(i.numberRecordsProcessed ?? 0) })
+    info = await bulk.waitUntilFinal(ingestJobId, ctx.signal, async (polled) => {
+      await ctx.progress(polled.numberRecordsProcessed ?? 0)
+    })
   } catch (err) {
     if (ctx.signal.aborted) throw new JobInterrupted()
     throw err
@@ -96,7 +148,8 @@ export async function writeScoresInBulk (ctx: BulkWriteContext, records: Account
     throw new SalesforceApiError(400, [{
       errorCode: 'BULK_JOB_FAILED',
       message: `Bulk API 2.0 job ${ingestJobId} ended ${info.state}` +
-        `${info.errorMessage === undefined ? '' : `: ${info.errorMessage}`} (${info.numberRecordsProcessed ?? 0} records processed)`,
+        (info.errorMessage === undefined ? '' : `: ${info.errorMessage}`) +
+        ` (${info.numberRecordsProcessed ?? 0} records processed)`,
       fields: []
     }])
   }

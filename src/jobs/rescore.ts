@@ -5,13 +5,12 @@ import { isValidId } from '../salesforce/ids.ts'
 import { inTransaction } from '../postgres/transaction.ts'
 import { OrgClient, type SaveResult } from '../salesforce/org-client.ts'
 import { SalesforceApiError } from '../salesforce/errors.ts'
-import { BulkIngest, sdkBulkApi } from '../salesforce/bulk.ts'
 import { Unavailable } from '../errors.ts'
 import type { RescoreResultType, RescoreSummaryType } from '../schemas/jobs.ts'
 import { scoreAccounts, type AccountFilter, type AccountScore } from './account-health.ts'
 import type { JobContext, JobKind } from './queue.ts'
 import { throwIfInterrupted } from './queue.ts'
-import { markBulkDone, writeScoresInBulk, writesInBulk } from './bulk-writer.ts'
+import { usesBulk, writeInBulk } from './bulk-writer.ts'
 
 export interface RescorePayload { filter: AccountFilter, callbackUrl: string }
 
@@ -124,39 +123,6 @@ async function writeBatch (ctx: JobContext<RescorePayload>, org: OrgClient, batc
   await setBatch(ctx.pool, ctx.id, batch)
 }
 
-/**
- * Runs above RESCORE_BULK_THRESHOLD go through one Bulk API 2.0 job instead of ⌈N/200⌉ collection
- * calls; a run keeps the path it started on (a collection batch may already be on its way).
- */
-async function usesBulk (ctx: JobContext<RescorePayload>, batches: Batch[], total: number): Promise<boolean> {
-  if (await writesInBulk(ctx.pool, ctx.id)) return true
-  return total > ctx.config.RESCORE_BULK_THRESHOLD && batches.every((b) => b.state === 'pending')
-}
-
-/** Writes the batches not done through Bulk API 2.0 and records each record's outcome in its batch. */
-async function writeInBulk (ctx: JobContext<RescorePayload>, org: OrgClient, batches: Batch[], scoredAt: Date, total: number): Promise<void> {
-  const pending = batches.filter((b) => b.state !== 'done')
-  const before = total - pending.reduce((n, b) => n + b.records.length, 0)
-  const outcome = await writeScoresInBulk({
-    pool: ctx.pool,
-    jobId: ctx.id,
-    bulk: new BulkIngest(org, sdkBulkApi(ctx.credentials)),
-    signal: ctx.signal,
-    log: ctx.log,
-    progress: async (processed) => { await ctx.progress(Math.min(total, before + processed), total) }
-  }, pending.flatMap((b) => b.records), scoredAt)
-  for (const batch of pending) {
-    for (const record of batch.records) {
-      const key = record.id.slice(0, 15)
-      if (outcome.written.has(key)) batch.written++
-      else batch.failures.push({ id: record.id, ...(outcome.failures.get(key) ?? { errorCode: 'UNKNOWN_EXCEPTION', message: 'Salesforce returned no result for the record' }) })
-    }
-    batch.state = 'done'
-    await setBatch(ctx.pool, ctx.id, batch)
-  }
-  await markBulkDone(ctx.pool, ctx.id)
-}
-
 /** POSTs the summary once per job; a summary the callback refused is recorded, not retried. */
 async function sendCallback (ctx: JobContext<RescorePayload>, summary: RescoreSummaryType): Promise<number | undefined> {
   const { rows } = await ctx.pool.query<{ callback_status: number | null, callback_sent_at: Date | null }>('SELECT callback_status, callback_sent_at FROM rescore_runs WHERE job_id = $1', [ctx.id])
@@ -185,9 +151,9 @@ async function sendCallback (ctx: JobContext<RescorePayload>, summary: RescoreSu
 }
 
 /**
- * Writes a health score to every account the filter selects, in sObject Collections of 200 (or one
- * Bulk API 2.0 job above RESCORE_BULK_THRESHOLD) as the user who asked, and reports the outcome to the callback. Records Salesforce refuses are
- * listed; the others are written.
+ * Writes a health score to every account the filter selects, in sObject Collections of 200 (above
+ * RESCORE_BULK_THRESHOLD accounts: one Bulk API 2.0 job) as the user who asked, and reports the
+ * outcome to the callback. Records Salesforce refuses are listed; the others are written.
  */
 export const rescoreAccountsJob: JobKind<RescorePayload, RescoreResultType> = {
   name: 'rescore-accounts',
@@ -205,7 +171,9 @@ export const rescoreAccountsJob: JobKind<RescorePayload, RescoreResultType> = {
     const total = batches.reduce((n, b) => n + b.records.length, 0)
     const processed = () => batches.reduce((n, b) => n + (b.state === 'done' ? b.records.length : 0), 0)
     await ctx.progress(processed(), total)
-    if (await usesBulk(ctx, batches, total)) await writeInBulk(ctx, org, batches, scoredAt, total)
+    if (await usesBulk(ctx, batches)) {
+      await writeInBulk(ctx, org, batches, scoredAt, async (batch) => { await setBatch(ctx.pool, ctx.id, batch) })
+    }
     for (const batch of batches) {
       if (batch.state === 'done') continue
       throwIfInterrupted(ctx.signal)

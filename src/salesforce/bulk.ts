@@ -13,10 +13,20 @@ export type OrgWithBulkApi = Org & { readonly bulkApi: BulkApi }
 type OrgImplConstructor = new (accessToken: string, apiVersion: string, namespace: string | null, orgId: string,
   domainUrl: string, userId: string, username: string, orgType: 'SalesforceOrg') => OrgWithBulkApi
 
+/** Who calls which org, with which token. */
+export interface OrgAccess {
+  instanceUrl: string
+  apiVersion: string
+  accessToken: string
+  orgId: string
+  userId: string
+}
+
 /** The SDK's Bulk API client for an org and token, built as the SDK builds it for a request. */
-export function sdkBulkApi (org: { instanceUrl: string, apiVersion: string, accessToken: string, orgId: string, userId: string }): BulkApi {
-  const { OrgImpl } = createRequire(import.meta.url)('@heroku/applink/dist/sdk/org.js') as { OrgImpl: OrgImplConstructor }
-  return new OrgImpl(org.accessToken, org.apiVersion, null, org.orgId, org.instanceUrl, org.userId, '', 'SalesforceOrg').bulkApi
+export function sdkBulkApi (org: OrgAccess): BulkApi {
+  const sdkOrg = createRequire(import.meta.url)('@heroku/applink/dist/sdk/org.js') as { OrgImpl: OrgImplConstructor }
+  const { accessToken, apiVersion, orgId, instanceUrl, userId } = org
+  return new sdkOrg.OrgImpl(accessToken, apiVersion, null, orgId, instanceUrl, userId, '', 'SalesforceOrg').bulkApi
 }
 
 export type IngestState = IngestJobInfo['state']
@@ -63,7 +73,8 @@ export function toCsv (columns: string[], rows: Array<Array<string | number | nu
  */
 export function parseRecordError (text: string): { errorCode: string, message: string } {
   const match = /^([A-Z_]+):([\s\S]*):[^:]*--$/.exec(text)
-  return match === null ? { errorCode: 'UNKNOWN_EXCEPTION', message: text } : { errorCode: match[1] ?? '', message: match[2] ?? '' }
+  if (match === null) return { errorCode: 'UNKNOWN_EXCEPTION', message: text }
+  return { errorCode: match[1] ?? '', message: match[2] ?? '' }
 }
 
 /**
@@ -164,5 +175,6 @@ function fromSdkError (err: unknown): unknown {
       : errorCode === 'NOT_FOUND' ? 404
         : errorCode === 'SERVER_UNAVAILABLE' ? 503
           : errorCode === 'REQUEST_LIMIT_EXCEEDED' ? 403 : 400
-  return new SalesforceApiError(status, [{ errorCode: http === null ? errorCode : 'UNKNOWN_EXCEPTION', message: err.message, fields: [] }])
+  const code = http === null ? errorCode : 'UNKNOWN_EXCEPTION'
+  return new SalesforceApiError(status, [{ errorCode: code, message: err.message, fields: [] }])
 }

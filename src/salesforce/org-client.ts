@@ -20,6 +20,7 @@ export interface QueryPage<R> { totalSize: number, done: boolean, records: R[], 
 export interface SaveResult { id: string | null, success: boolean, errors: Array<{ statusCode: string, message: string, fields: string[] }> }
 
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'PATCH', 'PUT', 'DELETE'])
+const JSON_TYPE = 'application/json'
 
 /** A request body sent as it is (a Bulk API 2.0 CSV upload) rather than as JSON. */
 export class RawBody {
@@ -80,7 +81,7 @@ export class OrgClient {
         headers: {
           authorization: `Bearer ${this.#opts.accessToken}`,
           accept: 'application/json',
-          ...(body === undefined ? {} : { 'content-type': body instanceof RawBody ? body.contentType : 'application/json' })
+          ...(body === undefined ? {} : { 'content-type': body instanceof RawBody ? body.contentType : JSON_TYPE })
         },
         body: body === undefined ? undefined : body instanceof RawBody ? body.text : JSON.stringify(body),
         signal: AbortSignal.timeout(timeout)

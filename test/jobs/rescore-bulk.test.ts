@@ -4,10 +4,13 @@ import { createMirror } from '../../src/postgres/mirror.ts'
 import { scoreAccounts } from '../../src/jobs/account-health.ts'
 import { BATCH_SIZE } from '../../src/jobs/rescore.ts'
 import { writeScoresInBulk } from '../../src/jobs/bulk-writer.ts'
-import { BulkIngest, sdkBulkApi, toCsv } from '../../src/salesforce/bulk.ts'
-import { OrgClient } from '../../src/salesforce/org-client.ts'
+import { toCsv } from '../../src/salesforce/bulk.ts'
 import type { RescoreSummaryType } from '../../src/schemas/jobs.ts'
-import { jobStatus, jobsApp, logged, mirroredDatabase, orgUnderTest, settled, startRescore, startWorker, until, type OrgUnderTest } from './fixtures.ts'
+import {
+  jobStatus, jobsApp, logged, mirroredDatabase, orgUnderTest, settled, startRescore, startWorker, until,
+  type OrgUnderTest
+} from './fixtures.ts'
+import { bulkClientFor } from '../salesforce/bulk-client.ts'
 
 const ADMIN = 'admin@acme.local'
 const REP = 'rep1@acme.local'
@@ -41,7 +44,8 @@ async function rescore (t: Test, accounts: number, env: Record<string, string>):
   const summary = ut.callbacks[0]?.body as RescoreSummaryType
   const scores = await scoreAccounts(app.pg, createMirror(app.pg, 'salesforce'), FILTER, new Date(summary.scoredAt))
   const rows = matching(ut)
-  t.ok(rows.every((a) => new Date(String(a.Health_Scored_At__c)).toISOString() === summary.scoredAt), 'every account carries the run\'s stamp')
+  const stamped = rows.every((a) => new Date(String(a.Health_Scored_At__c)).toISOString() === summary.scoredAt)
+  t.ok(stamped, 'every account carries the run\'s stamp')
   return {
     summary,
     calls: ut.org.stats.apiCalls,
@@ -51,24 +55,29 @@ async function rescore (t: Test, accounts: number, env: Record<string, string>):
   }
 }
 
-t.test('the Bulk path writes the scores the collections path writes, in the same few API calls for 1,000 or 5,000 accounts', async (t) => {
+t.test('Bulk writes the scores collections write, in the same few API calls for 1,000 or 5,000 accounts', async (t) => {
   const collections = await rescore(t, 1000, { RESCORE_BULK_THRESHOLD: '100000' })
   const small = await rescore(t, 1000, BULK)
   const large = await rescore(t, 5000, BULK)
 
   for (const [name, run] of Object.entries({ collections, small, large })) {
-    t.same(run.written, run.expected, `${name}: every account holds the score computed from the mirror at the run's stamp`)
+    t.same(run.written, run.expected, `${name}: every account holds the score the mirror gives at the run's stamp`)
     t.match(run.summary, { total: run.expected.size, written: run.expected.size, failed: 0, notPermitted: 0 })
   }
   // Same data (same seed): the scores agree wherever the seconds between the runs' stamps did not move one.
-  const comparable = [...collections.expected].filter(([id, score]) => small.expected.get(id) === score).map(([id]) => id)
-  t.ok(comparable.length >= collections.expected.size * 0.99, `${comparable.length} of ${collections.expected.size} comparable`)
+  const comparable = [...collections.expected]
+    .filter(([id, score]) => small.expected.get(id) === score).map(([id]) => id)
+  const all = collections.expected.size
+  t.ok(comparable.length >= all * 0.99, `${comparable.length} of ${all} comparable`)
   t.same(comparable.map((id) => small.written.get(id)), comparable.map((id) => collections.written.get(id)),
     'bulk and collections wrote the same scores')
-  t.same({ ...small.summary, jobId: '', scoredAt: '' }, { ...collections.summary, jobId: '', scoredAt: '' }, 'and the same summary')
+  const unstamped = (summary: RescoreSummaryType) => ({ ...summary, jobId: '', scoredAt: '' })
+  t.same(unstamped(small.summary), unstamped(collections.summary), 'and the same summary')
 
-  t.equal(collections.calls, Math.ceil(collections.summary.total / BATCH_SIZE), `collections: ${collections.calls} calls (one per 200)`)
-  t.equal(large.calls, small.calls, `bulk: ${small.calls} API calls for ${small.summary.total} accounts, ${large.calls} for ${large.summary.total}`)
+  t.equal(collections.calls, Math.ceil(collections.summary.total / BATCH_SIZE),
+    `collections: ${collections.calls} calls (one per 200)`)
+  t.equal(large.calls, small.calls,
+    `bulk: ${small.calls} API calls for ${small.summary.total} accounts, ${large.calls} for ${large.summary.total}`)
   t.ok(large.calls < Math.ceil(large.summary.total / BATCH_SIZE), 'fewer than collections would need')
   for (const run of [small, large]) {
     t.match(run.byPath, {
@@ -104,12 +113,13 @@ t.test('as a rep: refusals for lack of access are counted, other refusals listed
   t.equal(summary.written, own.length - 1, 'the rep\'s own accounts are written')
   t.equal(summary.notPermitted, others.length, 'the others are refused for lack of access, counted')
   t.equal(summary.failed, 1)
-  t.match(summary.failures, [{ id: gone, errorCode: 'ENTITY_IS_DELETED' }], 'the deleted one is listed with Salesforce\'s code')
+  t.match(summary.failures, [{ id: gone, errorCode: 'ENTITY_IS_DELETED' }], 'the deleted one is listed, with its code')
   t.same(status.progress, { done: accounts.length, total: accounts.length }, 'progress reached the total')
-  t.notOk(others.some((id) => ut.org.getRecord(id)?.Health_Scored_At__c === summary.scoredAt.replace('Z', '+0000')), 'the others are untouched')
+  const stamp = summary.scoredAt.replace('Z', '+0000')
+  t.notOk(others.some((id) => ut.org.getRecord(id)?.Health_Scored_At__c === stamp), 'the others are untouched')
 })
 
-t.test('an ingest job that fails (the org lacks the score field) fails the rescore job with Salesforce\'s reason', async (t) => {
+t.test('an ingest job that fails (no score field in the org) fails the rescore with the reason', async (t) => {
   const ut = await orgUnderTest(t)
   const databaseUrl = await mirroredDatabase(t, ut.org)
   const { app } = await jobsApp(t, databaseUrl, BULK)
@@ -120,11 +130,12 @@ t.test('an ingest job that fails (the org lacks the score field) fails the resco
   t.equal(status.state, 'failed', 'failed')
   t.equal(status.attempts, 1, 'without retrying what would fail the same way')
   t.equal(status.error?.errorCode, 'BULK_JOB_FAILED')
-  t.match(status.error?.message, /Bulk API 2\.0 job 750\w+ ended Failed: InvalidBatch : Field name not found : Health_Score__c/)
+  t.match(status.error?.message,
+    /Bulk API 2\.0 job 750\w+ ended Failed: InvalidBatch : Field name not found : Health_Score__c/)
   t.equal(ut.callbacks.length, 0, 'no summary')
 })
 
-t.test('a worker killed while Salesforce processes the ingest job: the next one polls that job, nothing is sent twice', async (t) => {
+t.test('a worker killed while Salesforce processes the job: the next polls it, nothing is sent twice', async (t) => {
   const ut = await orgUnderTest(t, 2000)
   const databaseUrl = await mirroredDatabase(t, ut.org)
   const { app } = await jobsApp(t, databaseUrl, { WORKER_IN_WEB: 'false' })
@@ -147,33 +158,33 @@ t.test('a worker killed while Salesforce processes the ingest job: the next one 
   t.equal(status.attempts, 2, 'in a second attempt')
   t.equal(ut.org.stats.byPath['POST /jobs/ingest'], 1, 'one ingest job created')
   t.equal(ut.org.stats.byPath['PUT /jobs/ingest/{id}/batches'], 1, 'its data uploaded once')
-  t.match(logged(second.logs, 'bulk ingest job processing'), [{ ingestJobId }], 'the second worker went on with the recorded job')
+  t.match(logged(second.logs, 'bulk ingest job processing'), [{ ingestJobId }], 'the second worker kept that job')
   t.match(ut.callbacks[0]?.body, { total: expected.length, written: expected.length, failed: 0 })
   t.equal(ut.callbacks.length, 1, 'one callback')
   const { body: final } = await jobStatus(app, ut, ADMIN, body.jobId)
   t.same(final.progress, { done: expected.length, total: expected.length })
 })
 
-t.test('resumed before the upload was confirmed: the Open job is aborted and replaced; after it, the same job is closed', async (t) => {
+t.test('resumed, upload unconfirmed: that Open job is aborted and replaced; confirmed: it is closed', async (t) => {
   const ut = await orgUnderTest(t)
   const databaseUrl = await mirroredDatabase(t, ut.org)
   const { app } = await jobsApp(t, databaseUrl, { WORKER_IN_WEB: 'false' })
-  const ctx = ut.org.contextFor(ADMIN)
-  const credentials = { instanceUrl: ut.org.url, apiVersion: ut.org.apiVersion, accessToken: ctx.accessToken, orgId: ut.org.orgId, userId: ctx.userContext.userId }
-  const bulk = new BulkIngest(new OrgClient({ ...credentials, timeoutMs: 5000, retries: 0 }), sdkBulkApi(credentials))
+  const { bulk } = bulkClientFor(ut.org, ADMIN)
   const [a, b] = matching(ut).map((r) => String(r.Id))
   const records = [{ id: a ?? '', score: 41 }, { id: b ?? '', score: 42 }]
   const scoredAt = new Date(Math.floor(Date.now() / 1000) * 1000)
   const columns = ['Id', 'Health_Score__c', 'Health_Scored_At__c']
   const data = toCsv(columns, records.map((r) => [r.id, r.score, scoredAt.toISOString()]))
-  const context = (jobId: string) => ({ pool: app.pg, jobId, bulk, signal: new AbortController().signal, log: app.log, progress: async () => {} })
+  const signal = new AbortController().signal
+  const context = (jobId: string) => ({ pool: app.pg, jobId, bulk, signal, log: app.log, progress: async () => {} })
   const run = async (state: 'created' | 'uploaded'): Promise<{ jobId: string, orphan: string }> => {
     const jobId = crypto.randomUUID()
     await app.pg.query('INSERT INTO rescore_runs (job_id, scored_at, total) VALUES ($1, $2, 2)', [jobId, scoredAt])
     // What a worker killed right after the upload (its answer not yet recorded, or recorded) left behind.
     const orphan = await bulk.create('Account', 'update')
     await bulk.upload(orphan, data)
-    await app.pg.query('INSERT INTO rescore_bulk_jobs (job_id, ingest_job_id, state) VALUES ($1, $2, $3)', [jobId, orphan, state])
+    await app.pg.query('INSERT INTO rescore_bulk_jobs (job_id, ingest_job_id, state) VALUES ($1, $2, $3)',
+      [jobId, orphan, state])
     ut.org.resetStats()
     const outcome = await writeScoresInBulk(context(jobId), records, scoredAt)
     t.same([...outcome.written].sort(), records.map((r) => r.id.slice(0, 15)).sort(), `${state}: both written`)
@@ -181,13 +192,14 @@ t.test('resumed before the upload was confirmed: the Open job is aborted and rep
   }
 
   const created = await run('created')
-  t.equal((await bulk.info(created.orphan)).state, 'Aborted', 'the unconfirmed Open job is aborted: its data is never processed')
+  t.equal((await bulk.info(created.orphan)).state, 'Aborted', 'the unconfirmed Open job is aborted: never processed')
   t.equal(ut.org.stats.byPath['POST /jobs/ingest'], 1, 'a new job took its place')
-  const { rows } = await app.pg.query<{ ingest_job_id: string }>('SELECT ingest_job_id FROM rescore_bulk_jobs WHERE job_id = $1', [created.jobId])
+  const { rows } = await app.pg.query<{ ingest_job_id: string }>(
+    'SELECT ingest_job_id FROM rescore_bulk_jobs WHERE job_id = $1', [created.jobId])
   t.not(rows[0]?.ingest_job_id, created.orphan, 'and is the one recorded')
 
   const uploaded = await run('uploaded')
-  t.equal((await bulk.info(uploaded.orphan)).state, 'JobComplete', 'an upload recorded as done: that job is closed and processed')
+  t.equal((await bulk.info(uploaded.orphan)).state, 'JobComplete', 'a confirmed upload: that job is closed, processed')
   t.equal(ut.org.stats.byPath['POST /jobs/ingest'], undefined, 'no second job')
   t.equal(ut.org.records('Account').find((r) => r.Id === a)?.Health_Score__c, 41)
 })

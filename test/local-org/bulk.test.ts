@@ -6,9 +6,13 @@ import { join } from 'node:path'
 import type { LocalOrg } from '../../local/org/index.ts'
 import { ADMIN, REP1, applink, call, orgFor, soql } from './helper.ts'
 
-const FIXTURES = process.env.SALESFORCE_FIXTURES ?? join(import.meta.dirname, '../../../shared/fixtures/salesforce-recorded')
+interface Answer { status: number, body: unknown }
+interface CsvAnswer { type: string | null, text: string }
 
-async function upload (org: LocalOrg, user: string, jobId: string, csv: string): Promise<{ status: number, body: unknown }> {
+const FIXTURES = process.env.SALESFORCE_FIXTURES ??
+  join(import.meta.dirname, '../../../shared/fixtures/salesforce-recorded')
+
+async function upload (org: LocalOrg, user: string, jobId: string, csv: string): Promise<Answer> {
   const r = await fetch(`${org.url}/services/data/v${org.apiVersion}/jobs/ingest/${jobId}/batches`, {
     method: 'PUT',
     headers: { Authorization: `Bearer ${org.user(user).accessToken}`, 'Content-Type': 'text/csv' },
@@ -18,7 +22,7 @@ async function upload (org: LocalOrg, user: string, jobId: string, csv: string):
   return { status: r.status, body: text === '' ? undefined : JSON.parse(text) }
 }
 
-async function csvOf (org: LocalOrg, user: string, jobId: string, resource: string): Promise<{ type: string | null, text: string }> {
+async function csvOf (org: LocalOrg, user: string, jobId: string, resource: string): Promise<CsvAnswer> {
   const r = await fetch(`${org.url}/services/data/v${org.apiVersion}/jobs/ingest/${jobId}/${resource}`, {
     headers: { Authorization: `Bearer ${org.user(user).accessToken}`, Accept: 'text/csv' }
   })
@@ -35,7 +39,9 @@ async function finished (org: LocalOrg, user: string, jobId: string): Promise<Re
 }
 
 /** create → upload → UploadComplete → wait; returns the final job info. */
-async function runJob (org: LocalOrg, user: string, job: Record<string, unknown>, csv: string): Promise<Record<string, unknown>> {
+type Info = Record<string, unknown>
+
+async function runJob (org: LocalOrg, user: string, job: Info, csv: string): Promise<Info> {
   const created = await call(org, user, 'POST', '/jobs/ingest', job)
   if (created.status !== 200) throw new Error(JSON.stringify(created.body))
   const id = String(created.body.id)
@@ -44,14 +50,15 @@ async function runJob (org: LocalOrg, user: string, job: Record<string, unknown>
   return await finished(org, user, id)
 }
 
-t.test('an update job goes Open → UploadComplete → InProgress → JobComplete, with the documented job info', async (t) => {
+t.test('an update job goes Open → UploadComplete → InProgress → JobComplete, with the documented info', async (t) => {
   const org = await orgFor(t)
   org.setFaults({ bulkProcessingMs: 300 })
   const accounts = org.records('Account').slice(0, 3)
   org.resetStats()
 
   // "Create a Job": POST /services/data/vXX.X/jobs/ingest; "Use only a single object type per job."
-  const created = await call(org, ADMIN, 'POST', '/jobs/ingest', { object: 'Account', operation: 'update', lineEnding: 'LF' })
+  const created = await call(org, ADMIN, 'POST', '/jobs/ingest',
+    { object: 'Account', operation: 'update', lineEnding: 'LF' })
   t.equal(created.status, 200)
   t.match(created.headers.get('sforce-limit-info'), /^api-usage=\d+\/\d+$/, 'Sforce-Limit-Info like every REST answer')
   const id = String(created.body.id)
@@ -71,7 +78,8 @@ t.test('an update job goes Open → UploadComplete → InProgress → JobComplet
   t.equal(closed.status, 200)
   t.equal(closed.body.state, 'UploadComplete', '"All job data has been uploaded and the job is ready to be processed."')
   await new Promise((resolve) => setTimeout(resolve, 100))
-  t.equal((await call(org, ADMIN, 'GET', `/jobs/ingest/${id}`)).body.state, 'InProgress', '"The job is being processed by Salesforce."')
+  const processing = await call(org, ADMIN, 'GET', `/jobs/ingest/${id}`)
+  t.equal(processing.body.state, 'InProgress', '"The job is being processed by Salesforce."')
   const done = await finished(org, ADMIN, id)
   t.equal(done.state, 'JobComplete', '"The job was processed."')
   t.equal(done.numberRecordsProcessed, 3)
@@ -80,7 +88,8 @@ t.test('an update job goes Open → UploadComplete → InProgress → JobComplet
 
   const path = join(FIXTURES, 'get-info-7508z00000lSXvxQAG.json')
   if (existsSync(path)) {
-    const recorded = (JSON.parse(readFileSync(path, 'utf8')) as { response: { jsonBody: Record<string, unknown> } }).response.jsonBody
+    const mapping = JSON.parse(readFileSync(path, 'utf8')) as { response: { jsonBody: Info } }
+    const recorded = mapping.response.jsonBody
     for (const [key, value] of Object.entries(recorded)) {
       t.equal(typeof done[key], typeof value, `job info "${key}" is a ${typeof value}, as recorded from a real org`)
     }
@@ -106,7 +115,7 @@ t.test('an update job goes Open → UploadComplete → InProgress → JobComplet
   t.equal((await call(org, ADMIN, 'GET', `/jobs/ingest/${id}`)).status, 404)
 })
 
-t.test('CSV per the guide: commas, quotes and newlines in quoted values round-trip; #N/A clears; empty is ignored', async (t) => {
+t.test('CSV: commas, quotes, newlines in quoted values round-trip; #N/A clears; empty is ignored', async (t) => {
   const org = await orgFor(t)
   const [a, b] = org.records('Account')
   org.updateRecord(String(a?.Id), { Phone: '555-0100', Website: 'keep.example' })
@@ -114,7 +123,8 @@ t.test('CSV per the guide: commas, quotes and newlines in quoted values round-tr
   for (const lineEnding of ['LF', 'CRLF'] as const) {
     const eol = lineEnding === 'LF' ? '\n' : '\r\n'
     const value = `${tricky} (${lineEnding})`
-    // "If a field value contains a double quote, the double quote must be escaped by preceding it with another double quote"
+    // "If a field value contains a double quote, the double quote must be escaped by preceding it with
+    // another double quote"
     const quoted = `"${value.replaceAll('"', '""')}"`
     const csv = `Id,Description,Phone,Website${eol}${String(a?.Id)},${quoted},#N/A,${eol}${String(b?.Id)},plain,,${eol}`
     const done = await runJob(org, ADMIN, { object: 'Account', operation: 'update', lineEnding }, csv)
@@ -138,7 +148,8 @@ t.test('CSV per the guide: commas, quotes and newlines in quoted values round-tr
   await call(org, ADMIN, 'PATCH', `/jobs/ingest/${String(inserted.body.id)}`, { state: 'UploadComplete' })
   await finished(org, ADMIN, String(inserted.body.id))
   const results = await csvOf(org, ADMIN, String(inserted.body.id), 'successfulResults')
-  t.match(results.text, /^sf__Id,sf__Created,Name,Description\n001\w{15},true,"Bulk, Inc.","line 1\nline 2"\n$/, 'quoted again in the results')
+  t.match(results.text, /^sf__Id,sf__Created,Name,Description\n001\w{15},true,"Bulk, Inc.","line 1\nline 2"\n$/,
+    'quoted again in the results')
 })
 
 t.test('records the user may not edit fail per record; the rest are written', async (t) => {
@@ -160,13 +171,17 @@ t.test('records the user may not edit fail per record; the rest are written', as
   // "sf__Error: Error code and message"; the form "REQUIRED_FIELD_MISSING:Required fields are missing: [Name]:Name --"
   // is recorded from a real org (fixtures: bulk-api-injest-fail-*).
   const failed = await csvOf(org, REP1, id, 'failedResults')
-  t.equal(failed.text, `sf__Id,sf__Error,Id,Health_Score__c\n${String(theirs?.Id)},INSUFFICIENT_ACCESS_OR_READONLY:insufficient access rights on object id:--,${String(theirs?.Id)},78\n`)
-  t.equal((await call(org, 'rep2@acme.local', 'GET', `/jobs/ingest/${id}`)).status, 404, 'another rep does not see the job')
+  const refusal = 'INSUFFICIENT_ACCESS_OR_READONLY:insufficient access rights on object id:--'
+  const other = String(theirs?.Id)
+  t.equal(failed.text, `sf__Id,sf__Error,Id,Health_Score__c\n${other},${refusal},${other},78\n`)
+  const seen = await call(org, 'rep2@acme.local', 'GET', `/jobs/ingest/${id}`)
+  t.equal(seen.status, 404, 'another rep does not see the job')
 
   const missing = await runJob(org, ADMIN, { object: 'Account', operation: 'insert' }, 'Description\nno name\n')
   t.equal(missing.numberRecordsFailed, 1)
   const { text } = await csvOf(org, ADMIN, String(missing.id), 'failedResults')
-  t.match(text, /^sf__Id,sf__Error,Description\n,REQUIRED_FIELD_MISSING:Required fields are missing: \[Name\]:Name --,no name\n$/,
+  t.match(text,
+    /^sf__Id,sf__Error,Description\n,REQUIRED_FIELD_MISSING:Required fields are missing: \[Name\]:Name --,no name\n$/,
     'the recorded real form')
 })
 
@@ -174,7 +189,8 @@ t.test('failed jobs and refused requests answer as Salesforce does', async (t) =
   const org = await orgFor(t)
   const account = String(org.records('Account')[0]?.Id)
 
-  // A header naming no such field fails the whole job: "InvalidBatch : Field name not found : …" (real org, amp-labs/connectors#118).
+  // A header naming no such field fails the whole job: "InvalidBatch : Field name not found : …"
+  // (from a real org, amp-labs/connectors#118).
   const badField = await runJob(org, ADMIN, { object: 'Account', operation: 'update' }, `Id,Nope__c\n${account},1\n`)
   t.equal(badField.state, 'Failed', '"The job couldn’t be processed successfully."')
   t.equal(badField.errorMessage, 'InvalidBatch : Field name not found : Nope__c')
@@ -182,9 +198,11 @@ t.test('failed jobs and refused requests answer as Salesforce does', async (t) =
   t.equal((await csvOf(org, ADMIN, String(badField.id), 'unprocessedrecords')).text, `Id,Nope__c\n${account},1\n`,
     'every row is left unprocessed')
 
-  const crlfInLf = await runJob(org, ADMIN, { object: 'Account', operation: 'update' }, `Id,Description\r\n${account},x\r\n`)
+  const crlfInLf = await runJob(org, ADMIN, { object: 'Account', operation: 'update' },
+    `Id,Description\r\n${account},x\r\n`)
   t.equal(crlfInLf.state, 'Failed')
-  t.equal(crlfInLf.errorMessage, 'ClientInputError : LineEnding is invalid on user data. Current LineEnding setting is LF')
+  t.equal(crlfInLf.errorMessage,
+    'ClientInputError : LineEnding is invalid on user data. Current LineEnding setting is LF')
 
   const badObject = await call(org, ADMIN, 'POST', '/jobs/ingest', { object: 'Nope__c', operation: 'update' })
   t.equal(badObject.status, 400)
@@ -229,7 +247,8 @@ t.test('the real SDK\'s bulkApi reads job info and results from the local org', 
   t.match(failed[0].get('sf__Error'), /^NUMBER_OUTSIDE_VALID_RANGE:/)
   t.equal((await bulkApi.getUnprocessedRecords(ref)).length, 0)
   // The SDK's own one-call ingest (create, upload, UploadComplete) works too.
-  const table = bulkApi.createDataTableBuilder(['Id', 'Description']).addRow([String(accounts[0]?.Id), 'via the SDK, "quoted"']).build()
+  const table = bulkApi.createDataTableBuilder(['Id', 'Description'])
+    .addRow([String(accounts[0]?.Id), 'via the SDK, "quoted"']).build()
   const [result] = await bulkApi.ingest({ object: 'Account', operation: 'update', dataTable: table })
   t.ok(result.id, 'a job reference')
   t.equal((await finished(org, ADMIN, result.id)).state, 'JobComplete')

@@ -1,19 +1,14 @@
 // The service's Bulk API 2.0 client (org client + the SDK's bulkApi) against the local org over HTTP.
 import t from 'tap'
 import { startLocalOrg, type LocalOrg } from '../../local/org/index.ts'
-import { BulkIngest, parseRecordError, sdkBulkApi, toCsv } from '../../src/salesforce/bulk.ts'
-import { OrgClient } from '../../src/salesforce/org-client.ts'
+import { parseRecordError, toCsv } from '../../src/salesforce/bulk.ts'
+import { bulkClientFor } from './bulk-client.ts'
 import { SalesforceApiError } from '../../src/salesforce/errors.ts'
 import { verdictFor } from '../../src/jobs/queue.ts'
 
 const ADMIN = 'admin@acme.local'
 
-function clientFor (org: LocalOrg, username = ADMIN): { bulk: BulkIngest, rest: OrgClient } {
-  const ctx = org.contextFor(username)
-  const credentials = { instanceUrl: org.url, apiVersion: org.apiVersion, accessToken: ctx.accessToken, orgId: org.orgId, userId: ctx.userContext.userId }
-  const rest = new OrgClient({ ...credentials, timeoutMs: 5000, retries: 0 })
-  return { bulk: new BulkIngest(rest, sdkBulkApi(credentials)), rest }
-}
+const clientFor = (org: LocalOrg, username = ADMIN) => bulkClientFor(org, username)
 
 const never = new AbortController().signal
 const fast = { firstMs: 20, maxMs: 100 }
@@ -44,13 +39,15 @@ t.test('a text value with commas, quotes and newlines round-trips through an ing
   t.equal(info.state, 'JobComplete')
   t.equal(info.numberRecordsProcessed, 2)
   t.same(await bulk.results(jobId), { written: [a, b], failed: [], unprocessed: [] })
-  const [row] = await rest.queryAllPages<{ Description: string, Phone: string | null }>(`SELECT Description, Phone FROM Account WHERE Id = '${a ?? ''}'`)
+  const [row] = await rest.queryAllPages<{ Description: string, Phone: string | null }>(
+    `SELECT Description, Phone FROM Account WHERE Id = '${a ?? ''}'`)
   t.equal(row?.Description, tricky, 'read back unchanged')
   t.equal(row?.Phone, null, '#N/A cleared the field')
-  t.equal(rest.apiCalls, 3 + 1 + seen.length + 3 + 1, 'create, upload, close, info, polls, three result reads, the query: all counted')
+  t.equal(rest.apiCalls, 3 + 1 + seen.length + 3 + 1,
+    'create, upload, close, info, polls, three result reads, the query: all counted')
 })
 
-t.test('refused records come back per record with id and code; a job on a missing field fails with Salesforce\'s reason', async (t) => {
+t.test('refusals come back with id and code; a job on a missing field fails with Salesforce\'s reason', async (t) => {
   const org = await startLocalOrg({ port: 0, seed: 3 })
   t.teardown(() => org.close())
   const { bulk } = clientFor(org, 'rep1@acme.local')
@@ -81,7 +78,7 @@ t.test('refused records come back per record with id and code; a job on a missin
   t.equal((refused as SalesforceApiError).errorCode, 'INVALIDJOB')
   t.equal(verdictFor(refused).status, 'deadletter', 'and a job would not retry it')
   const unknown = await bulk.info('750000000000000AAA').then(() => undefined, (err: unknown) => err)
-  t.equal((unknown as SalesforceApiError).errorCode, 'NOT_FOUND', 'SDK errors arrive as the service\'s Salesforce errors')
+  t.equal((unknown as SalesforceApiError).errorCode, 'NOT_FOUND', 'SDK errors arrive as the service\'s own')
 })
 
 t.test('an expired session on an SDK read is INVALID_SESSION_ID, as on the org client', async (t) => {
