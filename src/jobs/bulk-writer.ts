@@ -4,7 +4,7 @@ import { BulkIngest, sdkBulkApi, toCsv, type IngestInfo } from '../salesforce/bu
 import { SalesforceApiError } from '../salesforce/errors.ts'
 import type { OrgClient } from '../salesforce/org-client.ts'
 import type { AccountScore } from './account-health.ts'
-import { JobInterrupted, type JobContext } from './queue.ts'
+import { JobInterrupted, throwIfInterrupted, type JobContext } from './queue.ts'
 
 type BulkState = 'creating' | 'created' | 'uploaded' | 'closed' | 'done'
 
@@ -71,6 +71,7 @@ export async function writeInBulk<B extends ScoreBatch> (
 ): Promise<void> {
   const total = batches.reduce((n, b) => n + b.records.length, 0)
   const pending = batches.filter((b) => b.state !== 'done')
+  if (pending.length === 0) return
   const before = total - pending.reduce((n, b) => n + b.records.length, 0)
   const outcome = await writeScoresInBulk({
     pool: ctx.pool,
@@ -108,6 +109,7 @@ export async function writeScoresInBulk (
   ctx: BulkWriteContext, records: AccountScore[], scoredAt: Date
 ): Promise<BulkOutcome> {
   const { pool, jobId, bulk, log } = ctx
+  throwIfInterrupted(ctx.signal)
   let saved = await loadState(pool, jobId)
   let ingestJobId = saved?.ingestJobId ?? null
   if (saved?.state === 'created' && ingestJobId !== null) {

@@ -96,7 +96,7 @@ t.test('Bulk writes the scores collections write, in the same few API calls for 
 t.test('as a rep: refusals for lack of access are counted, other refusals listed with id and code', async (t) => {
   const ut = await orgUnderTest(t)
   const databaseUrl = await mirroredDatabase(t, ut.org)
-  const { app } = await jobsApp(t, databaseUrl, BULK)
+  const { app, logs } = await jobsApp(t, databaseUrl, BULK)
   const rep = ut.org.user(REP)
   const accounts = ut.org.records('Account').filter((a) => a.Industry === 'Finance' && a.IsDeleted !== true)
   const own = accounts.filter((a) => a.OwnerId === rep.id).map((a) => String(a.Id))
@@ -115,6 +115,7 @@ t.test('as a rep: refusals for lack of access are counted, other refusals listed
   t.equal(summary.failed, 1)
   t.match(summary.failures, [{ id: gone, errorCode: 'ENTITY_IS_DELETED' }], 'the deleted one is listed, with its code')
   t.same(status.progress, { done: accounts.length, total: accounts.length }, 'progress reached the total')
+  for (const token of ut.tokens) t.notOk(logs.join('').includes(token), 'no token in the log')
   const stamp = summary.scoredAt.replace('Z', '+0000')
   t.notOk(others.some((id) => ut.org.getRecord(id)?.Health_Scored_At__c === stamp), 'the others are untouched')
 })
