@@ -78,6 +78,14 @@ export const ConfigSchema = Type.Object({
     default: 'UTC',
     description: 'IANA time zone RESCORE_SCHEDULE_CRON is read in'
   }),
+  // Bulk API 2.0 Developer Guide: "Any data operation that includes more than 2,000 records is a good
+  // candidate for Bulk API 2.0".
+  RESCORE_BULK_THRESHOLD: Type.Integer({
+    minimum: 0,
+    default: 2000,
+    description: 'rescore runs of more accounts than this write through Bulk API 2.0, ' +
+      'smaller ones through sObject Collections'
+  }),
   DOCS_ENABLED: Type.Optional(Type.Boolean({ description: 'serve the interactive API reference at /docs; unset: yes unless NODE_ENV=production' })),
   DOCS_CLIENT_CONTEXT: Type.Optional(Type.String({ minLength: 1, description: 'base64 x-client-context the /docs "try it" sends (npm run dev mints one for a local-org user)' }))
 })

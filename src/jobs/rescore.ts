@@ -13,6 +13,7 @@ import { scoreAccounts, type AccountFilter, type AccountScore } from './account-
 import type { JobContext, JobKind } from './queue.ts'
 import { throwIfInterrupted } from './queue.ts'
 import { announceOnce, type AnnounceState } from './announce.ts'
+import { usesBulk, writeInBulk } from './bulk-writer.ts'
 
 /**
  * `callbackUrl` only for Apex callers (rescoreAccounts); a scheduled run has none. Every job
@@ -213,10 +214,11 @@ async function announce (ctx: JobContext<RescorePayload>, org: OrgClient, end: R
 }
 
 /**
- * Writes a health score to every account the filter selects, in sObject Collections of 200 as
- * the user who asked (or, under an AppLink authorization, as its run-as user and only where the
- * user who asked may edit), then announces the outcome in the org (platform event) and, for Apex
- * callers, to the callback. Records Salesforce refuses are listed; the others are written.
+ * Writes a health score to every account the filter selects, in sObject Collections of 200 (above
+ * RESCORE_BULK_THRESHOLD accounts: one Bulk API 2.0 job) as the user who asked (or, under an AppLink
+ * authorization, as its run-as user and only where the user who asked may edit), then announces the
+ * outcome in the org (platform event) and, for Apex callers, to the callback. Records Salesforce
+ * refuses are listed; the others are written.
  */
 export const rescoreAccountsJob: JobKind<RescorePayload, RescoreResultType> = {
   name: 'rescore-accounts',
@@ -227,6 +229,9 @@ export const rescoreAccountsJob: JobKind<RescorePayload, RescoreResultType> = {
     const total = batches.reduce((n, b) => n + b.records.length, 0)
     const processed = () => batches.reduce((n, b) => n + (b.state === 'done' ? b.records.length : 0), 0)
     await ctx.progress(processed(), total)
+    if (await usesBulk(ctx, batches)) {
+      await writeInBulk(ctx, org, batches, scoredAt, async (batch) => { await setBatch(ctx.pool, ctx.id, batch) })
+    }
     for (const batch of batches) {
       if (batch.state === 'done') continue
       throwIfInterrupted(ctx.signal)

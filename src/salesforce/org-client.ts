@@ -25,6 +25,17 @@ export interface QueryPage<R> { totalSize: number, done: boolean, records: R[], 
 export interface SaveResult { id: string | null, success: boolean, errors: Array<{ statusCode: string, message: string, fields: string[] }> }
 
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'PATCH', 'PUT', 'DELETE'])
+const JSON_TYPE = 'application/json'
+
+/** A request body sent as it is (a Bulk API 2.0 CSV upload) rather than as JSON. */
+export class RawBody {
+  readonly contentType: string
+  readonly text: string
+  constructor (contentType: string, text: string) {
+    this.contentType = contentType
+    this.text = text
+  }
+}
 
 /** `api-usage=N/M` → [N, M]. */
 export function parseLimitInfo (header: string | null): [number, number] | undefined {
@@ -105,9 +116,9 @@ export class OrgClient {
         headers: {
           authorization: `Bearer ${this.#accessToken}`,
           accept: 'application/json',
-          ...(body === undefined ? {} : { 'content-type': 'application/json' })
+          ...(body === undefined ? {} : { 'content-type': body instanceof RawBody ? body.contentType : JSON_TYPE })
         },
-        body: body === undefined ? undefined : JSON.stringify(body),
+        body: body === undefined ? undefined : body instanceof RawBody ? body.text : JSON.stringify(body),
         signal: AbortSignal.timeout(timeout)
       })
     } catch (err) {

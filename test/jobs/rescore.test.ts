@@ -13,7 +13,8 @@ const tokensOf = (ut: OrgUnderTest) => [...ut.tokens]
 t.test('a job for 5,000 accounts: 202 at once, ⌈N/200⌉ collection calls, one callback that matches the declared schema, no token at rest or in logs', async (t) => {
   const ut = await orgUnderTest(t, 5000)
   const databaseUrl = await mirroredDatabase(t, ut.org)
-  const { app, logs } = await jobsApp(t, databaseUrl)
+  // The collections path (test/jobs/rescore-bulk.test.ts covers the Bulk API 2.0 path of large runs).
+  const { app, logs } = await jobsApp(t, databaseUrl, { RESCORE_BULK_THRESHOLD: '10000' })
   const expected = ut.org.records('Account').filter((a) => a.Type === 'Customer' && a.Industry === 'Technology' && a.IsDeleted !== true).map((a) => String(a.Id))
   t.ok(expected.length >= 5000, `${expected.length} accounts match`)
   ut.org.resetStats()

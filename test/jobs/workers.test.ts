@@ -37,6 +37,9 @@ t.test('two workers share one queue: 20 jobs, each done exactly once', async (t)
   t.equal(ut.written.length, totals.reduce((n, total) => n + total, 0), 'every record of every job written once')
 })
 
+/** Workers that write ~3,000 accounts through collection calls (not one Bulk API 2.0 job). */
+const COLLECTIONS = { RESCORE_BULK_THRESHOLD: '10000' }
+
 /** A job slow enough to be caught in the middle: ~3,000 accounts, every org call delayed. */
 async function slowJob (t: Test) {
   const ut = await orgUnderTest(t, 3000)
@@ -44,7 +47,7 @@ async function slowJob (t: Test) {
   const { app } = await jobsApp(t, databaseUrl, { WORKER_IN_WEB: 'false' })
   const expected = ut.org.records('Account').filter((a) => a.Type === 'Customer' && a.Industry === 'Technology' && a.IsDeleted !== true).map((a) => String(a.Id))
   ut.org.setFaults({ latencyMs: 250 })
-  const first = startWorker(t, databaseUrl)
+  const first = startWorker(t, databaseUrl, COLLECTIONS)
   await ready(first)
   const { body } = await startRescore(app, ut, ADMIN, { segment: 'Customer', industry: 'Technology' })
   // Mid-job: some batches written, most not.
@@ -62,7 +65,7 @@ t.test('a worker killed mid-job (SIGKILL): another resumes it and every record i
   const writtenBefore = ut.written.length
   t.ok(writtenBefore > 0 && writtenBefore < expected.length, `killed after ${writtenBefore} of ${expected.length} records`)
 
-  startWorker(t, databaseUrl)
+  startWorker(t, databaseUrl, COLLECTIONS)
   const status = await settled(app, ut, ADMIN, jobId, 90_000)
   t.equal(status.state, 'completed', 'the second worker completed it')
   t.equal(status.attempts, 2, 'in a second attempt')
@@ -85,7 +88,7 @@ t.test('SIGTERM: the worker stops after its current batch and hands the job back
   t.match(released.body, { state: /queued|retrying/ }, `the job is back in the queue (${released.body.state})`)
 
   const resumed = Date.now()
-  startWorker(t, databaseUrl)
+  startWorker(t, databaseUrl, COLLECTIONS)
   const status = await settled(app, ut, ADMIN, jobId, 60_000)
   t.equal(status.state, 'completed')
   t.ok(Date.now() - resumed < 20_000, 'resumed without waiting for a heartbeat timeout')

@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto'
 import { createServer } from 'node:http'
 import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 import type { UserInfo } from './access.ts'
+import { BulkIngest } from './bulk.ts'
 import { SfError, invalidSession, notFound } from './errors.ts'
 import type { SfErrorItem } from './errors.ts'
 import { IdGenerator, normalizeId } from './ids.ts'
@@ -37,6 +38,8 @@ export interface Faults {
   lostAnswerMode?: LostAnswerMode
   /** Only writes whose path (as for failPaths) matches lose their answer; default: every write. */
   lostAnswerPaths?: RegExp
+  /** How long a Bulk API 2.0 ingest job stays InProgress before its rows are processed. */
+  bulkProcessingMs?: number
 }
 
 export interface Stats {
@@ -49,7 +52,7 @@ export interface SoqlLogEntry { soql: string; username: string; at: number; quer
 
 interface Token { token: string; username: string; issuedAt: number; revoked: boolean }
 interface Cursor { id: string; user: string; recs: Rec[]; project: QueryResult['project']; total: number; batch: number }
-interface Reply { status: number; body?: unknown; headers?: Record<string, string> }
+interface Reply { status: number; body?: unknown; headers?: Record<string, string>; csv?: string }
 
 const JSON_TYPE = 'application/json;charset=UTF-8'
 /** The local org's own read-out of published platform events (tests, `npm run dev`). */
@@ -74,12 +77,14 @@ export class OrgServer {
   private readonly cursorIds = new IdGenerator(1, 'Lc')
   private readonly rnd: () => number
   private server: Server | undefined
+  private readonly bulk: BulkIngest
   url = ''
 
   constructor (org: OrgCore, faults: Faults, rnd: () => number) {
     this.org = org
     this.faults = { ...faults }
     this.rnd = rnd
+    this.bulk = new BulkIngest(org, () => this.faults.bulkProcessingMs ?? 0)
     for (const u of org.users) this.issueToken(u.username)
   }
 
@@ -163,6 +168,7 @@ export class OrgServer {
     const s = this.server
     if (!s) return
     this.server = undefined
+    this.bulk.close()
     await new Promise<void>(resolve => {
       s.close(() => resolve())
       s.closeAllConnections()
@@ -186,9 +192,9 @@ export class OrgServer {
       reply = errorReply(e)
     }
     const headers: Record<string, string> = { 'Sforce-Limit-Info': this.limitHeader(), ...(reply.headers ?? {}) }
-    const text = reply.body === undefined ? '' : JSON.stringify(reply.body)
-    if (reply.body !== undefined) {
-      headers['Content-Type'] = JSON_TYPE
+    const text = reply.csv ?? (reply.body === undefined ? '' : JSON.stringify(reply.body))
+    if (reply.csv !== undefined || reply.body !== undefined) {
+      headers['Content-Type'] = reply.csv !== undefined ? 'text/csv' : JSON_TYPE
       headers['Content-Length'] = String(Buffer.byteLength(text))
     }
     if (lost !== undefined) {
@@ -276,6 +282,8 @@ export class OrgServer {
     if (method !== 'GET' && method !== 'HEAD' && (this.faults.rateUnableToLockRow ?? 0) > 0 && this.rnd() < (this.faults.rateUnableToLockRow ?? 0)) {
       throw new SfError(400, 'UNABLE_TO_LOCK_ROW', 'unable to obtain exclusive access to this record or 1 records', [])
     }
+    // Bulk API 2.0 uploads are CSV, not JSON; its jobs are not composite subrequests.
+    if (rest[0] === 'jobs' && rest[1] === 'ingest') return this.bulk.handle(user, method, rest.slice(2), raw, version)
     const body = parseJson(raw, method)
     return this.dispatch(user, method, rest, url.searchParams, body, version, req.headers['sforce-query-options'])
   }
@@ -773,6 +781,7 @@ async function readBody (req: IncomingMessage): Promise<string> {
 /** A stable key for API-call statistics: ids and locators replaced by placeholders. */
 function templateOf (rest: string[]): string {
   if (rest[0] === 'query' || rest[0] === 'queryAll') return rest.length > 1 ? `${rest[0]}/{locator}` : rest[0]
+  if (rest[0] === 'jobs' && rest.length > 2) return [...rest.slice(0, 2), '{id}', ...rest.slice(3)].join('/')
   if (rest[0] === 'sobjects' && rest.length >= 3 && rest[2] !== 'describe') {
     return rest.length === 3 ? `sobjects/${rest[1] ?? ''}/{id}` : `sobjects/${rest[1] ?? ''}/${rest[2] ?? ''}/{value}`
   }
