@@ -96,7 +96,7 @@ await seedAppData(pool, config.CONNECT_SCHEMA)
 // After the mirror's first fill, so the service starts on a complete mirror, then sees a bad day.
 if (faults !== undefined) org.setFaults(faults)
 say(`local org faults: ${formatFaults(org.faults)}; change them while it runs: curl -X POST ${org.url}/__admin/faults ` +
-  `-H 'content-type: application/json' -d '{"spec":"503=0.05,lost=0.01"}'`)
+  '-H \'content-type: application/json\' -d \'{"spec":"503=0.05,lost=0.01"}\'')
 
 const service = spawn(process.execPath, ['src/server.ts'], {
   env: {
@@ -146,7 +146,7 @@ process.stdout.write([
   ...Object.entries(state.contexts).map(([username, context]) => `CONTEXT ${username} ${context}`),
   ''
 ].join('\n'))
-say(`ready. Try: npm run invoke -- checkAvailability '{"items":[{"productCode":"HW-0001","quantity":5}]}'`)
+say('ready. Try: npm run invoke -- checkAvailability \'{"items":[{"productCode":"HW-0001","quantity":5}]}\'')
 say(`API reference: ${state.serviceUrl}/docs`)
 
 /** A cleanup that hangs must not keep `npm run dev` from ending. */

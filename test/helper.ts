@@ -7,7 +7,6 @@ import app, { type AppOptions } from '../src/app.ts'
 import { serverOptions } from '../src/server-options.ts'
 import { loadConfig, type Config } from '../src/config.ts'
 
-
 /** Config as a test run sees it: the database of the run (DATABASE_URL, set by `npm test`). */
 export function testConfig (overrides: Record<string, string | undefined> = {}): Config {
   return loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'info', DATABASE_URL: process.env.DATABASE_URL, ...overrides })

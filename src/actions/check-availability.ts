@@ -38,7 +38,10 @@ export default defineAction({
         canShipNow: plan.canShipNow,
         ...(plan.earliestShipDate === null ? {} : { earliestShipDate: plan.earliestShipDate }),
         warehouses: row.warehouses.map((w) => ({
-          warehouseCode: w.warehouseCode, warehouseName: w.warehouseName, available: w.available, leadTimeDays: w.leadTimeDays,
+          warehouseCode: w.warehouseCode,
+          warehouseName: w.warehouseName,
+          available: w.available,
+          leadTimeDays: w.leadTimeDays,
           ...(w.nextRestockDate === null ? {} : { nextRestockDate: w.nextRestockDate })
         }))
       }

@@ -47,7 +47,6 @@ export interface WriteResult {
 
 export class MirrorError extends Error {}
 
-
 /**
  * Connect stores datetimes as UTC in `timestamp without time zone`; pg would read them in the
  * process's zone, so they are parsed as UTC. Dates stay 'YYYY-MM-DD' (no zone to shift them).

@@ -170,10 +170,14 @@ function fromSdkError (err: unknown): unknown {
   if (!(err instanceof Error) || typeof (err as { errorCode?: unknown }).errorCode !== 'string') return err
   const errorCode = (err as Error & { errorCode: string }).errorCode
   const http = /^ERROR_HTTP_(\d{3})$/.exec(errorCode)
-  const status = http !== null ? Number(http[1])
-    : errorCode === 'INVALID_SESSION_ID' ? 401
-      : errorCode === 'NOT_FOUND' ? 404
-        : errorCode === 'SERVER_UNAVAILABLE' ? 503
+  const status = http !== null
+    ? Number(http[1])
+    : errorCode === 'INVALID_SESSION_ID'
+      ? 401
+      : errorCode === 'NOT_FOUND'
+        ? 404
+        : errorCode === 'SERVER_UNAVAILABLE'
+          ? 503
           : errorCode === 'REQUEST_LIMIT_EXCEEDED' ? 403 : 400
   const code = http === null ? errorCode : 'UNKNOWN_EXCEPTION'
   return new SalesforceApiError(status, [{ errorCode: code, message: err.message, fields: [] }])

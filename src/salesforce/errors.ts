@@ -3,7 +3,6 @@ import type { SalesforceErrorEntry } from '@applink-actions/platform/errors'
 
 export { parseSalesforceErrors, type SalesforceErrorEntry } from '@applink-actions/platform/errors'
 
-
 /** Status the service answers with for an error the org returned. */
 function statusFor (httpStatus: number, errorCode: string): number {
   if (errorCode === 'INVALID_SESSION_ID' || httpStatus === 401) return 401

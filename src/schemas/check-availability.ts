@@ -7,7 +7,8 @@ export const CheckAvailabilityRequest = Type.Object({
     productCode: Text({ minLength: 1, maxLength: 255, description: 'Product code (Product2.ProductCode)' }),
     quantity: Type.Integer({ minimum: 1, maximum: 1_000_000, description: 'Quantity wanted' })
   }, { additionalProperties: false }), {
-    minItems: 1, maxItems: 50,
+    minItems: 1,
+    maxItems: 50,
     description: 'Up to 50 product codes with the quantity wanted',
     ...agentInput
   })

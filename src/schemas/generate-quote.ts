@@ -5,7 +5,8 @@ import { agentInput, agentOutput } from './agent-flags.ts'
 export const GenerateQuoteRequest = Type.Object({
   opportunityId: SalesforceId({ description: 'Id of the Opportunity to quote (15 or 18 characters)', ...agentInput }),
   discountPercent: Type.Optional(Type.Number({
-    minimum: 0, maximum: 100,
+    minimum: 0,
+    maximum: 100,
     description: 'Discount in percent for every line, replacing the pricing rules; at most the pricing ceiling',
     ...agentInput
   })),

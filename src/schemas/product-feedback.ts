@@ -12,7 +12,6 @@ export const LogProductFeedbackRequest = Type.Object({
   idempotencyKey: IdempotencyKey(64, 'record')
 }, { additionalProperties: false })
 
-
 export const LogProductFeedbackResponse = Type.Object({
   feedbackId: Type.Integer({ description: 'Id of the feedback in the service, for getSyncStatus', ...agentOutput }),
   externalId: Type.String({ description: 'External id the Salesforce record will carry', ...agentOutput }),

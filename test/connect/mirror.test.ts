@@ -73,7 +73,9 @@ t.test('writes: read-write tables only, PENDING until the sync reports', async (
   await client.query('COMMIT')
   client.release()
   t.same(await mirror.syncStatus('product_feedback__c', failed.id), {
-    state: 'FAILED', sfid: null, lastop: 'FAILED',
+    state: 'FAILED',
+    sfid: null,
+    lastop: 'FAILED',
     error: { errorCode: 'FIELD_CUSTOM_VALIDATION_EXCEPTION', message: 'Rating must be 1 to 5', fields: ['Rating__c'] }
   })
   t.equal(await mirror.syncStatus('product_feedback__c', 424242), undefined)

@@ -11,7 +11,7 @@ t.test('tables, columns, types and indexes are what Connect creates', async (t) 
   await createConnectSchema(pool, SCHEMA, MAPPING)
   await createConnectSchema(pool, SCHEMA, MAPPING) // idempotent
 
-  const { rows: tables } = await pool.query(`SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY 1`, [SCHEMA])
+  const { rows: tables } = await pool.query('SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY 1', [SCHEMA])
   t.same(tables.map((r) => r.table_name), [
     '_hcmeta', '_sf_event_log', '_trigger_log', '_trigger_log_archive', 'account', 'case', 'contact',
     'opportunity', 'opportunitylineitem', 'pricebook2', 'pricebookentry', 'product2', 'product_feedback__c'
@@ -38,14 +38,14 @@ t.test('tables, columns, types and indexes are what Connect creates', async (t) 
   t.notOk('id__c' in type)
   t.match(cols.find((c) => c.column_name === 'id')?.column_default, /nextval/, 'id is serial')
 
-  const { rows: idx } = await pool.query(`SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = $1 AND tablename = 'product_feedback__c'`, [SCHEMA])
+  const { rows: idx } = await pool.query('SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = $1 AND tablename = \'product_feedback__c\'', [SCHEMA])
   const byName = Object.fromEntries(idx.map((i) => [i.indexname, i.indexdef]))
   t.match(byName.hcu_idx_product_feedback__c_sfid, /UNIQUE INDEX .* \(sfid\)/)
   t.match(byName.hcu_idx_product_feedback__c_external_id__c, /UNIQUE INDEX .* \(external_id__c\)/)
   t.match(byName.hc_idx_product_feedback__c_systemmodstamp, /INDEX .* \(systemmodstamp\)/)
 
   const { rows: feedback } = await pool.query(
-    `SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = $1 AND table_name = 'product_feedback__c'`, [SCHEMA])
+    'SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = $1 AND table_name = \'product_feedback__c\'', [SCHEMA])
   t.ok(feedback.some((c) => c.column_name === 'product__r__external_id__c'), 'relationship external-id column')
 
   const { rows: triggers } = await pool.query(
@@ -56,7 +56,7 @@ t.test('tables, columns, types and indexes are what Connect creates', async (t) 
     { tbl: 'product_feedback__c', trigger_name: 'hc_product_feedback__c_logtrigger', timing: 'AFTER', events: 'DELETE,INSERT,UPDATE' },
     { tbl: 'product_feedback__c', trigger_name: 'hc_product_feedback__c_status_trigger', timing: 'BEFORE', events: 'INSERT,UPDATE' }
   ], 'triggers on read-write tables only')
-  const { rows: ext } = await pool.query(`SELECT 1 FROM pg_extension WHERE extname = 'hstore'`)
+  const { rows: ext } = await pool.query('SELECT 1 FROM pg_extension WHERE extname = \'hstore\'')
   t.equal(ext.length, 1, 'hstore installed')
 })
 
@@ -119,7 +119,7 @@ t.test('triggers: app writes are PENDING and logged, Connect session writes are 
 t.test('schema name is a parameter', async (t) => {
   const { pool } = await testDatabase(t)
   await createConnectSchema(pool, 'connect_alt', MAPPING)
-  const { rows } = await pool.query(`SELECT count(*)::int AS n FROM information_schema.tables WHERE table_schema = 'connect_alt'`)
+  const { rows } = await pool.query('SELECT count(*)::int AS n FROM information_schema.tables WHERE table_schema = \'connect_alt\'')
   t.equal(rows[0].n, 13)
   await t.rejects(createConnectSchema(pool, 'bad"name', MAPPING), /invalid schema name/)
 })

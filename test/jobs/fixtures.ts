@@ -72,8 +72,15 @@ export async function orgUnderTest (t: Test, accounts = 0): Promise<OrgUnderTest
     })
   }
   const state: Omit<OrgUnderTest, 'context'> = {
-    org, url: '', written: [], patchCalls: 0, callbacks: [], tokens: new Set(),
-    loseAnswers: 0, callbackAnswers: [], loseEventAnswers: 0
+    org,
+    url: '',
+    written: [],
+    patchCalls: 0,
+    callbacks: [],
+    tokens: new Set(),
+    loseAnswers: 0,
+    callbackAnswers: [],
+    loseEventAnswers: 0
   }
   const proxy = createServer((req, res) => {
     void (async () => {
@@ -198,7 +205,6 @@ export async function applinkUnderTest (t: Test, ut: OrgUnderTest): Promise<{ ap
   Object.assign(process.env, applink.env)
   return { applink, env: { ...applink.env, APPLINK_AUTHORIZATION: AUTHORIZATION } }
 }
-
 
 /** The app with the job actions, on the test's database. */
 export async function jobsApp (t: Test, databaseUrl: string, env: Record<string, string> = {}): Promise<BuiltApp> {

@@ -42,7 +42,7 @@ const permissionSets = allFiles.filter((f) => f.endsWith('.permissionset-meta.xm
 const SPEC_FILE = join(root, 'openapi/api-spec.yaml')
 const spec: any = existsSync(SPEC_FILE) ? parse(read(SPEC_FILE)) : undefined
 const specOperationIds = new Set<string>(
-  Object.values(spec?.paths ?? {}).flatMap((item: any) => Object.values(item).map((op: any) => op?.operationId)),
+  Object.values(spec?.paths ?? {}).flatMap((item: any) => Object.values(item).map((op: any) => op?.operationId))
 )
 
 t.test('sfdx-project.json points at folders that exist', async (t) => {

@@ -3,7 +3,6 @@
 import { Connection } from 'jsforce/lib/connection.js'
 import { parseSalesforceErrors } from '@applink-actions/platform/errors'
 
-
 export interface SfError {
   errorCode: string
   message: string

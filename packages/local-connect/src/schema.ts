@@ -2,7 +2,6 @@ import type { Pool } from 'pg'
 import { inTransaction, quoteIdent as quote } from '@applink-actions/platform/postgres'
 import { columnName, pgType, type MappingDecl } from '@applink-actions/platform/connect-mapping'
 
-
 /** Columns of `_trigger_log` and `_trigger_log_archive`, as Connect creates them. */
 const LOG_COLUMNS = `
   id integer NOT NULL,

@@ -163,7 +163,7 @@ export class OrgCore {
       throw new SfError(400, 'INVALID_TYPE', `local org: publish ${def.name} with POST /sobjects/${def.name}`)
     }
     if (!opts.system && !canCreate(user, def)) {
-      throw new SfError(400, 'INSUFFICIENT_ACCESS_OR_READONLY', `insufficient access rights on object id`, [])
+      throw new SfError(400, 'INSUFFICIENT_ACCESS_OR_READONLY', 'insufficient access rights on object id', [])
     }
     const values = this.coerce(user, def, body, 'create', opts)
     const missing = def.fields.filter(f => !f.nillable && f.createable && !f.defaultedOnCreate && (values[f.name] === undefined || values[f.name] === null)).map(f => f.name)
@@ -179,8 +179,13 @@ export class OrgCore {
     const f: Record<string, Value> = {}
     for (const fd of def.fields) f[fd.name] = null
     Object.assign(f, {
-      Id: this.ids.next(def.keyPrefix), IsDeleted: false,
-      CreatedDate: ts, CreatedById: user.id, LastModifiedDate: ts, LastModifiedById: user.id, SystemModstamp: ts
+      Id: this.ids.next(def.keyPrefix),
+      IsDeleted: false,
+      CreatedDate: ts,
+      CreatedById: user.id,
+      LastModifiedDate: ts,
+      LastModifiedById: user.id,
+      SystemModstamp: ts
     })
     if (def.fieldMap.has('ownerid')) f.OwnerId = user.id
     for (const fd of def.fields) if (fd.type === 'boolean' && f[fd.name] === null) f[fd.name] = false
@@ -356,7 +361,7 @@ export class OrgCore {
         }
         if (!target || target.f.IsDeleted === true) {
           if (opts.system) return id
-          throw new SfError(400, 'INVALID_CROSS_REFERENCE_KEY', `invalid cross reference id`, [f.name])
+          throw new SfError(400, 'INVALID_CROSS_REFERENCE_KEY', 'invalid cross reference id', [f.name])
         }
         if (!opts.system && !recordAccess(user, target, this.store).read) {
           throw new SfError(400, 'INSUFFICIENT_ACCESS_ON_CROSS_REFERENCE_ENTITY', `insufficient access rights on cross-reference id: ${id}`, [f.name])

@@ -174,8 +174,13 @@ const EVENT_SYSTEM_FIELDS: FieldSpec[] = [
   { name: 'ReplayId', type: 'string', length: 1000, label: 'Replay ID', readOnly: true },
   { name: 'CreatedDate', type: 'datetime', readOnly: true, defaulted: true, required: true },
   {
-    name: 'CreatedById', type: 'reference', referenceTo: 'User', relationshipName: 'CreatedBy',
-    readOnly: true, defaulted: true, required: true
+    name: 'CreatedById',
+    type: 'reference',
+    referenceTo: 'User',
+    relationshipName: 'CreatedBy',
+    readOnly: true,
+    defaulted: true,
+    required: true
   },
   { name: 'EventUuid', type: 'string', length: 36, label: 'Event UUID', readOnly: true }
 ]
@@ -269,11 +274,19 @@ const IDEMPOTENCY_KEY: FieldSpec = {
 
 export const STANDARD_OBJECTS: ObjectSpec[] = [
   {
-    name: 'Profile', keyPrefix: '00e', sharing: 'setup', owned: false, readOnly: true,
+    name: 'Profile',
+    keyPrefix: '00e',
+    sharing: 'setup',
+    owned: false,
+    readOnly: true,
     fields: [{ name: 'Name', type: 'string', length: 255, required: true }]
   },
   {
-    name: 'User', keyPrefix: '005', sharing: 'setup', owned: false, nameField: false,
+    name: 'User',
+    keyPrefix: '005',
+    sharing: 'setup',
+    owned: false,
+    nameField: false,
     fields: [
       { name: 'Username', type: 'string', length: 80, required: true, unique: true, indexed: true },
       { name: 'FirstName', type: 'string', length: 40 },
@@ -287,7 +300,9 @@ export const STANDARD_OBJECTS: ObjectSpec[] = [
     ]
   },
   {
-    name: 'Account', keyPrefix: '001', sharing: 'private',
+    name: 'Account',
+    keyPrefix: '001',
+    sharing: 'private',
     fields: [
       { name: 'Name', type: 'string', length: 255, required: true, label: 'Account Name' },
       { name: 'Type', type: 'picklist', label: 'Account Type', values: ['Customer', 'Prospect', 'Partner'] },
@@ -307,7 +322,12 @@ export const STANDARD_OBJECTS: ObjectSpec[] = [
     ]
   },
   {
-    name: 'Contact', keyPrefix: '003', sharing: 'parent', parentField: 'AccountId', owned: true, nameField: false,
+    name: 'Contact',
+    keyPrefix: '003',
+    sharing: 'parent',
+    parentField: 'AccountId',
+    owned: true,
+    nameField: false,
     fields: [
       { name: 'AccountId', type: 'reference', referenceTo: 'Account', childRelationshipName: 'Contacts', cascadeDelete: true },
       { name: 'FirstName', type: 'string', length: 40 },
@@ -319,7 +339,11 @@ export const STANDARD_OBJECTS: ObjectSpec[] = [
     ]
   },
   {
-    name: 'Pricebook2', keyPrefix: '01s', sharing: 'publicRead', owned: false, label: 'Price Book',
+    name: 'Pricebook2',
+    keyPrefix: '01s',
+    sharing: 'publicRead',
+    owned: false,
+    label: 'Price Book',
     fields: [
       { name: 'Name', type: 'string', length: 255, required: true, label: 'Price Book Name' },
       { name: 'IsActive', type: 'boolean', label: 'Active' },
@@ -328,7 +352,11 @@ export const STANDARD_OBJECTS: ObjectSpec[] = [
     ]
   },
   {
-    name: 'Product2', keyPrefix: '01t', sharing: 'publicRead', owned: false, label: 'Product',
+    name: 'Product2',
+    keyPrefix: '01t',
+    sharing: 'publicRead',
+    owned: false,
+    label: 'Product',
     fields: [
       { name: 'Name', type: 'string', length: 255, required: true, label: 'Product Name' },
       { name: 'ProductCode', type: 'string', length: 255, indexed: true },
@@ -339,7 +367,12 @@ export const STANDARD_OBJECTS: ObjectSpec[] = [
     ]
   },
   {
-    name: 'PricebookEntry', keyPrefix: '01u', sharing: 'publicRead', owned: false, nameField: false, label: 'Price Book Entry',
+    name: 'PricebookEntry',
+    keyPrefix: '01u',
+    sharing: 'publicRead',
+    owned: false,
+    nameField: false,
+    label: 'Price Book Entry',
     fields: [
       { name: 'Name', type: 'string', length: 255, calculated: true, label: 'Product Name' },
       { name: 'Pricebook2Id', type: 'reference', referenceTo: 'Pricebook2', required: true, createOnly: true, childRelationshipName: 'PricebookEntries', cascadeDelete: true },
@@ -351,7 +384,9 @@ export const STANDARD_OBJECTS: ObjectSpec[] = [
     ]
   },
   {
-    name: 'Opportunity', keyPrefix: '006', sharing: 'private',
+    name: 'Opportunity',
+    keyPrefix: '006',
+    sharing: 'private',
     fields: [
       { name: 'Name', type: 'string', length: 120, required: true },
       { name: 'AccountId', type: 'reference', referenceTo: 'Account', childRelationshipName: 'Opportunities', cascadeDelete: true },
@@ -367,7 +402,13 @@ export const STANDARD_OBJECTS: ObjectSpec[] = [
     ]
   },
   {
-    name: 'OpportunityLineItem', keyPrefix: '00k', sharing: 'parent', parentField: 'OpportunityId', owned: false, nameField: false, label: 'Opportunity Product',
+    name: 'OpportunityLineItem',
+    keyPrefix: '00k',
+    sharing: 'parent',
+    parentField: 'OpportunityId',
+    owned: false,
+    nameField: false,
+    label: 'Opportunity Product',
     fields: [
       { name: 'OpportunityId', type: 'reference', referenceTo: 'Opportunity', required: true, createOnly: true, childRelationshipName: 'OpportunityLineItems', cascadeDelete: true },
       { name: 'PricebookEntryId', type: 'reference', referenceTo: 'PricebookEntry', createOnly: true, childRelationshipName: 'OpportunityLineItems' },
@@ -384,7 +425,11 @@ export const STANDARD_OBJECTS: ObjectSpec[] = [
     ]
   },
   {
-    name: 'Quote', keyPrefix: '0Q0', sharing: 'parent', parentField: 'OpportunityId', owned: true,
+    name: 'Quote',
+    keyPrefix: '0Q0',
+    sharing: 'parent',
+    parentField: 'OpportunityId',
+    owned: true,
     fields: [
       { name: 'Name', type: 'string', length: 255, required: true, label: 'Quote Name' },
       { name: 'QuoteNumber', type: 'string', length: 30, autoNumber: true },
@@ -402,7 +447,13 @@ export const STANDARD_OBJECTS: ObjectSpec[] = [
     ]
   },
   {
-    name: 'QuoteLineItem', keyPrefix: '0QL', sharing: 'parent', parentField: 'QuoteId', owned: false, nameField: false, label: 'Quote Line Item',
+    name: 'QuoteLineItem',
+    keyPrefix: '0QL',
+    sharing: 'parent',
+    parentField: 'QuoteId',
+    owned: false,
+    nameField: false,
+    label: 'Quote Line Item',
     fields: [
       { name: 'LineNumber', type: 'string', length: 255, autoNumber: true },
       { name: 'QuoteId', type: 'reference', referenceTo: 'Quote', required: true, createOnly: true, childRelationshipName: 'QuoteLineItems', cascadeDelete: true },
@@ -419,7 +470,10 @@ export const STANDARD_OBJECTS: ObjectSpec[] = [
     ]
   },
   {
-    name: 'Case', keyPrefix: '500', sharing: 'private', nameField: false,
+    name: 'Case',
+    keyPrefix: '500',
+    sharing: 'private',
+    nameField: false,
     fields: [
       { name: 'CaseNumber', type: 'string', length: 30, autoNumber: true, indexed: true },
       { name: 'AccountId', type: 'reference', referenceTo: 'Account', childRelationshipName: 'Cases', cascadeDelete: true },
@@ -433,7 +487,12 @@ export const STANDARD_OBJECTS: ObjectSpec[] = [
     ]
   },
   {
-    name: 'Product_Feedback__c', keyPrefix: 'a01', sharing: 'publicReadWrite', label: 'Product Feedback', labelPlural: 'Product Feedback', nameField: false,
+    name: 'Product_Feedback__c',
+    keyPrefix: 'a01',
+    sharing: 'publicReadWrite',
+    label: 'Product Feedback',
+    labelPlural: 'Product Feedback',
+    nameField: false,
     fields: [
       { name: 'Name', type: 'string', length: 80, autoNumber: true, label: 'Feedback Number', indexed: true },
       { name: 'Product__c', type: 'reference', referenceTo: 'Product2', label: 'Product', childRelationshipName: 'Product_Feedback__r' },
@@ -445,8 +504,11 @@ export const STANDARD_OBJECTS: ObjectSpec[] = [
   },
   {
     // salesforce/force-app/main/default/objects/Account_Rescore__e: the end of a rescore job.
-    name: 'Account_Rescore__e', keyPrefix: 'e00', event: true,
-    label: 'Account Rescore', labelPlural: 'Account Rescores',
+    name: 'Account_Rescore__e',
+    keyPrefix: 'e00',
+    event: true,
+    label: 'Account Rescore',
+    labelPlural: 'Account Rescores',
     fields: [
       { name: 'Job_Id__c', type: 'string', label: 'Job Id', length: 36, required: true },
       { name: 'State__c', type: 'string', label: 'State', length: 20, required: true },
@@ -460,7 +522,12 @@ export const STANDARD_OBJECTS: ObjectSpec[] = [
     ]
   },
   {
-    name: 'UserRecordAccess', keyPrefix: '000', sharing: 'virtual', owned: false, nameField: false, readOnly: true,
+    name: 'UserRecordAccess',
+    keyPrefix: '000',
+    sharing: 'virtual',
+    owned: false,
+    nameField: false,
+    readOnly: true,
     fields: [
       { name: 'UserId', type: 'reference', referenceTo: 'User', relationshipName: 'User' },
       { name: 'RecordId', type: 'string', length: 18 },
@@ -487,9 +554,22 @@ export function buildSchema (extra: ObjectSpec[] = []): Schema {
 }
 
 const SOAP_TYPES: Record<FieldType, string> = {
-  id: 'tns:ID', reference: 'tns:ID', string: 'xsd:string', textarea: 'xsd:string', picklist: 'xsd:string',
-  multipicklist: 'xsd:string', email: 'xsd:string', phone: 'xsd:string', url: 'xsd:string', double: 'xsd:double',
-  currency: 'xsd:double', percent: 'xsd:double', int: 'xsd:int', boolean: 'xsd:boolean', date: 'xsd:date', datetime: 'xsd:dateTime'
+  id: 'tns:ID',
+  reference: 'tns:ID',
+  string: 'xsd:string',
+  textarea: 'xsd:string',
+  picklist: 'xsd:string',
+  multipicklist: 'xsd:string',
+  email: 'xsd:string',
+  phone: 'xsd:string',
+  url: 'xsd:string',
+  double: 'xsd:double',
+  currency: 'xsd:double',
+  percent: 'xsd:double',
+  int: 'xsd:int',
+  boolean: 'xsd:boolean',
+  date: 'xsd:date',
+  datetime: 'xsd:dateTime'
 }
 
 export function describeField (f: FieldDef): Record<string, unknown> {

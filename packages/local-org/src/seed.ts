@@ -69,8 +69,13 @@ export function seedOrg (org: OrgCore, opts: { seed: number; dataset: Dataset; n
     const m = Math.min(now - 60_000, c + int(0, 40) * DAY + int(0, DAY - 1))
     const by = ownerId ?? adminId
     Object.assign(f, {
-      Id: org.ids.next(def.keyPrefix), IsDeleted: false,
-      CreatedDate: fmtDateTime(c), CreatedById: by || null, LastModifiedDate: fmtDateTime(Math.max(c, m)), LastModifiedById: by || null, SystemModstamp: fmtDateTime(Math.max(c, m))
+      Id: org.ids.next(def.keyPrefix),
+      IsDeleted: false,
+      CreatedDate: fmtDateTime(c),
+      CreatedById: by || null,
+      LastModifiedDate: fmtDateTime(Math.max(c, m)),
+      LastModifiedById: by || null,
+      SystemModstamp: fmtDateTime(Math.max(c, m))
     })
     if (def.fieldMap.has('ownerid')) f.OwnerId = by || null
     const auto = AUTONUMBER[def.name]
@@ -90,9 +95,15 @@ export function seedOrg (org: OrgCore, opts: { seed: number; dataset: Dataset; n
   const users: UserInfo[] = []
   for (const u of SEED_USERS) {
     const rec = mk('User', {
-      Username: u.username, FirstName: u.first, LastName: u.last, Name: `${u.first} ${u.last}`,
-      Alias: (u.first.slice(0, 1) + u.last.slice(0, 4)).toLowerCase(), Email: u.username, IsActive: true,
-      ProfileId: profileIds.get(u.profileName) ?? null, UserType: 'Standard'
+      Username: u.username,
+      FirstName: u.first,
+      LastName: u.last,
+      Name: `${u.first} ${u.last}`,
+      Alias: (u.first.slice(0, 1) + u.last.slice(0, 4)).toLowerCase(),
+      Email: u.username,
+      IsActive: true,
+      ProfileId: profileIds.get(u.profileName) ?? null,
+      UserType: 'Standard'
     }, now - 800 * DAY)
     if (!adminId) {
       adminId = rec.f.Id as string
@@ -115,14 +126,23 @@ export function seedOrg (org: OrgCore, opts: { seed: number; dataset: Dataset; n
     names.forEach((name, i) => {
       const code = `${CODE_PREFIX[family] ?? 'XX'}-${String(i + 1).padStart(4, '0')}`
       const p = mk('Product2', {
-        Name: name, ProductCode: code, Family: family, IsActive: i !== names.length - 1 || family !== 'Hardware',
-        Description: `${name} (${family.toLowerCase()})`, External_Id__c: code
+        Name: name,
+        ProductCode: code,
+        Family: family,
+        IsActive: i !== names.length - 1 || family !== 'Hardware',
+        Description: `${name} (${family.toLowerCase()})`,
+        External_Id__c: code
       }, now - 750 * DAY)
       const [lo, hi] = PRICE[family] ?? [100, 1000]
       const price = Math.round((lo + rnd() * (hi - lo)) / 10) * 10
       entries.push(mk('PricebookEntry', {
-        Name: name, Pricebook2Id: std.f.Id as string, Product2Id: p.f.Id as string, UnitPrice: price,
-        IsActive: p.f.IsActive as boolean, UseStandardPrice: false, ProductCode: code
+        Name: name,
+        Pricebook2Id: std.f.Id as string,
+        Product2Id: p.f.Id as string,
+        UnitPrice: price,
+        IsActive: p.f.IsActive as boolean,
+        UseStandardPrice: false,
+        ProductCode: code
       }, now - 750 * DAY))
     })
   }
@@ -143,10 +163,15 @@ export function seedOrg (org: OrgCore, opts: { seed: number; dataset: Dataset; n
     const created = now - int(60, 720) * DAY - int(0, DAY - 1)
     const regions = ['AMER', 'EMEA', 'APAC', 'LATAM'].filter(() => rnd() < 0.35)
     const acc = mk('Account', {
-      Name: name, Type: pick(['Customer', 'Customer', 'Prospect', 'Partner']), Industry: pick(['Technology', 'Manufacturing', 'Healthcare', 'Retail', 'Finance']),
-      BillingCountry: country, BillingCity: city, Phone: `+1 555 ${String(1000 + (i % 9000)).padStart(4, '0')}`,
+      Name: name,
+      Type: pick(['Customer', 'Customer', 'Prospect', 'Partner']),
+      Industry: pick(['Technology', 'Manufacturing', 'Healthcare', 'Retail', 'Finance']),
+      BillingCountry: country,
+      BillingCity: city,
+      Phone: `+1 555 ${String(1000 + (i % 9000)).padStart(4, '0')}`,
       Website: `https://www.${name.toLowerCase().replace(/[^a-z0-9]+/g, '')}.example`,
-      AnnualRevenue: int(1, 500) * 100_000, NumberOfEmployees: int(5, 20_000),
+      AnnualRevenue: int(1, 500) * 100_000,
+      NumberOfEmployees: int(5, 20_000),
       Regions__c: regions.length ? regions.join(';') : null,
       Health_Score__c: rnd() < 0.7 ? int(10, 99) : null,
       Health_Scored_At__c: null,
@@ -160,8 +185,13 @@ export function seedOrg (org: OrgCore, opts: { seed: number; dataset: Dataset; n
       const first = pick(FIRST)
       const last = pick(LAST)
       contactIds.push(mk('Contact', {
-        AccountId: accId, FirstName: first, LastName: last, Name: `${first} ${last}`, Title: pick(['CEO', 'CTO', 'Buyer', 'VP Sales', 'IT Manager', 'Procurement Lead']),
-        Email: `${first}.${last}`.toLowerCase().replace(/[^a-z.]/g, '') + `${i}@${name.toLowerCase().replace(/[^a-z0-9]+/g, '')}.example`, Phone: `+1 555 ${String(int(1000, 9999))}`
+        AccountId: accId,
+        FirstName: first,
+        LastName: last,
+        Name: `${first} ${last}`,
+        Title: pick(['CEO', 'CTO', 'Buyer', 'VP Sales', 'IT Manager', 'Procurement Lead']),
+        Email: `${first}.${last}`.toLowerCase().replace(/[^a-z.]/g, '') + `${i}@${name.toLowerCase().replace(/[^a-z0-9]+/g, '')}.example`,
+        Phone: `+1 555 ${String(int(1000, 9999))}`
       }, created + int(0, 30) * DAY, owner.id).f.Id as string)
     }
 
@@ -173,8 +203,15 @@ export function seedOrg (org: OrgCore, opts: { seed: number; dataset: Dataset; n
       const oppCreated = Math.min(now - DAY, Math.max(created, closeDate - int(30, 200) * DAY))
       const opp = mk('Opportunity', {
         Name: `${name} - ${pick(['Expansion', 'Renewal', 'New Business', 'Upgrade', 'Pilot'])}`,
-        AccountId: accId, StageName: stage, CloseDate: fmtDate(closeDate), Probability: STAGE_PROBABILITY[stage] ?? 0,
-        IsClosed: stage.startsWith('Closed'), IsWon: stage === 'Closed Won', Amount: null, Pricebook2Id: null, HasOpportunityLineItem: false,
+        AccountId: accId,
+        StageName: stage,
+        CloseDate: fmtDate(closeDate),
+        Probability: STAGE_PROBABILITY[stage] ?? 0,
+        IsClosed: stage.startsWith('Closed'),
+        IsWon: stage === 'Closed Won',
+        Amount: null,
+        Pricebook2Id: null,
+        HasOpportunityLineItem: false,
         Description: null
       }, oppCreated, owner.id)
       const oppId = opp.f.Id as string
@@ -189,9 +226,18 @@ export function seedOrg (org: OrgCore, opts: { seed: number; dataset: Dataset; n
         const total = Math.round(qty * unit * (1 - (discount ?? 0) / 100) * 100) / 100
         amount += total
         lines.push(mk('OpportunityLineItem', {
-          OpportunityId: oppId, PricebookEntryId: pbe.f.Id as string, Product2Id: pbe.f.Product2Id as string,
-          Name: `${opp.f.Name as string} ${pbe.f.Name as string}`, ProductCode: pbe.f.ProductCode as string,
-          Quantity: qty, UnitPrice: unit, ListPrice: unit, Discount: discount, TotalPrice: total, Description: null, ServiceDate: null
+          OpportunityId: oppId,
+          PricebookEntryId: pbe.f.Id as string,
+          Product2Id: pbe.f.Product2Id as string,
+          Name: `${opp.f.Name as string} ${pbe.f.Name as string}`,
+          ProductCode: pbe.f.ProductCode as string,
+          Quantity: qty,
+          UnitPrice: unit,
+          ListPrice: unit,
+          Discount: discount,
+          TotalPrice: total,
+          Description: null,
+          ServiceDate: null
         }, oppCreated, owner.id))
       }
       if (nItems > 0) {
@@ -203,8 +249,13 @@ export function seedOrg (org: OrgCore, opts: { seed: number; dataset: Dataset; n
       }
       if (nItems > 0 && !large && rnd() < 0.15) {
         const q = mk('Quote', {
-          Name: `Q - ${opp.f.Name as string}`, OpportunityId: oppId, Pricebook2Id: std.f.Id as string, Status: pick(['Draft', 'Presented', 'Accepted']),
-          ExpirationDate: fmtDate(today + int(5, 60) * DAY), Description: null, Discount: null
+          Name: `Q - ${opp.f.Name as string}`,
+          OpportunityId: oppId,
+          Pricebook2Id: std.f.Id as string,
+          Status: pick(['Draft', 'Presented', 'Accepted']),
+          ExpirationDate: fmtDate(today + int(5, 60) * DAY),
+          Description: null,
+          Discount: null
         }, oppCreated + DAY, owner.id)
         let subtotal = 0
         let total = 0
@@ -214,8 +265,16 @@ export function seedOrg (org: OrgCore, opts: { seed: number; dataset: Dataset; n
           subtotal += sub
           total += tp
           mk('QuoteLineItem', {
-            QuoteId: q.f.Id as string, PricebookEntryId: li.f.PricebookEntryId ?? null, Product2Id: li.f.Product2Id ?? null, Quantity: li.f.Quantity ?? null,
-            UnitPrice: li.f.UnitPrice ?? null, ListPrice: li.f.ListPrice ?? null, Discount: li.f.Discount ?? null, Subtotal: sub, TotalPrice: tp, Description: null
+            QuoteId: q.f.Id as string,
+            PricebookEntryId: li.f.PricebookEntryId ?? null,
+            Product2Id: li.f.Product2Id ?? null,
+            Quantity: li.f.Quantity ?? null,
+            UnitPrice: li.f.UnitPrice ?? null,
+            ListPrice: li.f.ListPrice ?? null,
+            Discount: li.f.Discount ?? null,
+            Subtotal: sub,
+            TotalPrice: tp,
+            Description: null
           }, oppCreated + DAY, owner.id)
         }
         Object.assign(q.f, { Subtotal: round2(subtotal), TotalPrice: round2(total), GrandTotal: round2(total), LineItemCount: lines.length })
@@ -225,8 +284,14 @@ export function seedOrg (org: OrgCore, opts: { seed: number; dataset: Dataset; n
     for (let c = rnd() < 0.5 ? int(1, 2) : 0; c > 0; c--) {
       const status = pick(['New', 'Working', 'Escalated', 'Closed', 'Closed'])
       mk('Case', {
-        AccountId: accId, ContactId: contactIds.length ? pick(contactIds) : null, Subject: pick(CASE_SUBJECTS), Description: null,
-        Status: status, Priority: pick(['High', 'Medium', 'Medium', 'Low']), Origin: pick(['Phone', 'Email', 'Web']), IsClosed: status === 'Closed'
+        AccountId: accId,
+        ContactId: contactIds.length ? pick(contactIds) : null,
+        Subject: pick(CASE_SUBJECTS),
+        Description: null,
+        Status: status,
+        Priority: pick(['High', 'Medium', 'Medium', 'Low']),
+        Origin: pick(['Phone', 'Email', 'Web']),
+        IsClosed: status === 'Closed'
       }, now - int(1, 300) * DAY - int(0, DAY - 1), owner.id)
     }
   }
@@ -237,7 +302,9 @@ export function seedOrg (org: OrgCore, opts: { seed: number; dataset: Dataset; n
   for (let i = 0; i < nFeedback; i++) {
     const author = pick(users)
     mk('Product_Feedback__c', {
-      Product__c: pick(products).f.Id as string, Account__c: pick(accounts).f.Id as string, Rating__c: int(1, 5),
+      Product__c: pick(products).f.Id as string,
+      Account__c: pick(accounts).f.Id as string,
+      Rating__c: int(1, 5),
       Comment__c: pick(['Works great', 'Too expensive', 'Setup was hard', 'Support was quick', 'Would buy again', 'Missing features']),
       External_Id__c: `PF-SEED-${String(i + 1).padStart(6, '0')}`
     }, now - int(1, 200) * DAY, author.id)

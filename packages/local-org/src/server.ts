@@ -613,14 +613,17 @@ export class OrgServer {
       const ids = (qs.get('ids') ?? '').split(',').map(s => s.trim()).filter(Boolean)
       if (ids.length > 200) throw tooMany()
       const allOrNone = qs.get('allOrNone') === 'true'
-      return { status: 200, body: this.batch(ids.map(id => () => {
-        const nid = normalizeId(id)
-        const rec = nid ? this.org.store.get(nid) : undefined
-        if (!nid) throw new SfError(400, 'MALFORMED_ID', `invalid record id: ${id}`, [])
-        if (!rec) throw new SfError(404, 'ENTITY_IS_DELETED', 'entity is deleted', [])
-        this.org.delete(user, rec.type, nid)
-        return { id: nid }
-      }), allOrNone, ids) }
+      return {
+        status: 200,
+        body: this.batch(ids.map(id => () => {
+          const nid = normalizeId(id)
+          const rec = nid ? this.org.store.get(nid) : undefined
+          if (!nid) throw new SfError(400, 'MALFORMED_ID', `invalid record id: ${id}`, [])
+          if (!rec) throw new SfError(404, 'ENTITY_IS_DELETED', 'entity is deleted', [])
+          this.org.delete(user, rec.type, nid)
+          return { id: nid }
+        }), allOrNone, ids)
+      }
     }
     throw methodNotAllowed(method)
   }

@@ -93,8 +93,14 @@ interface BaseInfo { generation: number, records: number, journalLines: number }
 
 function writeMeta (org: OrgCore, dir: string, info: SnapshotInfo, base: BaseInfo): void {
   const meta: SnapshotMeta = {
-    format: 2, orgId: org.orgId, seed: info.seed, dataset: info.dataset, idCounter: org.ids.counter,
-    autonumbers: org.autonumbers, savedAt: new Date().toISOString(), ...base
+    format: 2,
+    orgId: org.orgId,
+    seed: info.seed,
+    dataset: info.dataset,
+    idCounter: org.ids.counter,
+    autonumbers: org.autonumbers,
+    savedAt: new Date().toISOString(),
+    ...base
   }
   const tmp = join(dir, META + '.tmp')
   writeFileSync(tmp, JSON.stringify(meta, null, 2))

@@ -63,8 +63,16 @@ t.test('an update job goes Open → UploadComplete → InProgress → JobComplet
   t.match(created.headers.get('sforce-limit-info'), /^api-usage=\d+\/\d+$/, 'Sforce-Limit-Info like every REST answer')
   const id = String(created.body.id)
   t.match(created.body, {
-    id: /^750/, operation: 'update', object: 'Account', state: 'Open', concurrencyMode: 'Parallel', contentType: 'CSV',
-    apiVersion: 62, lineEnding: 'LF', columnDelimiter: 'COMMA', createdById: org.user(ADMIN).id
+    id: /^750/,
+    operation: 'update',
+    object: 'Account',
+    state: 'Open',
+    concurrencyMode: 'Parallel',
+    contentType: 'CSV',
+    apiVersion: 62,
+    lineEnding: 'LF',
+    columnDelimiter: 'COMMA',
+    createdById: org.user(ADMIN).id
   })
   // "The resource URL is provided in the contentUrl field in the response from Create a Job"
   t.equal(created.body.contentUrl, `services/data/v62.0/jobs/ingest/${id}/batches`)

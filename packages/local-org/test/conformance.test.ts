@@ -44,8 +44,8 @@ interface Mapping {
 }
 
 const files = existsSync(DIR) ? readdirSync(DIR).filter(f => f.endsWith('.json') && !f.startsWith('bulk-api-'))
-    // the second page's mapping must follow the first page's
-    .sort((a, b) => a.replace('-2.json', '.json~').localeCompare(b.replace('-2.json', '.json~')))
+// the second page's mapping must follow the first page's
+  .sort((a, b) => a.replace('-2.json', '.json~').localeCompare(b.replace('-2.json', '.json~')))
   : []
 
 t.test('fixtures are present', async t => {
@@ -86,12 +86,15 @@ function sameShape (t: Test, actual: unknown, expected: unknown, path: string, i
   if (actual !== null) t.equal(typeof actual, typeof expected, `${path} type`)
 }
 
-
-const MOVIE = { name: 'Movie__c', keyPrefix: 'a00', fields: [
-  { name: 'Rating__c', type: 'picklist' as const, values: ['Excellent', 'Good', 'Okay', 'Poor'] },
-  { name: 'ReleaseDate__c', type: 'date' as const },
-  { name: 'Franchise__c', type: 'reference' as const, referenceTo: 'Franchise__c', childRelationshipName: 'Movies__r' }
-] }
+const MOVIE = {
+  name: 'Movie__c',
+  keyPrefix: 'a00',
+  fields: [
+    { name: 'Rating__c', type: 'picklist' as const, values: ['Excellent', 'Good', 'Okay', 'Poor'] },
+    { name: 'ReleaseDate__c', type: 'date' as const },
+    { name: 'Franchise__c', type: 'reference' as const, referenceTo: 'Franchise__c', childRelationshipName: 'Movies__r' }
+  ]
+}
 
 async function setup (org: LocalOrg): Promise<void> {
   for (const id of ['a00B000000FSjVUIA1', 'a01B0000009gSr9IAE', 'a01B0000009gSrFIAU']) {

@@ -129,15 +129,21 @@ t.test('writes', async t => {
     const before = org.records('Account').length
     const g = await call(org, REP1, 'POST', '/composite/graph', {
       graphs: [
-        { graphId: 'ok', compositeRequest: [
-          { method: 'POST', url: '/services/data/v62.0/sobjects/Account', referenceId: 'a', body: { Name: 'Graph A' } },
-          { method: 'POST', url: '/services/data/v62.0/sobjects/Opportunity', referenceId: 'o', body: { Name: 'Graph O', StageName: 'Qualification', CloseDate: '2031-01-01', AccountId: '@{a.id}' } }
-        ] },
-        { graphId: 'bad', compositeRequest: [
-          { method: 'POST', url: '/services/data/v62.0/sobjects/Account', referenceId: 'a', body: { Name: 'Graph B' } },
-          { method: 'POST', url: '/services/data/v62.0/sobjects/Account', referenceId: 'b', body: { Name: 'Graph C', Type: 'Alien' } },
-          { method: 'POST', url: '/services/data/v62.0/sobjects/Account', referenceId: 'c', body: { Name: 'Graph D' } }
-        ] }
+        {
+          graphId: 'ok',
+          compositeRequest: [
+            { method: 'POST', url: '/services/data/v62.0/sobjects/Account', referenceId: 'a', body: { Name: 'Graph A' } },
+            { method: 'POST', url: '/services/data/v62.0/sobjects/Opportunity', referenceId: 'o', body: { Name: 'Graph O', StageName: 'Qualification', CloseDate: '2031-01-01', AccountId: '@{a.id}' } }
+          ]
+        },
+        {
+          graphId: 'bad',
+          compositeRequest: [
+            { method: 'POST', url: '/services/data/v62.0/sobjects/Account', referenceId: 'a', body: { Name: 'Graph B' } },
+            { method: 'POST', url: '/services/data/v62.0/sobjects/Account', referenceId: 'b', body: { Name: 'Graph C', Type: 'Alien' } },
+            { method: 'POST', url: '/services/data/v62.0/sobjects/Account', referenceId: 'c', body: { Name: 'Graph D' } }
+          ]
+        }
       ]
     })
     t.equal(g.status, 200)
