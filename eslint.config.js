@@ -25,7 +25,9 @@ export default [
         ignoreRegExpLiterals: true,
         ignoreComments: false
       }],
-      'import-x/no-cycle': ['error', { ignoreExternal: true }]
+      'import-x/no-cycle': ['error', { ignoreExternal: true }],
+      // `void promise` marks a promise deliberately not awaited (a timer, a signal handler).
+      'no-void': ['error', { allowAsStatement: true }]
     }
   },
   {
