@@ -6,7 +6,12 @@ const ADMIN = 'admin@acme.local'
 t.test('under the API floor a job waits rather than spend the org\'s last calls, then resumes', async (t) => {
   const ut = await orgUnderTest(t, 3000)
   const databaseUrl = await mirroredDatabase(t, ut.org)
-  const { app } = await jobsApp(t, databaseUrl, { API_LIMIT_FLOOR_PERCENT: '50', JOB_LIMIT_WAIT_SECONDS: '5' })
+  const { app } = await jobsApp(t, databaseUrl, {
+    API_LIMIT_FLOOR_PERCENT: '50',
+    JOB_LIMIT_WAIT_SECONDS: '5',
+    // The collections path, batch by batch: the floor is checked before each.
+    RESCORE_BULK_THRESHOLD: '100000'
+  })
   const expected = ut.org.records('Account')
     .filter((a) => a.Type === 'Customer' && a.Industry === 'Technology' && a.IsDeleted !== true)
     .map((a) => String(a.Id))

@@ -74,8 +74,9 @@ t.test('Bulk writes the scores collections write, in the same few API calls for 
   const unstamped = (summary: RescoreSummaryType) => ({ ...summary, jobId: '', scoredAt: '' })
   t.same(unstamped(small.summary), unstamped(collections.summary), 'and the same summary')
 
-  t.equal(collections.calls, Math.ceil(collections.summary.total / BATCH_SIZE),
-    `collections: ${collections.calls} calls (one per 200)`)
+  // Every run also publishes its end as one platform event (Account_Rescore__e).
+  t.equal(collections.calls, Math.ceil(collections.summary.total / BATCH_SIZE) + 1,
+    `collections: ${collections.calls} calls (one per 200, and the event)`)
   t.equal(large.calls, small.calls,
     `bulk: ${small.calls} API calls for ${small.summary.total} accounts, ${large.calls} for ${large.summary.total}`)
   t.ok(large.calls < Math.ceil(large.summary.total / BATCH_SIZE), 'fewer than collections would need')
@@ -89,7 +90,8 @@ t.test('Bulk writes the scores collections write, in the same few API calls for 
       'GET /jobs/ingest/{id}/unprocessedrecords': 1
     }, 'one ingest job: create, upload, close, three result reads')
     t.equal(run.byPath['PATCH /composite/sobjects'], undefined, 'no collection call')
-    t.equal(run.calls - 6, run.byPath['GET /jobs/ingest/{id}'], 'the rest are polls')
+    t.equal(run.byPath['POST /sobjects/Account_Rescore__e'], 1, 'one platform event')
+    t.equal(run.calls - 7, run.byPath['GET /jobs/ingest/{id}'], 'the rest are polls')
   }
 })
 
