@@ -33,7 +33,8 @@ const HOUSEKEEPING_INTERVAL_MS = 10 * 60_000
 
 export default fp<JobsPluginOptions>(async (app, opts) => {
   const { config } = app
-  const queue = new JobQueue({ pool: app.pg, config, log: app.log.child({ component: 'jobs' }), kinds: jobKinds })
+  const work = opts.work ?? config.WORKER_IN_WEB ?? config.NODE_ENV !== 'production'
+  const queue = new JobQueue({ pool: app.pg, config, log: app.log.child({ component: 'jobs' }), kinds: jobKinds, supervise: work })
   await queue.start()
   app.decorate('jobs', {
     enqueue: async (kind, payload, credentials) => await queue.enqueue(kind, payload, credentials),
@@ -41,7 +42,6 @@ export default fp<JobsPluginOptions>(async (app, opts) => {
   } satisfies Jobs)
   // preClose: before the pg plugin's onClose ends the pool the jobs still write to.
   app.addHook('preClose', async () => { await queue.stop() })
-  const work = opts.work ?? config.WORKER_IN_WEB ?? config.NODE_ENV !== 'production'
   if (work) {
     await queue.work()
     app.log.info({ concurrency: config.JOB_CONCURRENCY, kinds: jobKinds.map((k) => k.name) }, 'working jobs')

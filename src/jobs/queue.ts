@@ -111,6 +111,12 @@ export interface JobQueueOptions {
   config: Config
   log: FastifyBaseLogger
   kinds: JobKind[]
+  /**
+   * Run pg-boss's maintenance timers (supervision of dead workers' jobs, queue monitoring, flow
+   * and migration polls) in this process; processes that work jobs do, a web process that only
+   * enqueues and reads jobs need not poll the database for them.
+   */
+  supervise: boolean
 }
 
 /**
@@ -137,6 +143,7 @@ export class JobQueue {
     this.#boss = new PgBoss({
       db: { executeSql: async (text, values) => await pool.query(text, values) },
       schedule: false,
+      supervise: opts.supervise,
       superviseIntervalSeconds: config.JOB_SUPERVISE_SECONDS,
       monitorIntervalSeconds: config.JOB_SUPERVISE_SECONDS
     })
