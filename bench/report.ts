@@ -49,7 +49,7 @@ export interface Results {
 
 /** Figure 1 in the bench's process: `framework` in runs recorded before figure 1 moved to processes. */
 const inBenchProcess = (r: Results): Results['frameworkInBenchProcess'] =>
-  'frameworkInBenchProcess' in r ? r.frameworkInBenchProcess : r.framework
+  (r as Partial<Results>).frameworkInBenchProcess ?? r.framework
 
 /** A hot spot fixed after a recorded run: what changed, and the figures it moved. */
 interface HotSpot { title: string, change: string, figures: Array<{ figure: string, pick: (r: Results) => string }> }
