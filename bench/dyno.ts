@@ -56,15 +56,25 @@ function measured (stack: BenchStack, server: () => ServerProcess, load: (durati
   }
   const perRequest = (result: LoadResult): CpuLoadResult => ({
     ...result,
-    cpu: { serverMs: totals.serverMs / totals.requests, postgresMs: totals.postgresMs / totals.requests, orgMs: totals.orgMs / totals.requests }
+    cpu: {
+      serverMs: totals.serverMs / totals.requests,
+      postgresMs: totals.postgresMs / totals.requests,
+      orgMs: totals.orgMs / totals.requests
+    }
   })
   return { run, perRequest }
 }
 
 /** Measures two sides in alternating rounds (after a warm-up), each with its CPU per request. */
-async function compareWithCpu (baseline: ReturnType<typeof measured>, subject: ReturnType<typeof measured>, opts: DynoOptions) {
+type Measured = ReturnType<typeof measured>
+
+async function compareWithCpu (baseline: Measured, subject: Measured, opts: DynoOptions) {
   const result = await compare(baseline.run, subject.run, opts)
-  return { baseline: baseline.perRequest(result.baseline), subject: subject.perRequest(result.subject), ratio: result.ratio }
+  return {
+    baseline: baseline.perRequest(result.baseline),
+    subject: subject.perRequest(result.subject),
+    ratio: result.ratio
+  }
 }
 
 export interface FrameworkResults { baseline: CpuLoadResult, whoAmI: CpuLoadResult, ratio: number }
@@ -77,8 +87,9 @@ export async function frameworkInProcesses (stack: BenchStack, opts: DynoOptions
   try {
     const request = { method: 'POST' as const, headers, body: '{}', connections: opts.connections }
     const { baseline, subject, ratio } = await compareWithCpu(
-      measured(stack, () => bare, (durationS) => httpLoad({ ...request, url: `${bare.url}/bare`, durationS })),
-      measured(stack, () => service, (durationS) => httpLoad({ ...request, url: `${service.url}${actionPath('whoAmI')}`, durationS })),
+      measured(stack, () => bare, async (durationS) => await httpLoad({ ...request, url: `${bare.url}/bare`, durationS })),
+      measured(stack, () => service, async (durationS) =>
+        await httpLoad({ ...request, url: `${service.url}${actionPath('whoAmI')}`, durationS })),
       opts)
     return { baseline, whoAmI: subject, ratio }
   } finally {
@@ -92,7 +103,9 @@ export interface QuoteResults { lines: number, baseline: CpuLoadResult, generate
  * generateQuote against Heroku's org-action sample on the SDK (bench/sample-server.ts), both in
  * processes of their own, on the same opportunity of the same local org, a new request id per call.
  */
-export async function quoteVsSample (stack: BenchStack, opportunityId: string, lines: number, opts: DynoOptions): Promise<QuoteResults> {
+export async function quoteVsSample (
+  stack: BenchStack, opportunityId: string, lines: number, opts: DynoOptions
+): Promise<QuoteResults> {
   const headers = { 'content-type': 'application/json', 'x-client-context': opts.context }
   const body = JSON.stringify({ opportunityId })
   const service = await startService(stack.db.url)
@@ -100,8 +113,10 @@ export async function quoteVsSample (stack: BenchStack, opportunityId: string, l
   try {
     const request = { method: 'POST' as const, headers, body, connections: opts.connections, freshRequestId: true }
     const { baseline, subject, ratio } = await compareWithCpu(
-      measured(stack, () => sample, (durationS) => httpLoad({ ...request, url: `${sample.url}/generateQuote`, durationS })),
-      measured(stack, () => service, (durationS) => httpLoad({ ...request, url: `${service.url}${actionPath('generateQuote')}`, durationS })),
+      measured(stack, () => sample, async (durationS) =>
+        await httpLoad({ ...request, url: `${sample.url}/generateQuote`, durationS })),
+      measured(stack, () => service, async (durationS) =>
+        await httpLoad({ ...request, url: `${service.url}${actionPath('generateQuote')}`, durationS })),
       opts)
     return { lines, baseline, generateQuote: subject, ratio }
   } finally {

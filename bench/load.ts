@@ -12,7 +12,8 @@ let sent = 0
  */
 const freshContext = (): string => {
   const decoded = JSON.parse(Buffer.from(context ?? '', 'base64').toString('utf8')) as { requestId: string }
-  return Buffer.from(JSON.stringify({ ...decoded, requestId: `${decoded.requestId}-${process.pid}-${sent++}` })).toString('base64')
+  const requestId = `${decoded.requestId}-${process.pid}-${sent++}`
+  return Buffer.from(JSON.stringify({ ...decoded, requestId })).toString('base64')
 }
 const result = await autocannon({
   url: opts.url,
@@ -22,7 +23,11 @@ const result = await autocannon({
   connections: opts.connections ?? 10,
   duration: opts.durationS,
   ...(opts.freshRequestId === true && context !== undefined
-    ? { requests: [{ setupRequest: (request) => ({ ...request, headers: { ...request.headers, 'x-client-context': freshContext() } }) }] }
+    ? {
+        requests: [{
+          setupRequest: (request) => ({ ...request, headers: { ...request.headers, 'x-client-context': freshContext() } })
+        }]
+      }
     : {})
 })
 const out: LoadResult = {

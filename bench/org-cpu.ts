@@ -8,10 +8,13 @@ export interface OrgQueryCpu { soql: string, load: LoadResult, cpuMsPerAnswer: n
 
 /** The SOQL the sample (bench/sample-server.ts) sends: the opportunity's lines, no relationships. */
 export const sampleQuery = (opportunityId: string): string =>
-  `SELECT Id, Product2Id, Quantity, UnitPrice, PricebookEntryId FROM OpportunityLineItem WHERE OpportunityId = '${opportunityId}'`
+  'SELECT Id, Product2Id, Quantity, UnitPrice, PricebookEntryId FROM OpportunityLineItem ' +
+  `WHERE OpportunityId = '${opportunityId}'`
 
 /** CPU of this process per answer to `GET /query?q=soql` as `username`, over `seconds` of load. */
-export async function orgCpuPerAnswer (org: LocalOrg, username: string, soql: string, seconds: number): Promise<OrgQueryCpu> {
+export async function orgCpuPerAnswer (
+  org: LocalOrg, username: string, soql: string, seconds: number
+): Promise<OrgQueryCpu> {
   const url = `${org.url}/services/data/v${org.apiVersion}/query?q=${encodeURIComponent(soql)}`
   const headers = { authorization: `Bearer ${org.user(username).accessToken}` }
   await httpLoad({ url, headers, connections: 8, durationS: 1 })
@@ -29,7 +32,8 @@ export function engineCpuPerAnswer (org: LocalOrg, username: string, soql: strin
   if (user === undefined) throw new Error(`no user ${username}`)
   const answer = () => {
     const result = org.core.query(user, soql, false)
-    return JSON.stringify({ totalSize: result.totalSize, done: true, records: result.recs.map((r) => result.project(r)) }).length
+    const records = result.recs.map((r) => result.project(r))
+    return JSON.stringify({ totalSize: result.totalSize, done: true, records }).length
   }
   for (let i = 0; i < 100; i++) answer()
   const cpu0 = ownCpuMs()

@@ -37,17 +37,23 @@ export interface ServerProcess { child: ChildProcess, pid: number, url: string, 
  * Starts `node <script>` with stdout (its logs) to /dev/null, as a dyno's logs leave the process,
  * and waits until its port answers HTTP. `portVariable` names the env variable it listens on.
  */
-export async function startServerProcess (script: string, env: Record<string, string>, portVariable: string): Promise<ServerProcess> {
+export async function startServerProcess (
+  script: string, env: Record<string, string>, portVariable: string
+): Promise<ServerProcess> {
   const port = await freePort()
   const devNull = openSync('/dev/null', 'w')
-  const child = spawn(process.execPath, [script], { env: { ...process.env, ...env, [portVariable]: String(port) }, stdio: ['ignore', devNull, 'pipe'] })
+  const child = spawn(process.execPath, [script], {
+    env: { ...process.env, ...env, [portVariable]: String(port) },
+    stdio: ['ignore', devNull, 'pipe']
+  })
   closeSync(devNull)
   let stderr = ''
   child.stderr?.on('data', (chunk: Buffer) => { stderr = (stderr + chunk.toString('utf8')).slice(-4000) })
   const url = `http://127.0.0.1:${port}`
   for (let waited = 0; ; waited += 50) {
     if (child.exitCode !== null) throw new Error(`${script} exited with ${child.exitCode}: ${stderr}`)
-    const answered = await fetch(url, { method: 'HEAD' }).then(async (res) => { await res.arrayBuffer(); return true }, () => false)
+    const answered = await fetch(url, { method: 'HEAD' })
+      .then(async (res) => { await res.arrayBuffer(); return true }, () => false)
     if (answered) break
     if (waited > 30_000) throw new Error(`${script} did not listen within 30 s: ${stderr}`)
     await sleep(50)

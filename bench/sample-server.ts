@@ -5,9 +5,11 @@
 // one QuoteLineItem per line, commitUnitOfWork. Written for the bench, not copied from the sample.
 import Fastify from 'fastify'
 import { init } from '@heroku/applink'
+import { sampleQuery } from './org-cpu.ts'
 
 const sdk = init()
-const server = Fastify({ logger: { level: 'info', file: process.env.BENCH_LOG_FILE ?? '/dev/null' } })
+// Request logs at info to stdout, as the sample's Fastify app has them (the bench sends stdout to /dev/null).
+const server = Fastify({ logger: { level: 'info' } })
 
 server.post<{ Body: { opportunityId: string } }>('/generateQuote', async (request, reply) => {
   let org
@@ -18,18 +20,25 @@ server.post<{ Body: { opportunityId: string } }>('/generateQuote', async (reques
   }
   if (org === undefined) return await reply.status(401).send({ message: 'no org in the context' })
   const { opportunityId } = request.body
-  const { records } = await org.dataApi.query(
-    `SELECT Id, Product2Id, Quantity, UnitPrice, PricebookEntryId FROM OpportunityLineItem WHERE OpportunityId = '${opportunityId}'`)
+  const { records } = await org.dataApi.query(sampleQuery(opportunityId))
   if (records.length === 0) return await reply.status(404).send({ message: 'no line items' })
   const discountRate = 0.10
   const unitOfWork = org.dataApi.newUnitOfWork()
-  const quote = unitOfWork.registerCreate({ type: 'Quote', fields: { Name: 'New Quote', OpportunityId: opportunityId } })
+  const quote = unitOfWork.registerCreate({
+    type: 'Quote',
+    fields: { Name: 'New Quote', OpportunityId: opportunityId }
+  })
   for (const { fields } of records) {
     const quantity = Number(fields.Quantity)
     const unitPrice = Number(fields.UnitPrice)
     unitOfWork.registerCreate({
       type: 'QuoteLineItem',
-      fields: { QuoteId: quote.toApiString(), PricebookEntryId: fields.PricebookEntryId, Quantity: quantity, UnitPrice: unitPrice * (1 - discountRate) }
+      fields: {
+        QuoteId: quote.toApiString(),
+        PricebookEntryId: fields.PricebookEntryId,
+        Quantity: quantity,
+        UnitPrice: unitPrice * (1 - discountRate)
+      }
     })
   }
   const results = await org.dataApi.commitUnitOfWork(unitOfWork)
