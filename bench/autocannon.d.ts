@@ -9,7 +9,9 @@ declare module 'autocannon' {
     connections?: number
     duration?: number
     pipelining?: number
+    requests?: Array<{ setupRequest?: (request: RequestParams) => RequestParams }>
   }
+  interface RequestParams { method?: string, path?: string, headers: Record<string, string>, body?: string }
   interface Result { requests: Histogram, latency: Histogram, errors: number, timeouts: number, non2xx: number, duration: number }
   function autocannon (opts: Options): Promise<Result>
   export default autocannon

@@ -4,13 +4,31 @@ import autocannon from 'autocannon'
 import type { LoadOptions, LoadResult } from './measure.ts'
 
 const opts = JSON.parse(process.argv[2] ?? '{}') as LoadOptions
+const context = opts.headers?.['x-client-context']
+let sent = 0
+/**
+ * A fresh AppLink request id per call (as Salesforce sends one per invocation): a write action
+ * keys its idempotency on it, so the same id again would be a replay.
+ */
+const freshContext = (): string => {
+  const decoded = JSON.parse(Buffer.from(context ?? '', 'base64').toString('utf8')) as { requestId: string }
+  const requestId = `${decoded.requestId}-${process.pid}-${sent++}`
+  return Buffer.from(JSON.stringify({ ...decoded, requestId })).toString('base64')
+}
 const result = await autocannon({
   url: opts.url,
   method: opts.method ?? 'GET',
   headers: opts.headers ?? {},
   ...(opts.body === undefined ? {} : { body: opts.body }),
   connections: opts.connections ?? 10,
-  duration: opts.durationS
+  duration: opts.durationS,
+  ...(opts.freshRequestId === true && context !== undefined
+    ? {
+        requests: [{
+          setupRequest: (request) => ({ ...request, headers: { ...request.headers, 'x-client-context': freshContext() } })
+        }]
+      }
+    : {})
 })
 const out: LoadResult = {
   rps: result.requests.total / result.duration,

@@ -11,6 +11,8 @@ export interface LoadOptions {
   body?: string
   connections?: number
   durationS: number
+  /** A new AppLink request id in x-client-context for every call. */
+  freshRequestId?: boolean
 }
 
 /** Throughput and latency of one measurement; latencies in ms. */

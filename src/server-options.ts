@@ -10,7 +10,12 @@ export function serverOptions (
   return {
     logger,
     genReqId: requestIdFrom,
-    logController: new LogController({ requestIdLogLabel: 'requestId' }),
+    // No "incoming request"/"request completed" lines: each is a synchronous write to stdout,
+    // and together they took a third of whoAmI's CPU (docs/performance.md). An action logs one
+    // line with its outcome; errors are logged by the error handler; and Heroku's router already
+    // logs every request ("HTTP Routing", Heroku Dev Center: "at=info method=GET path=/ ...
+    // service=18ms status=200 bytes=13").
+    logController: new LogController({ requestIdLogLabel: 'requestId', disableRequestLogging: true }),
     bodyLimit: config.BODY_LIMIT_BYTES,
     return503OnClosing: true,
     ajv: {

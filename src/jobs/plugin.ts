@@ -51,7 +51,8 @@ export default fp<JobsPluginOptions>(async (app, opts) => {
     log: app.log.child({ component: 'jobs' }),
     kinds: jobKinds,
     schedules,
-    runsSchedules: work && schedules.length > 0
+    runsSchedules: work && schedules.length > 0,
+    supervise: work
   })
   await queue.start()
   app.decorate('jobs', {

@@ -144,6 +144,12 @@ export interface JobQueueOptions {
   schedules?: JobSchedule[]
   /** This process runs pg-boss's scheduler (it works jobs and there is a schedule). */
   runsSchedules?: boolean
+  /**
+   * Run pg-boss's maintenance timers (supervision of dead workers' jobs, queue monitoring, flow
+   * and migration polls) in this process; processes that work jobs do, a web process that only
+   * enqueues and reads jobs need not poll the database for them.
+   */
+  supervise: boolean
 }
 
 /**
@@ -175,6 +181,7 @@ export class JobQueue {
       // pg-boss's scheduler: every instance that runs it claims the cron pass in turn and files each
       // occurrence under a singleton key, so several workers send one job per occurrence.
       schedule: opts.runsSchedules === true,
+      supervise: opts.supervise,
       superviseIntervalSeconds: config.JOB_SUPERVISE_SECONDS,
       monitorIntervalSeconds: config.JOB_SUPERVISE_SECONDS
     })

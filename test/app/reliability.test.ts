@@ -19,6 +19,7 @@ t.test('one structured log line per action invocation, never the token', async (
   t.equal(res.statusCode, 200)
   const lines = s.logs.map((l) => JSON.parse(l) as Rec).filter((l) => l.msg === 'action')
   t.equal(lines.length, 1, 'exactly one action line')
+  t.equal(s.logs.length, 1, 'and no other line for the request (each line is a synchronous write)')
   t.match(lines[0], { operationId: 'generateQuote', status: 200, orgApiCalls: 2, requestId: context.requestId, orgId: context.orgId, userId: rep1.id })
   t.ok(Number(lines[0]?.dbQueries) >= 2, 'database queries counted')
   t.type(lines[0]?.durationMs, 'number')

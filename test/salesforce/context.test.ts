@@ -63,7 +63,7 @@ t.test('caller context', async (t) => {
     logs.length = 0
     await app.inject(whoAmI({ 'x-client-context': encodeContext(context) }))
     await app.inject(whoAmI({ 'x-client-context': encodeContext({ ...context, userContext: undefined }) }))
-    t.ok(logs.length >= 4, 'requests were logged')
+    t.ok(logs.length >= 2, 'both requests were logged')
     for (const line of logs) t.equal(JSON.parse(line).requestId, context.requestId, 'line has the request id')
     const all = logs.join('\n')
     t.notOk(all.includes(String(context.accessToken)), 'token absent from logs')

@@ -1,0 +1,125 @@
+// The service as a dyno runs it (`npm start`: its own process, logs to stdout, here /dev/null),
+// against baselines in processes of their own, with the CPU time each side spends per request.
+import { randomBytes } from 'node:crypto'
+import { fileURLToPath } from 'node:url'
+import { actionPath } from '../src/actions/define.ts'
+import { backendCpu, backendCpuSpent, cpuMs, ownCpuMs, startServerProcess, type ServerProcess } from './processes.ts'
+import { compare, httpLoad, type LoadResult } from './measure.ts'
+import type { BenchStack } from './env.ts'
+
+const root = (path: string) => fileURLToPath(new URL(path, import.meta.url))
+
+/** A side of a comparison with the CPU it cost per request, in ms. */
+export interface CpuLoadResult extends LoadResult {
+  cpu: { serverMs: number, postgresMs: number, orgMs: number }
+}
+
+export interface DynoOptions { seconds: number, rounds: number, connections: number, context: string }
+
+/**
+ * The service started as `npm start` starts it, as in production: NODE_ENV=production, no job
+ * worker in the web process (WORKER_IN_WEB unset), the bench's database.
+ */
+export async function startService (databaseUrl: string): Promise<ServerProcess> {
+  return await startServerProcess(root('../src/server.ts'), {
+    NODE_ENV: 'production',
+    DATABASE_URL: databaseUrl,
+    HOST: '127.0.0.1',
+    LOG_LEVEL: 'info',
+    JOB_ENCRYPTION_KEYS: `bench:${randomBytes(32).toString('base64')}`
+  }, 'APP_PORT')
+}
+
+/**
+ * Load on one server process, with the CPU time spent meanwhile by that process, the database's
+ * backends and this process (which, while autocannon runs in a child, only runs the local org).
+ */
+function measured (stack: BenchStack, server: () => ServerProcess, load: (durationS: number) => Promise<LoadResult>) {
+  const totals = { requests: 0, serverMs: 0, postgresMs: 0, orgMs: 0 }
+  const database = new URL(stack.db.url).pathname.slice(1)
+  let warmedUp = false
+  const run = async (durationS: number): Promise<LoadResult> => {
+    // compare's first call is the warm-up: not counted.
+    if (!warmedUp) {
+      warmedUp = true
+      return await load(durationS)
+    }
+    const { pid } = server()
+    const [pg0, server0, org0] = [await backendCpu(stack.db.pool, database), cpuMs(pid), ownCpuMs()]
+    const result = await load(durationS)
+    const [org1, server1, pg1] = [ownCpuMs(), cpuMs(pid), await backendCpu(stack.db.pool, database)]
+    totals.requests += result.requests
+    totals.serverMs += server1 - server0
+    totals.postgresMs += backendCpuSpent(pg0, pg1)
+    totals.orgMs += org1 - org0
+    return result
+  }
+  const perRequest = (result: LoadResult): CpuLoadResult => ({
+    ...result,
+    cpu: {
+      serverMs: totals.serverMs / totals.requests,
+      postgresMs: totals.postgresMs / totals.requests,
+      orgMs: totals.orgMs / totals.requests
+    }
+  })
+  return { run, perRequest }
+}
+
+/** Measures two sides in alternating rounds (after a warm-up), each with its CPU per request. */
+type Measured = ReturnType<typeof measured>
+
+async function compareWithCpu (baseline: Measured, subject: Measured, opts: DynoOptions) {
+  const result = await compare(baseline.run, subject.run, opts)
+  return {
+    baseline: baseline.perRequest(result.baseline),
+    subject: subject.perRequest(result.subject),
+    ratio: result.ratio
+  }
+}
+
+export interface FrameworkResults { baseline: CpuLoadResult, whoAmI: CpuLoadResult, ratio: number }
+
+/** 1. whoAmI on the service process against a bare Fastify route in a process of its own. */
+export async function frameworkInProcesses (stack: BenchStack, opts: DynoOptions): Promise<FrameworkResults> {
+  const headers = { 'content-type': 'application/json', 'x-client-context': opts.context }
+  const service = await startService(stack.db.url)
+  const bare = await startServerProcess(root('./bare-server.ts'), {}, 'PORT')
+  try {
+    const request = { method: 'POST' as const, headers, body: '{}', connections: opts.connections }
+    const { baseline, subject, ratio } = await compareWithCpu(
+      measured(stack, () => bare, async (durationS) => await httpLoad({ ...request, url: `${bare.url}/bare`, durationS })),
+      measured(stack, () => service, async (durationS) =>
+        await httpLoad({ ...request, url: `${service.url}${actionPath('whoAmI')}`, durationS })),
+      opts)
+    return { baseline, whoAmI: subject, ratio }
+  } finally {
+    await Promise.all([service.stop(), bare.stop()])
+  }
+}
+
+export interface QuoteResults { lines: number, baseline: CpuLoadResult, generateQuote: CpuLoadResult, ratio: number }
+
+/**
+ * generateQuote against Heroku's org-action sample on the SDK (bench/sample-server.ts), both in
+ * processes of their own, on the same opportunity of the same local org, a new request id per call.
+ */
+export async function quoteVsSample (
+  stack: BenchStack, opportunityId: string, lines: number, opts: DynoOptions
+): Promise<QuoteResults> {
+  const headers = { 'content-type': 'application/json', 'x-client-context': opts.context }
+  const body = JSON.stringify({ opportunityId })
+  const service = await startService(stack.db.url)
+  const sample = await startServerProcess(root('./sample-server.ts'), {}, 'PORT')
+  try {
+    const request = { method: 'POST' as const, headers, body, connections: opts.connections, freshRequestId: true }
+    const { baseline, subject, ratio } = await compareWithCpu(
+      measured(stack, () => sample, async (durationS) =>
+        await httpLoad({ ...request, url: `${sample.url}/generateQuote`, durationS })),
+      measured(stack, () => service, async (durationS) =>
+        await httpLoad({ ...request, url: `${service.url}${actionPath('generateQuote')}`, durationS })),
+      opts)
+    return { lines, baseline, generateQuote: subject, ratio }
+  } finally {
+    await Promise.all([service.stop(), sample.stop()])
+  }
+}
