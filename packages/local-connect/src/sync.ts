@@ -232,7 +232,9 @@ SELECT (SELECT count(*) FROM updated)::int + (SELECT count(*) FROM inserted)::in
     try {
       const records = batch.map((b) => b.record)
       if (action === 'INSERT') {
-        results = isUpsert(logs[0] as LogRow) ? await org.upsert(t.objectName, t.object.upsertField as string, records) : await org.create(records)
+        results = isUpsert(logs[0] as LogRow)
+          ? await org.upsert(t.objectName, t.object.upsertField as string, records)
+          : await org.create(records)
       } else if (action === 'UPDATE') {
         results = await org.update(records)
       } else {

@@ -90,7 +90,14 @@ export class OrgCore {
   }
 
   execCtx (user: UserInfo, includeDeleted = false): ExecCtx {
-    return { store: this.store, user, usersById: this.usersById, includeDeleted, now: Date.now(), apiVersion: this.apiVersion }
+    return {
+      store: this.store,
+      user,
+      usersById: this.usersById,
+      includeDeleted,
+      now: Date.now(),
+      apiVersion: this.apiVersion
+    }
   }
 
   /** The JSON form of a record, as GET /sobjects/Type/Id returns it. */
@@ -166,7 +173,10 @@ export class OrgCore {
       throw new SfError(400, 'INSUFFICIENT_ACCESS_OR_READONLY', 'insufficient access rights on object id', [])
     }
     const values = this.coerce(user, def, body, 'create', opts)
-    const missing = def.fields.filter(f => !f.nillable && f.createable && !f.defaultedOnCreate && (values[f.name] === undefined || values[f.name] === null)).map(f => f.name)
+    const missing = def.fields
+      .filter(f => !f.nillable && f.createable && !f.defaultedOnCreate &&
+        (values[f.name] === undefined || values[f.name] === null))
+      .map(f => f.name)
     this.derive(def, values, undefined)
     const stillMissing = missing.filter(n => values[n] === undefined || values[n] === null)
     if (stillMissing.length > 0) {
@@ -215,7 +225,8 @@ export class OrgCore {
     const rec = this.writable(user, def, id, opts)
     const values = this.coerce(user, def, body, 'update', opts, rec)
     delete values.Id
-    const nulled = Object.keys(values).filter(k => values[k] === null && !(def.fieldMap.get(k.toLowerCase())?.nillable ?? true))
+    const nulled = Object.keys(values)
+      .filter(k => values[k] === null && !(def.fieldMap.get(k.toLowerCase())?.nillable ?? true))
     if (nulled.length > 0) throw new SfError(400, 'REQUIRED_FIELD_MISSING', `Required fields are missing: [${nulled.join(', ')}]`, nulled)
     this.derive(def, values, rec)
     this.checkRules(def, values)
@@ -239,7 +250,13 @@ export class OrgCore {
   }
 
   /** PATCH /sobjects/Type/ExtField/value. */
-  upsert (user: UserInfo, type: string, extField: string, extValue: string, body: Record<string, unknown>): { rec: Rec; created: boolean } {
+  upsert (
+    user: UserInfo,
+    type: string,
+    extField: string,
+    extValue: string,
+    body: Record<string, unknown>
+  ): { rec: Rec; created: boolean } {
     const def = this.objectOr404(type)
     const f = def.fieldMap.get(extField.toLowerCase())
     if (!f || !(f.externalId || f.name === 'Id')) {
@@ -400,7 +417,8 @@ export class OrgCore {
       case 'picklist': {
         const s = String(raw)
         if (f.restrictedPicklist) {
-          const match = f.picklistValues.find(v => v === s) ?? f.picklistValues.find(v => v.toLowerCase() === s.toLowerCase())
+          const match = f.picklistValues.find(v => v === s) ??
+            f.picklistValues.find(v => v.toLowerCase() === s.toLowerCase())
           if (match === undefined) {
             throw new SfError(400, 'INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST', `${f.label}: bad value for restricted picklist field: ${s}`, [f.name])
           }
@@ -521,10 +539,16 @@ export class OrgCore {
           if (isOli) {
             v.ProductCode = pbe.f.ProductCode ?? null
             v.Name = `${String(parent?.f.Name ?? '')} ${String(pbe.f.Name ?? '')}`.trim()
-            if (v.UnitPrice !== undefined && v.TotalPrice !== undefined && v.UnitPrice !== null && v.TotalPrice !== null) {
+            if (
+              v.UnitPrice !== undefined && v.TotalPrice !== undefined &&
+              v.UnitPrice !== null && v.TotalPrice !== null
+            ) {
               throw new SfError(400, 'FIELD_INTEGRITY_EXCEPTION', 'field integrity exception: TotalPrice (cannot specify both unit price and total price)', ['TotalPrice'])
             }
-            if ((v.UnitPrice === undefined || v.UnitPrice === null) && (v.TotalPrice === undefined || v.TotalPrice === null)) {
+            if (
+              (v.UnitPrice === undefined || v.UnitPrice === null) &&
+              (v.TotalPrice === undefined || v.TotalPrice === null)
+            ) {
               throw new SfError(400, 'FIELD_INTEGRITY_EXCEPTION', 'field integrity exception: UnitPrice, TotalPrice (must specify either UnitPrice or TotalPrice)', ['UnitPrice', 'TotalPrice'])
             }
           }
@@ -576,7 +600,12 @@ export class OrgCore {
     const subtotal = round2(items.reduce((s, r) => s + Number(r.f.Subtotal ?? 0), 0))
     const total = round2(items.reduce((s, r) => s + Number(r.f.TotalPrice ?? 0), 0))
     const discount = Number(q.f.Discount ?? 0)
-    this.store.set(q, { Subtotal: subtotal, TotalPrice: total, GrandTotal: round2(total * (1 - discount / 100)), LineItemCount: items.length })
+    this.store.set(q, {
+      Subtotal: subtotal,
+      TotalPrice: total,
+      GrandTotal: round2(total * (1 - discount / 100)),
+      LineItemCount: items.length
+    })
   }
 
   userByName (username: string): UserInfo | undefined {

@@ -254,7 +254,12 @@ export class Schema {
         if (f.type !== 'reference' || !f.childRelationshipName) continue
         const parent = this.get(f.referenceTo[0] ?? '')
         if (!parent) continue
-        const rel: ChildRelationship = { childSObject: child.name, field: f.name, relationshipName: f.childRelationshipName, cascadeDelete: f.cascadeDelete }
+        const rel: ChildRelationship = {
+          childSObject: child.name,
+          field: f.name,
+          relationshipName: f.childRelationshipName,
+          cascadeDelete: f.cascadeDelete
+        }
         parent.childRels.set(rel.relationshipName.toLowerCase(), rel)
         parent.childRelationships.push(rel)
       }
@@ -596,7 +601,13 @@ export function describeField (f: FieldDef): Record<string, unknown> {
     nameField: f.name === 'Name',
     nillable: f.nillable,
     permissionable: f.nillable && f.createable,
-    picklistValues: f.picklistValues.map((v, i) => ({ active: true, defaultValue: i === 0 && f.defaultedOnCreate, label: v, validFor: null, value: v })),
+    picklistValues: f.picklistValues.map((v, i) => ({
+      active: true,
+      defaultValue: i === 0 && f.defaultedOnCreate,
+      label: v,
+      validFor: null,
+      value: v
+    })),
     precision: numeric ? f.precision : 0,
     referenceTo: f.referenceTo,
     relationshipName: f.relationshipName,

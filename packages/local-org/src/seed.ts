@@ -52,7 +52,14 @@ const CASE_SUBJECTS = ['Cannot log in', 'Device offline', 'Invoice question', 'F
 
 export interface SeedResult { users: UserInfo[]; counts: Record<string, number> }
 
-export function seedOrg (org: OrgCore, opts: { seed: number; dataset: Dataset; now?: number; progress?: (done: number, total: number) => void }): SeedResult {
+export interface SeedOptions {
+  seed: number
+  dataset: Dataset
+  now?: number
+  progress?: (done: number, total: number) => void
+}
+
+export function seedOrg (org: OrgCore, opts: SeedOptions): SeedResult {
   const rnd = prng(opts.seed)
   const now = opts.now ?? Date.now()
   const today = Math.floor(now / DAY) * DAY
@@ -277,7 +284,12 @@ export function seedOrg (org: OrgCore, opts: { seed: number; dataset: Dataset; n
             Description: null
           }, oppCreated + DAY, owner.id)
         }
-        Object.assign(q.f, { Subtotal: round2(subtotal), TotalPrice: round2(total), GrandTotal: round2(total), LineItemCount: lines.length })
+        Object.assign(q.f, {
+          Subtotal: round2(subtotal),
+          TotalPrice: round2(total),
+          GrandTotal: round2(total),
+          LineItemCount: lines.length
+        })
       }
     }
 

@@ -53,6 +53,7 @@ export interface SoqlLogEntry { soql: string; username: string; at: number; quer
 interface Token { token: string; username: string; issuedAt: number; revoked: boolean }
 interface Cursor { id: string; user: string; recs: Rec[]; project: QueryResult['project']; total: number; batch: number }
 interface Reply { status: number; body?: unknown; headers?: Record<string, string>; csv?: string }
+interface Subrequest { method?: unknown; url?: unknown; body?: unknown; httpHeaders?: unknown }
 
 const JSON_TYPE = 'application/json;charset=UTF-8'
 /** The local org's own read-out of published platform events (tests, `npm run dev`). */
@@ -305,7 +306,15 @@ export class OrgServer {
   }
 
   /** Serves one REST resource (also used for composite subrequests). */
-  dispatch (user: UserInfo, method: string, rest: string[], qs: URLSearchParams, body: unknown, version: string, queryOptions?: string | string[]): Reply {
+  dispatch (
+    user: UserInfo,
+    method: string,
+    rest: string[],
+    qs: URLSearchParams,
+    body: unknown,
+    version: string,
+    queryOptions?: string | string[]
+  ): Reply {
     const base = `/services/data/v${version}`
     const [r0, r1, r2, r3] = rest
     if (rest.length === 0) {
@@ -359,7 +368,13 @@ export class OrgServer {
   }
 
   // ---- query --------------------------------------------------------------------------------
-  private runQuery (user: UserInfo, soql: string, queryAll: boolean, version: string, queryOptions?: string | string[]): unknown {
+  private runQuery (
+    user: UserInfo,
+    soql: string,
+    queryAll: boolean,
+    version: string,
+    queryOptions?: string | string[]
+  ): unknown {
     this.soqlLog.push({ soql, username: user.username, at: Date.now(), queryAll })
     if (this.soqlLog.length > 100_000) this.soqlLog.splice(0, this.soqlLog.length - 50_000)
     const res = this.org.query(user, soql, queryAll)
@@ -423,7 +438,15 @@ export class OrgServer {
   }
 
   // ---- sobjects -----------------------------------------------------------------------------
-  private sobjects (user: UserInfo, method: string, rest: string[], qs: URLSearchParams, body: unknown, version: string, base: string): Reply {
+  private sobjects (
+    user: UserInfo,
+    method: string,
+    rest: string[],
+    qs: URLSearchParams,
+    body: unknown,
+    version: string,
+    base: string
+  ): Reply {
     const [type, a, b, c] = rest
     if (type === undefined) {
       if (method !== 'GET') throw methodNotAllowed(method)
@@ -463,7 +486,15 @@ export class OrgServer {
     }
   }
 
-  private byExternalId (user: UserInfo, method: string, def: ObjectDef, field: string, value: string, body: unknown, version: string): Reply {
+  private byExternalId (
+    user: UserInfo,
+    method: string,
+    def: ObjectDef,
+    field: string,
+    value: string,
+    body: unknown,
+    version: string
+  ): Reply {
     const f = def.fieldMap.get(field.toLowerCase())
     if (!f || !(f.externalId || f.idLookup)) {
       throw new SfError(404, 'NOT_FOUND', `Provided external ID field does not exist or is not accessible: ${field}`)
@@ -494,7 +525,7 @@ export class OrgServer {
   }
 
   // ---- composite ----------------------------------------------------------------------------
-  private subrequest (user: UserInfo, sub: { method?: unknown; url?: unknown; body?: unknown; httpHeaders?: unknown }, version: string, graph: boolean): Reply {
+  private subrequest (user: UserInfo, sub: Subrequest, version: string, graph: boolean): Reply {
     const method = String(sub.method ?? '').toUpperCase()
     const url = new URL(String(sub.url ?? ''), 'http://local')
     const segs = url.pathname.split('/').filter(Boolean)
@@ -515,7 +546,10 @@ export class OrgServer {
     if (!Array.isArray(graphs) || graphs.length === 0) throw new SfError(400, 'JSON_PARSER_ERROR', 'graphs is required')
     if (graphs.length > 75) throw new SfError(400, 'LIMIT_EXCEEDED', 'A composite graph request can contain at most 75 graphs')
     let nodes = 0
-    for (const g of graphs) nodes += Array.isArray((g as { compositeRequest?: unknown }).compositeRequest) ? ((g as { compositeRequest: unknown[] }).compositeRequest.length) : 0
+    for (const g of graphs) {
+      const reqs = (g as { compositeRequest?: unknown }).compositeRequest
+      nodes += Array.isArray(reqs) ? reqs.length : 0
+    }
     if (nodes > 500) throw new SfError(400, 'LIMIT_EXCEEDED', 'A composite graph request can contain at most 500 nodes')
     const out = graphs.map((g: { graphId?: unknown; compositeRequest?: unknown }) => {
       const reqs = Array.isArray(g.compositeRequest) ? g.compositeRequest as Array<Record<string, unknown>> : []
@@ -571,12 +605,23 @@ export class OrgServer {
     return { status: 200, body: { compositeResponse: results } }
   }
 
-  private runSub (user: UserInfo, sub: Record<string, unknown>, refs: Map<string, unknown>, version: string, graph: boolean): Record<string, unknown> {
+  private runSub (
+    user: UserInfo,
+    sub: Record<string, unknown>,
+    refs: Map<string, unknown>,
+    version: string,
+    graph: boolean
+  ): Record<string, unknown> {
     const referenceId = String(sub.referenceId ?? '')
     let reply: Reply
     try {
       const resolved = resolveRefs({ url: sub.url, body: sub.body }, refs) as { url: unknown; body: unknown }
-      reply = this.subrequest(user, { method: sub.method, url: resolved.url, body: resolved.body, httpHeaders: sub.httpHeaders }, version, graph)
+      reply = this.subrequest(
+        user,
+        { method: sub.method, url: resolved.url, body: resolved.body, httpHeaders: sub.httpHeaders },
+        version,
+        graph
+      )
     } catch (e) {
       reply = errorReply(e)
     }
@@ -585,7 +630,15 @@ export class OrgServer {
   }
 
   // ---- sObject collections ------------------------------------------------------------------
-  private collections (user: UserInfo, method: string, type: string | undefined, extField: string | undefined, qs: URLSearchParams, body: unknown, version: string): Reply {
+  private collections (
+    user: UserInfo,
+    method: string,
+    type: string | undefined,
+    extField: string | undefined,
+    qs: URLSearchParams,
+    body: unknown,
+    version: string
+  ): Reply {
     if (type !== undefined) {
       const def = this.org.objectOr404(type)
       if (extField !== undefined) {
@@ -654,7 +707,9 @@ export class OrgServer {
       if (!ext || !(ext.externalId || ext.name === 'Id')) throw new SfError(400, 'INVALID_FIELD', `Provided external ID field does not exist or is not accessible: ${extField ?? ''}`, [])
       const value = Object.entries(fields).find(([k]) => k.toLowerCase() === ext.name.toLowerCase())?.[1]
       if (value === undefined || value === null) throw new SfError(400, 'MISSING_ARGUMENT', `${ext.name} not specified`, [])
-      const rest = Object.fromEntries(Object.entries(fields).filter(([k]) => k.toLowerCase() !== ext.name.toLowerCase()))
+      const rest = Object.fromEntries(
+        Object.entries(fields).filter(([k]) => k.toLowerCase() !== ext.name.toLowerCase())
+      )
       const { rec, created: isNew } = this.org.upsert(user, type, ext.name, String(value), rest)
       return { id: rec.f.Id as string, created: isNew }
     })
@@ -663,7 +718,12 @@ export class OrgServer {
   }
 
   /** Runs per-record operations; allOrNone rolls all back when one fails. */
-  private batch (ops: Array<() => { id: string; created?: boolean }>, allOrNone: boolean, ids: Array<string | undefined>, upsert = false): unknown[] {
+  private batch (
+    ops: Array<() => { id: string; created?: boolean }>,
+    allOrNone: boolean,
+    ids: Array<string | undefined>,
+    upsert = false
+  ): unknown[] {
     const results: Array<Record<string, unknown>> = []
     let anyFailed = false
     if (allOrNone) this.org.store.begin()

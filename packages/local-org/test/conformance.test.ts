@@ -39,13 +39,21 @@ const ADJUST: Record<string, string> = {
 }
 
 interface Mapping {
-  request: { url?: string; urlPath?: string; method: string; queryParameters?: Record<string, { equalTo: string }>; headers?: { Authorization?: { equalTo: string } }; bodyPatterns?: Array<{ equalToJson?: unknown }> }
+  request: {
+    url?: string
+    urlPath?: string
+    method: string
+    queryParameters?: Record<string, { equalTo: string }>
+    headers?: { Authorization?: { equalTo: string } }
+    bodyPatterns?: Array<{ equalToJson?: unknown }>
+  }
   response: { status: number; body?: string; jsonBody?: unknown; headers?: Record<string, unknown> }
 }
 
-const files = existsSync(DIR) ? readdirSync(DIR).filter(f => f.endsWith('.json') && !f.startsWith('bulk-api-'))
-// the second page's mapping must follow the first page's
-  .sort((a, b) => a.replace('-2.json', '.json~').localeCompare(b.replace('-2.json', '.json~')))
+const files = existsSync(DIR)
+  ? readdirSync(DIR).filter(f => f.endsWith('.json') && !f.startsWith('bulk-api-'))
+    // the second page's mapping must follow the first page's
+    .sort((a, b) => a.replace('-2.json', '.json~').localeCompare(b.replace('-2.json', '.json~')))
   : []
 
 t.test('fixtures are present', async t => {

@@ -16,7 +16,14 @@ export async function orgFor (t: Tap, opts: LocalOrgOptions = {}): Promise<Local
 
 export interface Res { status: number; headers: Headers; body: any }
 
-export async function call (org: LocalOrg, username: string | null, method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Res> {
+export async function call (
+  org: LocalOrg,
+  username: string | null,
+  method: string,
+  path: string,
+  body?: unknown,
+  headers: Record<string, string> = {}
+): Promise<Res> {
   const h: Record<string, string> = { ...headers }
   if (username) h.Authorization = `Bearer ${org.user(username).accessToken}`
   if (body !== undefined) h['Content-Type'] = 'application/json'

@@ -6,7 +6,11 @@ const Connection = jsforceConnection()
 
 t.test('jsforce', async t => {
   const org = await orgFor(t)
-  const conn = (username: string): any => new Connection({ instanceUrl: org.url, accessToken: org.user(username).accessToken, version: org.apiVersion })
+  const conn = (username: string): any => new Connection({
+    instanceUrl: org.url,
+    accessToken: org.user(username).accessToken,
+    version: org.apiVersion
+  })
 
   await t.test('query and autoFetch across pages', async t => {
     const c = conn(ADMIN)

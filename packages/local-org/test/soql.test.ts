@@ -24,7 +24,10 @@ const DAY = 86_400_000
 const recs = (o: LocalOrg, type: string): R[] => o.records(type)
 const idsOf = (rs: R[]): string[] => rs.map(r => String(r.Id))
 const ci = (a: unknown, b: string): boolean => String(a ?? '').toLowerCase() === b.toLowerCase()
-const byName = (a: R, b: R): number => String(a.Name).toLowerCase() < String(b.Name).toLowerCase() ? -1 : String(a.Name).toLowerCase() > String(b.Name).toLowerCase() ? 1 : 0
+const byName = (a: R, b: R): number =>
+  String(a.Name).toLowerCase() < String(b.Name).toLowerCase()
+    ? -1
+    : String(a.Name).toLowerCase() > String(b.Name).toLowerCase() ? 1 : 0
 const today = fmtDate(Date.now())
 const daysAgo = (n: number): string => fmtDate(Date.now() - n * DAY)
 const acc = (o: LocalOrg): R => recs(o, 'Account')[5] as R

@@ -5,7 +5,14 @@ import { ADMIN, REP1, call, orgFor } from './helper.ts'
 
 t.test('writes', async t => {
   const org = await orgFor(t)
-  const err = async (method: string, path: string, body: unknown, status: number, code: string, fields?: string[]): Promise<any> => {
+  const err = async (
+    method: string,
+    path: string,
+    body: unknown,
+    status: number,
+    code: string,
+    fields?: string[]
+  ): Promise<any> => {
     const r = await call(org, ADMIN, method, path, body)
     t.equal(r.status, status, `${method} ${path} → ${status}`)
     t.equal(r.body?.[0]?.errorCode, code, `${method} ${path} → ${code}`)
@@ -148,8 +155,11 @@ t.test('writes', async t => {
     })
     t.equal(g.status, 200)
     t.same(g.body.graphs.map((x: any) => [x.graphId, x.isSuccessful]), [['ok', true], ['bad', false]])
-    t.same(g.body.graphs[1].graphResponse.compositeResponse.map((x: any) => [x.referenceId, x.httpStatusCode, x.body[0].errorCode]),
-      [['a', 400, 'PROCESSING_HALTED'], ['b', 400, 'INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST'], ['c', 400, 'PROCESSING_HALTED']])
+    t.same(
+      g.body.graphs[1].graphResponse.compositeResponse
+        .map((x: any) => [x.referenceId, x.httpStatusCode, x.body[0].errorCode]),
+      [['a', 400, 'PROCESSING_HALTED'], ['b', 400, 'INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST'], ['c', 400, 'PROCESSING_HALTED']]
+    )
     t.equal(org.records('Account').length, before + 1, 'only the good graph was written')
     const nodes = Array.from({ length: 501 }, (_, i) => ({ method: 'POST', url: '/services/data/v62.0/sobjects/Account', referenceId: `n${i}`, body: { Name: `N${i}` } }))
     const big = await call(org, REP1, 'POST', '/composite/graph', { graphs: [{ graphId: 'big', compositeRequest: nodes }] })
