@@ -38,9 +38,11 @@ interface SwaggerUiPage {
   preauthorizeApiKey: (scheme: string, value: string) => void
 }
 
+/** The page's Swagger UI: a `const` of the page script the uiConfig functions close over. */
+declare const ui: SwaggerUiPage
+
 /** Starts the page authorized with the context the spec carries (DOCS_CLIENT_CONTEXT), if any. */
 function preauthorize () {
-  const { ui } = globalThis as unknown as { ui: SwaggerUiPage }
   const preset = ui.specSelectors.specJson().getIn(['components', 'securitySchemes', 'clientContext', 'x-preset-value'])
   if (typeof preset === 'string') ui.preauthorizeApiKey('clientContext', preset)
 }
