@@ -121,10 +121,12 @@ export function renderMarkdown (r: Results): string {
     `| 1. framework overhead: whoAmI on the service process vs a bare Fastify process, req/s | ${fmt(r.framework.whoAmI.rps)} | ${fmt(r.framework.baseline.rps)} | ${ratio(r.framework.ratio)} | ≥ 0.8: ${mark(r.framework.ratio >= 0.8)} |`,
     ...quoteHeadlines(r),
     `| 2. mirror reads: checkAvailability (${r.mirror.products} products) vs its SQL on a pg pool, req/s | ${fmt(r.mirror.action.rps)} | ${fmt(r.mirror.baseline.rps)} | ${ratio(r.mirror.ratio)} | ≥ 0.6: ${mark(r.mirror.ratio >= 0.6)} |`,
-    ...(at0 === undefined || at100 === undefined ? [] : [
+    ...(at0 === undefined || at100 === undefined
+      ? []
+      : [
       `| 3. account summary, org at 0 ms: mirror (access cached) vs REST API, latency | ${ms(at0.mirrorWarmMs)} | ${ms(at0.apiMs)} | ${ratio(at0.mirrorWarmMs / at0.apiMs)} | lower is better |`,
       `| 3. account summary, org at 100 ms: mirror (access cached) vs REST API, latency | ${ms(at100.mirrorWarmMs)} | ${ms(at100.apiMs)} | ${ratio(at100.mirrorWarmMs / at100.apiMs)} | lower is better |`
-    ]),
+        ]),
     ...(q100 === undefined ? [] : [`| 4. generateQuote, 100 lines: API calls vs per-record | ${q100.service} | ${q100.naive} | ${ratio(q100.service / q100.naive)} | 2 calls: ${mark(q100.service === 2)} |`]),
     `| 6. start-up to listening: app vs bare Fastify | ${ms(r.startup.app.startMs)} | ${ms(r.startup.bare.startMs)} | ${ratio(r.startup.app.startMs / r.startup.bare.startMs)} | < 1 s (Heroku allows 60 s): ${mark(r.startup.app.startMs < 1000)} |`,
     '',
@@ -143,7 +145,7 @@ export function renderMarkdown (r: Results): string {
     `| whoAmI on the service process | ${fmt(r.framework.whoAmI.rps)} | ${ms(r.framework.whoAmI.p50)} | ${ms(r.framework.whoAmI.p99)} | ${ms(r.framework.whoAmI.cpu.serverMs)} |`,
     `| **ratio** | **${ratio(r.framework.ratio)}** | | | ${ratio(r.framework.whoAmI.cpu.serverMs / r.framework.baseline.cpu.serverMs)} |`,
     '',
-    `Measured as before, with both servers in the bench's own process (the bare route on the app's server options): whoAmI`,
+    'Measured as before, with both servers in the bench\'s own process (the bare route on the app\'s server options): whoAmI',
     `${fmt(r.frameworkInBenchProcess.whoAmI.rps)} req/s, bare route ${fmt(r.frameworkInBenchProcess.baseline.rps)} req/s, ${ratio(r.frameworkInBenchProcess.ratio)}.`,
     'That reading flattered the service: the bare route then ran in a process carrying the whole app, the local org\'s data',
     'and the bench (a larger heap to collect, the same event loop), and used the app\'s own request-id and log settings, so the',
@@ -195,7 +197,7 @@ export function renderMarkdown (r: Results): string {
     '',
     '## 6. Start-up and memory',
     '',
-    `\`node src/server.ts\` with DATABASE_URL at an already migrated database (a dyno restart), from spawn to the`,
+    '`node src/server.ts` with DATABASE_URL at an already migrated database (a dyno restart), from spawn to the',
     `"AppLink Actions listening" log line (median of ${r.startup.starts} starts), against a bare Fastify server started the same way`,
     `(bench/bare-server.ts). RSS from /proc/<pid>/status 1 s after listening, and its peak under ${r.startup.seconds} s of whoAmI (bare: its route) load.`,
     '',
@@ -230,13 +232,15 @@ export function renderMarkdown (r: Results): string {
     `| generateQuote: \`${r.orgQuery.ourSoql.replace(/'[^']*'/, "'…'")}\` | ${ms(r.orgQuery.oursMs)} |`,
     `| **ratio** | **${ratio(r.orgQuery.ratio)}** (target ≤ 1.2: ${mark(r.orgQuery.ratio <= 1.2)}) |`,
     '',
-    ...(r.orgQuery.engine === undefined ? [] : [
-      `The SOQL engine alone (in process, no HTTP: execution from the compiled-query cache, projection, JSON) takes`,
+    ...(r.orgQuery.engine === undefined
+      ? []
+      : [
+          'The SOQL engine alone (in process, no HTTP: execution from the compiled-query cache, projection, JSON) takes',
       `${fmt(r.orgQuery.engine.oursUs, 1)} µs for our query and ${fmt(r.orgQuery.engine.sampleUs, 1)} µs for the sample's`,
       `(${ratio(r.orgQuery.engine.oursUs / r.orgQuery.engine.sampleUs)}): a few % of an answer's CPU, the rest is HTTP (parsing, the socket write),`,
       'so the over-HTTP ratio above moves with the machine\'s load more than with the queries.',
       ''
-    ]),
+        ]),
     '## What changed each figure',
     '',
     ...hotSpotSection(r, before),
@@ -446,7 +450,7 @@ export function renderSvg (r: Results): string {
   const width = 780
   const ratios: Bar[] = [
     { label: 'whoAmI ÷ bare Fastify, req/s', value: r.framework.ratio, text: `${ratio(r.framework.ratio)} (target 0.8)`, target: 0.8, good: r.framework.ratio >= 0.8 },
-    { label: `checkAvailability ÷ its SQL on pg, req/s`, value: r.mirror.ratio, text: `${ratio(r.mirror.ratio)} (target 0.6)`, target: 0.6, good: r.mirror.ratio >= 0.6 },
+    { label: 'checkAvailability ÷ its SQL on pg, req/s', value: r.mirror.ratio, text: `${ratio(r.mirror.ratio)} (target 0.6)`, target: 0.6, good: r.mirror.ratio >= 0.6 },
     { label: 'app ÷ bare server process, req/s', value: r.startup.app.load.rps / r.startup.bare.load.rps, text: ratio(r.startup.app.load.rps / r.startup.bare.load.rps), good: true }
   ]
   const rescore = 'rows' in r.apiCalls.rescore ? r.apiCalls.rescore.rows : []

@@ -187,7 +187,13 @@ export class SoqlEngine {
     }
 
     const c: Compiled = {
-      soql, def, select: [], order: [], limit: ast.limit, offset: ast.offset ?? 0, countOnly,
+      soql,
+      def,
+      select: [],
+      order: [],
+      limit: ast.limit,
+      offset: ast.offset ?? 0,
+      countOnly,
       scopeMine: ast.usingScope?.toLowerCase() === 'mine'
     }
 
@@ -445,7 +451,7 @@ export class SoqlEngine {
   // ---- execute ----------------------------------------------------------------------------
   execute (c: Compiled, ctx: ExecCtx): QueryResult {
     const semis = new Map<CondNode, Set<Value>>()
-    let recs: Iterable<Rec> = this.candidates(c, ctx, semis)
+    const recs: Iterable<Rec> = this.candidates(c, ctx, semis)
     const where = c.where ? buildPred(c.where, ctx, semis, this) : undefined
     const all = seesAll(ctx.user)
     const out: Rec[] = []
@@ -594,9 +600,15 @@ export class SoqlEngine {
       out.push({
         type: 'UserRecordAccess',
         f: {
-          Id: id, UserId: uid, RecordId: id,
-          HasReadAccess: m.access.read, HasEditAccess: m.access.edit, HasDeleteAccess: m.access.edit && (all || m.level === 'Edit'),
-          HasTransferAccess: all, HasAllAccess: all, MaxAccessLevel: m.level
+          Id: id,
+          UserId: uid,
+          RecordId: id,
+          HasReadAccess: m.access.read,
+          HasEditAccess: m.access.edit,
+          HasDeleteAccess: m.access.edit && (all || m.level === 'Edit'),
+          HasTransferAccess: all,
+          HasAllAccess: all,
+          MaxAccessLevel: m.level
         }
       })
     }
