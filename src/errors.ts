@@ -2,6 +2,8 @@
  * Errors a handler throws. The one error handler (src/plugins/error-handler.ts) turns each into the
  * shared ErrorBody with its status; anything else becomes a 500 without internals.
  */
+export interface AppErrorOptions { fields?: string[], retryAfterSeconds?: number, cause?: unknown }
+
 export class AppError extends Error {
   readonly statusCode: number
   readonly errorCode: string
@@ -9,7 +11,7 @@ export class AppError extends Error {
   /** Seconds a caller should wait before retrying (sent as Retry-After). */
   readonly retryAfterSeconds: number | undefined
 
-  constructor (statusCode: number, errorCode: string, message: string, opts: { fields?: string[], retryAfterSeconds?: number, cause?: unknown } = {}) {
+  constructor (statusCode: number, errorCode: string, message: string, opts: AppErrorOptions = {}) {
     super(message, { cause: opts.cause })
     this.name = new.target.name
     this.statusCode = statusCode

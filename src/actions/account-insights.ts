@@ -36,7 +36,11 @@ export default defineAction({
       wonRevenueLast12Months: facts.wonRevenue12Months,
       openCasesByPriority: facts.openCases,
       ...(facts.lastActivityAt === null ? {} : { lastActivityAt: facts.lastActivityAt }),
-      topProducts: facts.topProducts.map((p) => ({ name: p.name, revenue: p.revenue, ...(p.productCode === null ? {} : { productCode: p.productCode }) })),
+      topProducts: facts.topProducts.map((p) => ({
+        name: p.name,
+        revenue: p.revenue,
+        ...(p.productCode === null ? {} : { productCode: p.productCode })
+      })),
       webOrdersLast12Months: {
         count: facts.webOrders.count12Months,
         total: facts.webOrders.total12Months,

@@ -36,7 +36,9 @@ export interface ActionDefinition<Req extends TObject = TObject, Res extends TSc
 }
 
 /** Identity function that lets TypeScript infer the handler's types from the schemas. */
-export function defineAction<Req extends TObject, Res extends TSchema> (action: ActionDefinition<Req, Res>): ActionDefinition<Req, Res> {
+export function defineAction<Req extends TObject, Res extends TSchema> (
+  action: ActionDefinition<Req, Res>
+): ActionDefinition<Req, Res> {
   return action
 }
 

@@ -68,7 +68,10 @@ export default defineAction({
         const existing = await quoteByIdempotencyKey(org, claim.orgKey)
         if (existing !== undefined) return storedQuoteAnswer(existing)
       }
-      const [opportunity, rules] = await Promise.all([opportunityWithLines(org, opportunityId), loadPricingRules(app.pg)])
+      const [opportunity, rules] = await Promise.all([
+        opportunityWithLines(org, opportunityId),
+        loadPricingRules(app.pg)
+      ])
       if (opportunity === undefined) {
         throw new NotFound(`Opportunity ${input.opportunityId} does not exist or you do not have access to it`, ['opportunityId'])
       }
@@ -83,7 +86,15 @@ export default defineAction({
         throw new Unprocessable('DISCOUNT_ABOVE_CEILING', `A discount of ${input.discountPercent}% is above the ceiling of ${rules.maxTotalDiscountPercent}%`, ['discountPercent'])
       }
       const country = opportunity.Account?.BillingCountry ?? null
-      const priced = lines.map((line) => ({ line, price: priceLine(rules, { family: line.Product2?.Family ?? null, quantity: line.Quantity, unitPrice: line.UnitPrice }, country, input.discountPercent) }))
+      const priced = lines.map((line) => ({
+        line,
+        price: priceLine(
+          rules,
+          { family: line.Product2?.Family ?? null, quantity: line.Quantity, unitPrice: line.UnitPrice },
+          country,
+          input.discountPercent
+        )
+      }))
       const quoteName = `Quote for ${opportunity.Name}`.slice(0, 80)
       const expiration = new Date(Date.now() + QUOTE_VALIDITY_DAYS * 86_400_000).toISOString().slice(0, 10)
       const base = `/services/data/v${caller.org.apiVersion}/sobjects`

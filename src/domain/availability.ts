@@ -15,7 +15,8 @@ export interface ShipPlan {
   earliestShipDate: string | null
 }
 
-const addDays = (from: Date, days: number): string => new Date(from.getTime() + days * 86_400_000).toISOString().slice(0, 10)
+const addDays = (from: Date, days: number): string =>
+  new Date(from.getTime() + days * 86_400_000).toISOString().slice(0, 10)
 
 /**
  * When `quantity` can ship: from the quickest warehouses' stock now (their lead time), else
@@ -33,7 +34,11 @@ export function shipPlan (warehouses: WarehouseStock[], quantity: number, today:
   }
   const restocks = warehouses
     .filter((w) => w.nextRestockDate !== null && (w.nextRestockQuantity ?? 0) > 0)
-    .map((w) => ({ date: w.nextRestockDate as string, quantity: w.nextRestockQuantity as number, lead: w.leadTimeDays }))
+    .map((w) => ({
+      date: w.nextRestockDate as string,
+      quantity: w.nextRestockQuantity as number,
+      lead: w.leadTimeDays
+    }))
     .sort((a, b) => a.date.localeCompare(b.date))
   for (const r of restocks) {
     covered += r.quantity

@@ -38,7 +38,12 @@ export function regionDiscount (rules: PricingRules, billingCountry: string | nu
  * Prices a line: volume tier plus region discount, capped at the ceiling; an override replaces
  * both (the caller checks it against the ceiling first).
  */
-export function priceLine (rules: PricingRules, line: PricedLineInput, billingCountry: string | null, overridePercent?: number): PricedLine {
+export function priceLine (
+  rules: PricingRules,
+  line: PricedLineInput,
+  billingCountry: string | null,
+  overridePercent?: number
+): PricedLine {
   const rulePercent = volumeDiscount(rules, line.family, line.quantity) + regionDiscount(rules, billingCountry)
   const discountPercent = Math.min(overridePercent ?? rulePercent, rules.maxTotalDiscountPercent)
   return discountedLine(line.quantity, line.unitPrice, discountPercent)

@@ -68,6 +68,9 @@ SELECT a.sfid AS id,
  ORDER BY a.sfid`
   // Connect stores UTC in timestamp without time zone: compare in UTC.
   const nowUtc = now.toISOString().replace('T', ' ').replace('Z', '')
-  const { rows } = await pool.query<{ id: string, score: number | null }>(sql, [filter.segment ?? null, filter.industry ?? null, filter.ownerId ?? null, nowUtc])
+  const { rows } = await pool.query<{ id: string, score: number | null }>(
+    sql,
+    [filter.segment ?? null, filter.industry ?? null, filter.ownerId ?? null, nowUtc]
+  )
   return rows.map((r) => ({ id: r.id, score: Math.min(100, Math.max(0, r.score ?? 0)) }))
 }

@@ -37,6 +37,8 @@ const MAX_LISTED_FAILURES = 1000
 
 interface Batch { batchNo: number, records: AccountScore[], state: 'pending' | 'sending' | 'done', written: number, failures: Failure[] }
 interface Failure { id: string, errorCode: string, message: string }
+/** A row of rescore_batches, as stored. */
+interface BatchRow { batch_no: number, records: AccountScore[], state: Batch['state'], written: number, failures: Failure[] }
 
 /** What an authorization-mode job reports for a record the caller may not edit (it is not sent). */
 const CALLER_MAY_NOT_EDIT = {
@@ -75,9 +77,18 @@ async function loadPlan (pool: pg.Pool, jobId: string): Promise<{ scoredAt: Date
   const { rows: runs } = await pool.query<{ scored_at: Date }>('SELECT scored_at FROM rescore_runs WHERE job_id = $1', [jobId])
   const run = runs[0]
   if (run === undefined) return undefined
-  const { rows } = await pool.query<{ batch_no: number, records: AccountScore[], state: Batch['state'], written: number, failures: Failure[] }>(
+  const { rows } = await pool.query<BatchRow>(
     'SELECT batch_no, records, state, written, failures FROM rescore_batches WHERE job_id = $1 ORDER BY batch_no', [jobId])
-  return { scoredAt: run.scored_at, batches: rows.map((r) => ({ batchNo: r.batch_no, records: r.records, state: r.state, written: r.written, failures: r.failures })) }
+  return {
+    scoredAt: run.scored_at,
+    batches: rows.map((r) => ({
+      batchNo: r.batch_no,
+      records: r.records,
+      state: r.state,
+      written: r.written,
+      failures: r.failures
+    }))
+  }
 }
 
 async function setBatch (pool: pg.Pool, jobId: string, batch: Batch): Promise<void> {
@@ -94,10 +105,17 @@ async function alreadyWritten (org: OrgClient, records: AccountScore[], scoredAt
   if (ids.length === 0) return new Set()
   const rows = await org.queryAllPages<{ Id: string, Health_Scored_At__c: string | null }>(
     soql`SELECT Id, Health_Scored_At__c FROM Account WHERE Id IN ${ids}`)
-  return new Set(rows.filter((r) => r.Health_Scored_At__c !== null && new Date(r.Health_Scored_At__c).getTime() === scoredAt.getTime()).map((r) => r.Id.slice(0, 15)))
+  const current = rows.filter((r) =>
+    r.Health_Scored_At__c !== null && new Date(r.Health_Scored_At__c).getTime() === scoredAt.getTime())
+  return new Set(current.map((r) => r.Id.slice(0, 15)))
 }
 
-async function writeBatch (ctx: JobContext<RescorePayload>, org: OrgClient, batch: Batch, scoredAt: Date): Promise<void> {
+async function writeBatch (
+  ctx: JobContext<RescorePayload>,
+  org: OrgClient,
+  batch: Batch,
+  scoredAt: Date
+): Promise<void> {
   const writtenBefore = batch.written
   let records = batch.records
   if (batch.state === 'sending') {

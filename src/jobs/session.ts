@@ -61,7 +61,11 @@ export class JobSession {
    * Asks the add-on for the authorization's org and token. A job started by a user must run in that
    * user's org: an authorization of another org is refused.
    */
-  static async authorized (developerName: string, caller: JobOwner | undefined, opts: SessionServices): Promise<JobSession> {
+  static async authorized (
+    developerName: string,
+    caller: JobOwner | undefined,
+    opts: SessionServices
+  ): Promise<JobSession> {
     const credentials = await JobSession.#fetch(developerName, opts.config)
     if (caller !== undefined && !sameId(credentials.orgId, caller.orgId)) {
       const reason = `it belongs to org ${credentials.orgId}, not to the org ${caller.orgId} of the user who started the job`

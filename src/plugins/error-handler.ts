@@ -21,10 +21,16 @@ function describe (e: AjvError, field: string): string {
   return `${field === '' ? 'body' : field} ${e.message ?? 'is invalid'}`
 }
 
-function toBody (err: FastifyError & { code?: string }, request: FastifyRequest): { status: number, body: ErrorBodyType, retryAfter?: number } {
+interface ErrorAnswer { status: number, body: ErrorBodyType, retryAfter?: number }
+
+function toBody (err: FastifyError & { code?: string }, request: FastifyRequest): ErrorAnswer {
   const requestId = String(request.id)
   if (err instanceof AppError) {
-    return { status: err.statusCode, body: { errorCode: err.errorCode, message: err.message, fields: err.fields, requestId }, retryAfter: err.retryAfterSeconds }
+    return {
+      status: err.statusCode,
+      body: { errorCode: err.errorCode, message: err.message, fields: err.fields, requestId },
+      retryAfter: err.retryAfterSeconds
+    }
   }
   if (Array.isArray(err.validation)) {
     const errors = err.validation as AjvError[]

@@ -17,7 +17,11 @@ export interface ProductAvailabilityRow {
  * For each requested product code, in request order: the active product and its standard
  * price from the mirror, and its stock per warehouse from the app's tables. One round trip.
  */
-export async function productAvailability (pool: pg.Pool, mirror: Mirror, productCodes: string[]): Promise<ProductAvailabilityRow[]> {
+export async function productAvailability (
+  pool: pg.Pool,
+  mirror: Mirror,
+  productCodes: string[]
+): Promise<ProductAvailabilityRow[]> {
   const { rows } = await pool.query<ProductAvailabilityRow>({
     name: `product-availability-${mirror.schema}`,
     text: `

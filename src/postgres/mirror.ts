@@ -137,7 +137,11 @@ export function createMirror (pool: Pool, schema: string) {
       return qualified(info(table).table)
     },
 
-    async find<T extends MirrorTable> (table: T, where: Where<T> = {}, options: FindOptions<T> = {}): Promise<Row<T>[]> {
+    async find<T extends MirrorTable> (
+      table: T,
+      where: Where<T> = {},
+      options: FindOptions<T> = {}
+    ): Promise<Row<T>[]> {
       const t = info(table)
       const values: unknown[] = []
       let text = `SELECT * FROM ${qualified(t.table)}${whereClause(t, where, options.includeDeleted ?? false, values)}`
@@ -170,7 +174,11 @@ export function createMirror (pool: Pool, schema: string) {
     },
 
     /** Updates the given columns of row `id`; only changed columns reach Salesforce. Undefined when no such row. */
-    async update<T extends WritableTable> (table: T, id: number, values: WritableValues<T>): Promise<WriteResult | undefined> {
+    async update<T extends WritableTable> (
+      table: T,
+      id: number,
+      values: WritableValues<T>
+    ): Promise<WriteResult | undefined> {
       const t = info(table)
       const entries = writable(t, values)
       if (entries.length === 0) throw new MirrorError('nothing to update')

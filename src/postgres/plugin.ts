@@ -21,7 +21,9 @@ export default fp(async (app) => {
   let url = config.DATABASE_URL
   let stopEmbedded: (() => Promise<void>) | undefined
   if (url === undefined) {
-    const embedded = await startEmbeddedPostgres(config.EMBEDDED_PG_DIR, (line) => { app.log.debug({ embeddedPostgres: line }) })
+    const embedded = await startEmbeddedPostgres(config.EMBEDDED_PG_DIR, (line) => {
+      app.log.debug({ embeddedPostgres: line })
+    })
     url = embedded.url
     stopEmbedded = embedded.stop
     app.log.info({ dataDir: config.EMBEDDED_PG_DIR }, 'DATABASE_URL unset: started embedded PostgreSQL')

@@ -3,7 +3,11 @@ import { Type } from 'typebox'
 
 const HealthBody = Type.Object({
   status: Type.Enum(['ok', 'degraded']),
-  database: Type.Object({ ok: Type.Boolean(), latencyMs: Type.Optional(Type.Number()), error: Type.Optional(Type.String()) })
+  database: Type.Object({
+    ok: Type.Boolean(),
+    latencyMs: Type.Optional(Type.Number()),
+    error: Type.Optional(Type.String())
+  })
 })
 
 /**

@@ -14,7 +14,10 @@ export class AccessCache {
     this.#maxEntries = maxEntries
   }
 
-  async get (key: { orgId: string, userId: string, recordId: string }, load: () => Promise<RecordAccess>): Promise<{ access: RecordAccess, cached: boolean }> {
+  async get (
+    key: { orgId: string, userId: string, recordId: string },
+    load: () => Promise<RecordAccess>
+  ): Promise<{ access: RecordAccess, cached: boolean }> {
     const id = `${key.orgId}:${key.userId}:${key.recordId}`
     const now = Date.now()
     const hit = this.#entries.get(id)

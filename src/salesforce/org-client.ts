@@ -22,7 +22,11 @@ export interface OrgClientOptions {
 }
 
 export interface QueryPage<R> { totalSize: number, done: boolean, records: R[], nextRecordsUrl?: string }
-export interface SaveResult { id: string | null, success: boolean, errors: Array<{ statusCode: string, message: string, fields: string[] }> }
+export interface SaveResult {
+  id: string | null
+  success: boolean
+  errors: Array<{ statusCode: string, message: string, fields: string[] }>
+}
 
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'PATCH', 'PUT', 'DELETE'])
 const JSON_TYPE = 'application/json'
@@ -89,7 +93,8 @@ export class OrgClient {
       try {
         return await this.#once<T>(method, path, body)
       } catch (err) {
-        const transient = (err instanceof SalesforceApiError && err.transient) || (err instanceof OrgUnreachable && err.connectionReset)
+        const transient = (err instanceof SalesforceApiError && err.transient) ||
+          (err instanceof OrgUnreachable && err.connectionReset)
         if (!transient || attempt >= attempts) throw err
         // Full jitter keeps many callers from retrying in lock step.
         await sleep(Math.random() * 100 * 2 ** attempt)
@@ -134,7 +139,11 @@ export class OrgClient {
     const parsed: unknown = text === '' ? undefined : safeJson(text)
     if (!response.ok) {
       const retryAfter = Number(response.headers.get('retry-after'))
-      throw new SalesforceApiError(response.status, parseSalesforceErrors(parsed), Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter : undefined)
+      throw new SalesforceApiError(
+        response.status,
+        parseSalesforceErrors(parsed),
+        Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter : undefined
+      )
     }
     return parsed as T
   }
@@ -182,14 +191,21 @@ export class OrgClient {
   }
 
   /** sObject Collections update (≤ 200 records); per-record results, partial success allowed. */
-  updateCollection (records: Array<{ attributes: { type: string }, Id: string } & Record<string, unknown>>, allOrNone = false): Promise<SaveResult[]> {
+  updateCollection (
+    records: Array<{ attributes: { type: string }, Id: string } & Record<string, unknown>>,
+    allOrNone = false
+  ): Promise<SaveResult[]> {
     return this.request('PATCH', '/composite/sobjects', { allOrNone, records })
   }
 }
 
 export interface GraphNode { referenceId: string, method: 'POST' | 'PATCH' | 'DELETE', url: string, body?: Record<string, unknown> }
 interface GraphResponse {
-  graphs: Array<{ graphId: string, isSuccessful: boolean, graphResponse: { compositeResponse: Array<{ referenceId: string, httpStatusCode: number, body: unknown }> } }>
+  graphs: Array<{
+    graphId: string
+    isSuccessful: boolean
+    graphResponse: { compositeResponse: Array<{ referenceId: string, httpStatusCode: number, body: unknown }> }
+  }>
 }
 
 /** The node error that made a graph fail: the first one that is not a PROCESSING_HALTED echo. */

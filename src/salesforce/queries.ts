@@ -24,7 +24,10 @@ export interface OpportunityWithLines {
  * Undefined when the caller cannot see it. Salesforce pages a long child list: the rest is
  * fetched (an API call per further page), so no line is left out.
  */
-export async function opportunityWithLines (org: OrgClient, opportunityId: string): Promise<OpportunityWithLines | undefined> {
+export async function opportunityWithLines (
+  org: OrgClient,
+  opportunityId: string
+): Promise<OpportunityWithLines | undefined> {
   const page = await org.query<OpportunityWithLines>(soql`
     SELECT Id, Name, StageName, Pricebook2Id, Account.Name, Account.BillingCountry,
       (SELECT Id, PricebookEntryId, Product2Id, Quantity, UnitPrice, Product2.Name, Product2.Family, Product2.ProductCode
@@ -39,8 +42,9 @@ type ChildList<R> = { done: boolean, records: R[], nextRecordsUrl?: string } | n
 
 /** Salesforce pages a long child list of a subquery: fetches the rest into `records`. */
 async function fetchAllChildren<R> (org: OrgClient, children: ChildList<R>): Promise<void> {
-  let page = children
-  while (children != null && page != null && !page.done && page.nextRecordsUrl !== undefined) {
+  if (children == null) return
+  let page: ChildList<R> = children
+  while (page != null && !page.done && page.nextRecordsUrl !== undefined) {
     const more: QueryPage<R> = await org.queryMore(page.nextRecordsUrl)
     children.records.push(...more.records)
     page = more

@@ -38,8 +38,11 @@ export const IdempotencyKey = (maxLength: number, result: string) => Type.Option
  * is registered as Salesforce Help, "Schema Definitions" lists it: "any type (as Apex Object)",
  * a type Flow cannot hold in a variable.
  */
-export const StringEnum = <const T extends readonly string[]>(values: T, options: TSchemaOptions = {}): TUnsafe<T[number]> =>
-  Type.Unsafe<T[number]>({ type: 'string', enum: [...values], ...options })
+export const StringEnum = <const T extends readonly string[]>(
+  values: T,
+  options: TSchemaOptions = {}
+): TUnsafe<T[number]> =>
+    Type.Unsafe<T[number]>({ type: 'string', enum: [...values], ...options })
 
 /** An amount in the org's currency, rounded to cents. */
 export const Money = (options: TSchemaOptions = {}) => Type.Number({ ...options })

@@ -1,5 +1,5 @@
 import { Type } from 'typebox'
-import { IdempotencyKey, Money, SalesforceId, Text } from './common.ts'
+import { IdempotencyKey, Money, SalesforceId } from './common.ts'
 import { agentInput, agentOutput } from './agent-flags.ts'
 
 export const GenerateQuoteRequest = Type.Object({

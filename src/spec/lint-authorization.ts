@@ -48,7 +48,9 @@ async function checkPermissionSet (name: unknown, path: JsonPath, metadataDir: s
     return
   }
   const parsed: unknown = new XMLParser().parse(xml)
-  const activationRequired = isObject(parsed) && isObject(parsed.PermissionSet) ? parsed.PermissionSet.hasActivationRequired : undefined
+  const activationRequired = isObject(parsed) && isObject(parsed.PermissionSet)
+    ? parsed.PermissionSet.hasActivationRequired
+    : undefined
   if (activationRequired !== true) {
     report('authorization-permission-set-session', path, `permission set "${name}" must be session-based (<hasActivationRequired>true</hasActivationRequired>) for AppLink to activate it per call`)
   }

@@ -70,7 +70,11 @@ export function walkAllSchemas (doc: Obj, visit: (schema: Obj, path: JsonPath) =
 }
 
 /** Visits every value in the document, vendor extensions included (descriptions there are published too). */
-export function walkValues (node: unknown, path: JsonPath, visit: (key: string, value: unknown, path: JsonPath) => void): void {
+export function walkValues (
+  node: unknown,
+  path: JsonPath,
+  visit: (key: string, value: unknown, path: JsonPath) => void
+): void {
   if (Array.isArray(node)) {
     node.forEach((child, i) => walkValues(child, [...path, i], visit))
     return
