@@ -49,8 +49,22 @@ export interface Report {
   command: string
   connections: number
   orgLatencyMs: [number, number]
-  steady: LoadSummary & { rssBeforeMb: number, rssAfterMb: number, rssSeriesMb: number[], heapAfterGcMb: number[], rssBoundMb: number, orgApiCalls: number, writes: WriteChecks }
-  faults: LoadSummary & { rssAfterMb: number, outage: { stopAt: number, downMs: number, upAt: number }, byClass: Record<string, number>, retry: Record<string, number>, writes: WriteChecks }
+  steady: LoadSummary & {
+    rssBeforeMb: number
+    rssAfterMb: number
+    rssSeriesMb: number[]
+    heapAfterGcMb: number[]
+    rssBoundMb: number
+    orgApiCalls: number
+    writes: WriteChecks
+  }
+  faults: LoadSummary & {
+    rssAfterMb: number
+    outage: { stopAt: number, downMs: number, upAt: number }
+    byClass: Record<string, number>
+    retry: Record<string, number>
+    writes: WriteChecks
+  }
   shutdown: {
     requests: number
     connErrors: Record<string, number>
@@ -59,7 +73,16 @@ export interface Report {
     unanswered: number
     exitCode: number | string
     exitMs: number
-    job: { available: false } | { available: true, jobId: string, stateAtSigterm: string, finalState: string, attempts: number, total: number, written: number, failed: number }
+    job: { available: false } | {
+      available: true
+      jobId: string
+      stateAtSigterm: string
+      finalState: string
+      attempts: number
+      total: number
+      written: number
+      failed: number
+    }
   }
   /** error-level lines of the service by `msg / err.type / code` */
   serviceLogErrors: Record<string, number>

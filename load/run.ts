@@ -208,7 +208,9 @@ async function main (): Promise<void> {
   const after = await call(service.url, org, 'whoAmI', {})
   check('SIGTERM: restarted service serves', after.status === 200, `whoAmI ${after.status}`)
   let job: Report['shutdown']['job'] = { available: false }
-  if (rescoreServed && shutdown.jobId !== undefined) job = await followJob(service.url, org, shutdown.jobId, shutdown.jobStateAtSigterm)
+  if (rescoreServed && shutdown.jobId !== undefined) {
+    job = await followJob(service.url, org, shutdown.jobId, shutdown.jobStateAtSigterm)
+  }
   if (job.available) check('SIGTERM: the rescore job completes after the restart', job.finalState === 'completed', JSON.stringify(job))
   serviceLogs.push(service.log)
 
@@ -231,8 +233,24 @@ async function main (): Promise<void> {
     command: 'npm run load',
     connections: CONNECTIONS,
     orgLatencyMs: ORG_LATENCY,
-    steady: { ...summarize(steady, STEADY_S), rssBeforeMb: rssBefore, rssAfterMb: rssAfter, rssSeriesMb: rssSeries, heapAfterGcMb: heap, rssBoundMb: RSS_BOUND_MB, orgApiCalls: org.stats.apiCalls - orgCalls0, writes: steadyChecks },
-    faults: { ...summarize(faults, FAULTS_S), rssAfterMb: rssAfterFaults, outage, byClass: faultsSummary.byClass, retry, writes: faultsChecks },
+    steady: {
+      ...summarize(steady, STEADY_S),
+      rssBeforeMb: rssBefore,
+      rssAfterMb: rssAfter,
+      rssSeriesMb: rssSeries,
+      heapAfterGcMb: heap,
+      rssBoundMb: RSS_BOUND_MB,
+      orgApiCalls: org.stats.apiCalls - orgCalls0,
+      writes: steadyChecks
+    },
+    faults: {
+      ...summarize(faults, FAULTS_S),
+      rssAfterMb: rssAfterFaults,
+      outage,
+      byClass: faultsSummary.byClass,
+      retry,
+      writes: faultsChecks
+    },
     shutdown: {
       requests: shutdown.requests,
       connErrors: Object.fromEntries(shutdown.connErrors),
@@ -263,7 +281,9 @@ async function main (): Promise<void> {
 
 function summarize (run: LoadRun, seconds: number): LoadSummary {
   const perAction: Record<string, { n: number, p50: number, p99: number }> = {}
-  for (const [op, list] of run.tally.latencies) perAction[op] = { n: list.length, p50: Math.round(percentile(list, 50)), p99: Math.round(percentile(list, 99)) }
+  for (const [op, list] of run.tally.latencies) {
+    perAction[op] = { n: list.length, p50: Math.round(percentile(list, 50)), p99: Math.round(percentile(list, 99)) }
+  }
   return {
     requests: run.result.requests.total,
     rps: run.result.requests.total / seconds,
@@ -389,7 +409,16 @@ async function verifyWrites (run: LoadRun, pool: pg.Pool, org: ReturnType<typeof
   const found = rows[0]?.n ?? 0
   const written = await pool.query<{ n: number }>('SELECT count(*)::int AS n FROM salesforce.product_feedback__c WHERE comment__c LIKE $1', [`load ${label} %`])
   check(`${label}: no feedback row lost`, found === ids.length, `${ids.length} answered 200, ${found} found by externalId; rows written by the run: ${written.rows[0]?.n ?? 0}`)
-  return { quoteKeys: run.tally.quotes.size, quotesAnswered: answered, quotesTwice: twice, quotesOrphaned: orphans, replays: run.tally.replays, feedbackAnswered: ids.length, feedbackFound: found, feedbackRows: written.rows[0]?.n ?? 0 }
+  return {
+    quoteKeys: run.tally.quotes.size,
+    quotesAnswered: answered,
+    quotesTwice: twice,
+    quotesOrphaned: orphans,
+    replays: run.tally.replays,
+    feedbackAnswered: ids.length,
+    feedbackFound: found,
+    feedbackRows: written.rows[0]?.n ?? 0
+  }
 }
 
 async function sigtermUnderLoad (service: Service, f: ReturnType<typeof fixture>, rescoreServed: boolean) {
@@ -412,10 +441,12 @@ async function sigtermUnderLoad (service: Service, f: ReturnType<typeof fixture>
         else say(`rescoreAccounts answered ${res.status}: ${JSON.stringify(res.json)}`)
       }
       // SIGTERM while the job runs (a worker polls every JOB_POLL_SECONDS), not before it starts.
-      for (const until = Date.now() + 5000; jobId !== undefined && Date.now() < until;) {
-        jobStateAtSigterm = String((await call(service.url, f.org, 'getJobStatus', { jobId }, 'admin@acme.local')).json.state)
-        if (jobStateAtSigterm !== 'queued') break
-        await sleep(25)
+      if (jobId !== undefined) {
+        for (const until = Date.now() + 5000; Date.now() < until;) {
+          jobStateAtSigterm = String((await call(service.url, f.org, 'getJobStatus', { jobId }, 'admin@acme.local')).json.state)
+          if (jobStateAtSigterm !== 'queued') break
+          await sleep(25)
+        }
       }
       say('sending SIGTERM')
       exit = await stopService(service, GRACE_MS)
@@ -432,7 +463,12 @@ async function sigtermUnderLoad (service: Service, f: ReturnType<typeof fixture>
   return { requests: run.tally.requests, connErrors: run.connErrors, statuses, exit, jobId, jobStateAtSigterm }
 }
 
-async function followJob (url: string, org: ReturnType<typeof fixture>['org'], jobId: string, stateAtSigterm: string | undefined): Promise<Report['shutdown']['job']> {
+async function followJob (
+  url: string,
+  org: ReturnType<typeof fixture>['org'],
+  jobId: string,
+  stateAtSigterm: string | undefined
+): Promise<Report['shutdown']['job']> {
   const deadline = Date.now() + 60_000
   let last: Record<string, unknown> = {}
   while (Date.now() < deadline) {

@@ -38,12 +38,25 @@ export interface Service {
 
 const LISTENING = 'AppLink Actions listening'
 
-export async function startService (env: Record<string, string>, secrets: string[], say: (line: string) => void): Promise<Service> {
+export async function startService (
+  env: Record<string, string>,
+  secrets: string[],
+  say: (line: string) => void
+): Promise<Service> {
   const child: ChildProcessByStdio<null, Readable, Readable> = spawn(process.execPath, ['--trace-gc', 'src/server.ts'], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe']
   })
-  const log: LogTally = { lines: 0, open: new Map(), accepted: 0, completed: 0, errors: new Map(), secretHits: 0, heapAfterGc: [], openAtShutdown: [] }
+  const log: LogTally = {
+    lines: 0,
+    open: new Map(),
+    accepted: 0,
+    completed: 0,
+    errors: new Map(),
+    secretHits: 0,
+    heapAfterGc: [],
+    openAtShutdown: []
+  }
   const watchers: Array<{ predicate: (line: LogLine) => boolean, lines: LogLine[] }> = []
   const exited = new Promise<number | string>((resolve) => {
     child.once('exit', (code, signal) => { resolve(code ?? signal ?? 'unknown') })

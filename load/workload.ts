@@ -59,7 +59,14 @@ export function freshOpportunity (f: Fixture, username: string, n: number): stri
   return String(opp.Id)
 }
 
-export interface QuoteKey { key: string, username: string, opportunityId: string, attempts: number, quoteIds: Set<string>, statuses: number[] }
+export interface QuoteKey {
+  key: string
+  username: string
+  opportunityId: string
+  attempts: number
+  quoteIds: Set<string>
+  statuses: number[]
+}
 
 export interface Failure { at: number, operationId: string, status: number, errorCode: string }
 
@@ -75,7 +82,15 @@ export interface Tally {
   replays: { sent: number, sameQuote: number }
 }
 
-export const newTally = (): Tally => ({ requests: 0, outcomes: new Map(), latencies: new Map(), failures: [], quotes: new Map(), feedback: [], replays: { sent: 0, sameQuote: 0 } })
+export const newTally = (): Tally => ({
+  requests: 0,
+  outcomes: new Map(),
+  latencies: new Map(),
+  failures: [],
+  quotes: new Map(),
+  feedback: [],
+  replays: { sent: 0, sameQuote: 0 }
+})
 
 const bump = (map: Map<string, number>, key: string): void => { map.set(key, (map.get(key) ?? 0) + 1) }
 
@@ -95,7 +110,11 @@ function requestSpecs (f: Fixture, tally: Tally, label: string): CannonRequestSp
   let n = 0
   const done: QuoteKey[] = []
   const rep = () => REPS[n % REPS.length] as string
-  const spec = (operationId: string, body: (username: string, pending: Pending) => Rec, after?: (status: number, json: Rec, pending: Pending) => void): CannonRequestSpec => ({
+  const spec = (
+    operationId: string,
+    body: (username: string, pending: Pending) => Rec,
+    after?: (status: number, json: Rec, pending: Pending) => void
+  ): CannonRequestSpec => ({
     setupRequest: (req: CannonRequest, context) => {
       n++
       const username = rep()
@@ -135,7 +154,10 @@ function requestSpecs (f: Fixture, tally: Tally, label: string): CannonRequestSp
   return [
     spec('whoAmI', () => ({})),
     spec('checkAvailability', () => ({
-      items: [0, 1, 2].map((i) => ({ productCode: f.productCodes[(n * 3 + i) % f.productCodes.length] as string, quantity: 1 + ((n + i) % 40) }))
+      items: [0, 1, 2].map((i) => ({
+        productCode: f.productCodes[(n * 3 + i) % f.productCodes.length] as string,
+        quantity: 1 + ((n + i) % 40)
+      }))
     })),
     spec('accountInsights', (username) => {
       const accounts = f.accountsOf.get(username) ?? []
@@ -153,7 +175,14 @@ function requestSpecs (f: Fixture, tally: Tally, label: string): CannonRequestSp
         pending.replayOf = [...replay.quoteIds][0]
         return { opportunityId: replay.opportunityId, idempotencyKey: replay.key }
       }
-      const quote: QuoteKey = { key: `load-${label}-${n}`, username, opportunityId: freshOpportunity(f, username, n), attempts: 1, quoteIds: new Set(), statuses: [] }
+      const quote: QuoteKey = {
+        key: `load-${label}-${n}`,
+        username,
+        opportunityId: freshOpportunity(f, username, n),
+        attempts: 1,
+        quoteIds: new Set(),
+        statuses: []
+      }
       tally.quotes.set(quote.key, quote)
       pending.quote = quote
       return { opportunityId: quote.opportunityId, idempotencyKey: quote.key }
@@ -189,7 +218,16 @@ export interface LoadRun { result: CannonResult, tally: Tally, connErrors: Map<s
  * autocannon for `seconds` with `connections` keep-alive connections. `during` runs alongside
  * (faults, restarts, SIGTERM) and may stop the run early through the returned handle.
  */
-export async function runLoad (opts: { url: string, fixture: Fixture, label: string, seconds: number, connections: number, during?: (stop: () => void) => Promise<void> }): Promise<LoadRun> {
+export interface LoadOptions {
+  url: string
+  fixture: Fixture
+  label: string
+  seconds: number
+  connections: number
+  during?: (stop: () => void) => Promise<void>
+}
+
+export async function runLoad (opts: LoadOptions): Promise<LoadRun> {
   const tally = newTally()
   const connErrors = new Map<string, number>()
   const run = autocannon({

@@ -30,7 +30,9 @@ export async function seedAppData (pool: pg.Pool, schema: string, today = new Da
         const r = unit(`${code}/${w.code}`)
         // About a fifth of the stock lines are empty, so shortages and restocks show up.
         const onHand = r < 0.2 ? 0 : Math.floor(r * 400)
-        const restock = r < 0.5 ? new Date(today.getTime() + Math.ceil(r * 40 + 3) * 86_400_000).toISOString().slice(0, 10) : null
+        const restock = r < 0.5
+          ? new Date(today.getTime() + Math.ceil(r * 40 + 3) * 86_400_000).toISOString().slice(0, 10)
+          : null
         await client.query(
           `INSERT INTO warehouse_stock (warehouse_code, product_code, quantity_on_hand, quantity_reserved, next_restock_date, next_restock_quantity)
            VALUES ($1, $2, $3, $4, $5, $6)`, [w.code, code, onHand, Math.floor(onHand * r * 0.2), restock, restock === null ? null : 200])

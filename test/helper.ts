@@ -19,7 +19,10 @@ export interface BuiltApp {
 }
 
 /** Builds the real app for one test and closes it in teardown; logs are captured. */
-export async function buildApp (t: Test, opts: Partial<AppOptions> & { env?: Record<string, string | undefined> } = {}): Promise<BuiltApp> {
+export async function buildApp (
+  t: Test,
+  opts: Partial<AppOptions> & { env?: Record<string, string | undefined> } = {}
+): Promise<BuiltApp> {
   const config = opts.config ?? testConfig(opts.env)
   const logs: string[] = []
   const stream = new Writable({ write (chunk: Buffer, _enc, done) { logs.push(chunk.toString('utf8')); done() } })
@@ -50,7 +53,13 @@ export function clientContext (overrides: Record<string, unknown> = {}): Record<
 export const encodeContext = (context: Record<string, unknown>): string => Buffer.from(JSON.stringify(context)).toString('base64')
 
 /** Asserts the shared error body and returns it. */
-export function assertError (t: Test, res: { statusCode: number, json: () => unknown }, status: number, errorCode: string, fields?: string[]): Record<string, unknown> {
+export function assertError (
+  t: Test,
+  res: { statusCode: number, json: () => unknown },
+  status: number,
+  errorCode: string,
+  fields?: string[]
+): Record<string, unknown> {
   const body = res.json() as Record<string, unknown>
   t.equal(res.statusCode, status, `status ${status}`)
   t.equal(body.errorCode, errorCode, `errorCode ${errorCode}`)
@@ -86,7 +95,12 @@ export async function testDatabase (t: Test, prefix = 'test'): Promise<{ url: st
 }
 
 /** Polls `probe` until it gives a value (not undefined/false), or fails naming what it waited for. */
-export async function until<R> (what: string, probe: () => Promise<R | undefined | false> | R | undefined | false, timeoutMs = 30_000, intervalMs = 100): Promise<R> {
+export async function until<R> (
+  what: string,
+  probe: () => Promise<R | undefined | false> | R | undefined | false,
+  timeoutMs = 30_000,
+  intervalMs = 100
+): Promise<R> {
   const deadline = Date.now() + timeoutMs
   for (;;) {
     const value = await probe()

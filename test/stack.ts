@@ -22,7 +22,12 @@ export interface Stack {
  * The whole thing for an end-to-end test: a local org, a fresh database with the mirror filled
  * by the local sync, the app's tables seeded, and the real app on top.
  */
-export async function startStack (t: Test, opts: { env?: Record<string, string> | ((org: LocalOrg) => Record<string, string>), seed?: number } = {}): Promise<Stack> {
+export interface StackOptions {
+  env?: Record<string, string> | ((org: LocalOrg) => Record<string, string>)
+  seed?: number
+}
+
+export async function startStack (t: Test, opts: StackOptions = {}): Promise<Stack> {
   const org = await startLocalOrg({ port: 0, dataset: 'small', seed: opts.seed ?? 7 })
   t.teardown(() => org.close())
   const { url, pool } = await testDatabase(t, 'stack')

@@ -22,7 +22,9 @@ t.test('checkAvailability', async (t) => {
     for (const [i, product] of products.entries()) {
       const item = body.items[i]
       const price = s.org.records('PricebookEntry').find((e) => e.Product2Id === product.Id && e.Pricebook2Id === standard.Id) as Rec
-      const available = stock.filter((r) => r.product_code === product.ProductCode).reduce((sum, r) => sum + Math.max(r.available, 0), 0)
+      const available = stock
+        .filter((r) => r.product_code === product.ProductCode)
+        .reduce((sum, r) => sum + Math.max(r.available, 0), 0)
       t.equal(item.productCode, product.ProductCode)
       t.equal(item.found, true)
       t.equal(item.productId, product.Id)

@@ -32,7 +32,13 @@ async function expectedQuote (s: Stack, opportunityId: string, overridePercent?:
     percents.push(percent)
   }
   const round = (n: number) => Math.round(n * 100) / 100
-  return { lineCount: lines.length, subtotal: round(subtotal), grandTotal: round(grandTotal), discount: round(round(subtotal) - round(grandTotal)), percents }
+  return {
+    lineCount: lines.length,
+    subtotal: round(subtotal),
+    grandTotal: round(grandTotal),
+    discount: round(round(subtotal) - round(grandTotal)),
+    percents
+  }
 }
 
 const apiCalls = (s: Stack, username: string) => s.org.stats.byUser[username] ?? 0

@@ -44,12 +44,11 @@ t.test('npm run dev -- --faults', async (t) => {
     })
     return await res.json() as { records: Line[] }
   }
-  const quote = async () => await fetch(`${serviceUrl}/actions/generateQuote`, {
+  const quote = async (opportunityId?: string) => await fetch(`${serviceUrl}/actions/generateQuote`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', 'x-client-context': context },
     body: JSON.stringify({ opportunityId: opportunityId ?? '006000000000000AAA', idempotencyKey: `dev-${Date.now()}` })
   })
-  let opportunityId: string | undefined
 
   const failed = await quote()
   t.equal(failed.status, 502, 'with every org call answered 503, the action answers 502')
@@ -68,8 +67,8 @@ t.test('npm run dev -- --faults', async (t) => {
   t.same(await off.json(), { spec: 'none' }, 'the admin endpoint switches the faults off')
   const opps = await org(
     'SELECT Id FROM Opportunity WHERE HasOpportunityLineItem = true AND Owner.Username = \'rep1@acme.local\' LIMIT 1')
-  opportunityId = opps.records[0]?.Id as string
-  const ok = await quote()
+  const opportunityId = opps.records[0]?.Id as string
+  const ok = await quote(opportunityId)
   t.equal(ok.status, 200, 'and the next call succeeds')
   const quoteId = (await ok.json() as Line).quoteId as string
 

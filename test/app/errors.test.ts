@@ -6,10 +6,17 @@ import { Type } from 'typebox'
 import { defineAction } from '../../src/actions/define.ts'
 import { assertError, buildApp, clientContext, encodeContext } from '../helper.ts'
 
+/** One Salesforce response: status, body and extra headers. */
+interface OrgResponse { status: number, body: string, headers?: Record<string, string> }
+
 /** A stand-in org that answers every call with one recorded Salesforce response. */
-async function replayingOrg (t: Test, response: { status: number, body: string, headers?: Record<string, string> }): Promise<string> {
+async function replayingOrg (t: Test, response: OrgResponse): Promise<string> {
   const server = createServer((_req, res) => {
-    res.writeHead(response.status, { 'content-type': 'application/json;charset=UTF-8', 'sforce-limit-info': 'api-usage=10/15000', ...response.headers })
+    res.writeHead(response.status, {
+      'content-type': 'application/json;charset=UTF-8',
+      'sforce-limit-info': 'api-usage=10/15000',
+      ...response.headers
+    })
     res.end(response.body)
   })
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
@@ -76,7 +83,8 @@ t.test('validation errors → 400 naming the field', async (t) => {
 })
 
 t.test('Salesforce errors keep their errorCode, message and fields', async (t) => {
-  const cases: Array<{ name: string, response: { status: number, body: string, headers?: Record<string, string> }, status: number, errorCode: string, retryAfter?: string }> = [
+  type Case = { name: string, response: OrgResponse, status: number, errorCode: string, retryAfter?: string }
+  const cases: Case[] = [
     { name: 'recorded INVALID_SESSION_ID stays 401', response: recorded('create-invalid-token.json'), status: 401, errorCode: 'INVALID_SESSION_ID' },
     { name: 'recorded MALFORMED_QUERY → 400', response: recorded('query-malformed-soql.json'), status: 400, errorCode: 'MALFORMED_QUERY' },
     { name: 'recorded NOT_FOUND → 404', response: recorded('create-invalid-api-version.json'), status: 404, errorCode: 'NOT_FOUND' },

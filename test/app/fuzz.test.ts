@@ -18,6 +18,7 @@ function prng (seed: number): () => number {
 
 const ADVERSARIAL_STRINGS = [
   "'", "\\'", '\\', '"', "' OR Id != null OR Name = '", "'; DROP TABLE salesforce.product2; --", '%', '_', '\\%',
+  // eslint-disable-next-line no-template-curly-in-string -- a literal '${7*7}', as an attacker would send it
   '\u0000', '\n\r\t', '😀'.repeat(50), '\u202e\u200b', 'a'.repeat(70_000), '${7*7}', '{{7*7}}', '<script>alert(1)</script>',
   '006000000000000', '006000000000000AAA', '001Lo000000003bIAA\' OR \'1\'=\'1', '0'.repeat(18), 'null', 'undefined', '-1', '1e309',
   'SELECT Id FROM User', '\') OR (Name LIKE \'%', '../../etc/passwd', 'x'.repeat(2_000_000)
@@ -37,7 +38,9 @@ function randomValue (rand: () => number, depth = 0): Json {
   }
   if (pick < 0.6) return Array.from({ length: Math.floor(rand() * 5) }, () => randomValue(rand, depth + 1))
   const object: Record<string, Json> = {}
-  for (let i = Math.floor(rand() * 4); i > 0; i--) object[KEYS[Math.floor(rand() * KEYS.length)] as string] = randomValue(rand, depth + 1)
+  for (let i = Math.floor(rand() * 4); i > 0; i--) {
+    object[KEYS[Math.floor(rand() * KEYS.length)] as string] = randomValue(rand, depth + 1)
+  }
   return object
 }
 
@@ -117,7 +120,9 @@ t.test('10,000 hostile requests: no undocumented status, no injection, no leak, 
     else if (roll < 0.9) payload = JSON.stringify(deeplyNested(2000))
     else if (roll < 0.95) payload = '{"items": [' // broken JSON
     else payload = `{"__proto__": {"polluted": true}, "constructor": {"prototype": {"polluted": true}}, ${JSON.stringify(valid[action.operationId] ?? {}).slice(1)}`
-    const context = rand() < 0.75 ? goodContext() : (forgedContexts[Math.floor(rand() * forgedContexts.length)] as () => string | undefined)()
+    const context = rand() < 0.75
+      ? goodContext()
+      : (forgedContexts[Math.floor(rand() * forgedContexts.length)] as () => string | undefined)()
     const headers: Record<string, string> = { 'content-type': rand() < 0.97 ? 'application/json' : 'text/plain' }
     if (context !== undefined) headers['x-client-context'] = context
     const res = await s.app.inject({ method: 'POST', url: actionPath(action.operationId), headers, payload })

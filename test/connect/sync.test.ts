@@ -19,20 +19,29 @@ async function setup (t: Test) {
   const syncs: LocalSync[] = []
   const start = async (options: Partial<LocalSyncOptions> = {}) => {
     const sync = await startLocalSync({
-      mapping: MAPPING, databaseUrl: url, schema: SCHEMA, orgUrl: org.url, accessToken: integration.accessToken, intervalMs: 60_000, onError: () => {}, ...options
+      mapping: MAPPING,
+      databaseUrl: url,
+      schema: SCHEMA,
+      orgUrl: org.url,
+      accessToken: integration.accessToken,
+      intervalMs: 60_000,
+      onError: () => {},
+      ...options
     })
     syncs.push(sync)
     return sync
   }
   const stopAll = async () => { for (const s of syncs) await s.stop() }
   t.teardown(async () => { await stopAll(); await org.close() })
-  const liveRecords = (type: string) => (org.records(type) as unknown[]).map(fieldsOf).filter((r) => r.IsDeleted !== true)
+  const liveRecords = (type: string) =>
+    (org.records(type) as unknown[]).map(fieldsOf).filter((r) => r.IsDeleted !== true)
   const product = liveRecords('Product2').find((p) => typeof p.External_Id__c === 'string')
   if (product === undefined) throw new Error('the small dataset has no product with an external id')
   return { pool, org, start, stopAll, liveRecords, product, mirror: createMirror(pool, SCHEMA) }
 }
 
-const until = <R>(what: string, probe: () => Promise<R | undefined | false>, timeoutMs = 5000): Promise<R> => waitFor(what, probe, timeoutMs, 25)
+const until = <R>(what: string, probe: () => Promise<R | undefined | false>, timeoutMs = 5000): Promise<R> =>
+  waitFor(what, probe, timeoutMs, 25)
 
 t.test('initial load fills every mapped table with the org\'s rows', async (t) => {
   const { start, mirror, liveRecords, pool } = await setup(t)

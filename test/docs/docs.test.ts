@@ -29,7 +29,11 @@ t.test('the docs page reads the spec with a docs-only scheme; the published spec
   const served = (await app.inject({ url: '/docs/json' })).json()
   t.same(served.components.securitySchemes.clientContext, { type: 'apiKey', in: 'header', name: 'x-client-context', description: String(served.components.securitySchemes.clientContext.description) })
   t.same(served.security, [{ clientContext: [] }])
-  const published = app.swagger() as { components?: Record<string, unknown>, security?: unknown, paths: Record<string, unknown> }
+  const published = app.swagger() as {
+    components?: Record<string, unknown>
+    security?: unknown
+    paths: Record<string, unknown>
+  }
   t.notOk(published.components?.securitySchemes, 'the published spec stays without security schemes')
   t.notOk(published.security)
   t.notOk(Object.keys(published.paths).some((path) => path.startsWith('/docs')), 'no /docs route in the spec')

@@ -195,7 +195,10 @@ export const AUTHORIZATION = 'RescoreRunAs'
  * integration user on the proxy. The SDK reads its settings from process.env: they are set here
  * (each test file is its own process). Returns the settings a worker or app needs too.
  */
-export async function applinkUnderTest (t: Test, ut: OrgUnderTest): Promise<{ applink: LocalAppLink, env: Record<string, string> }> {
+export async function applinkUnderTest (
+  t: Test,
+  ut: OrgUnderTest
+): Promise<{ applink: LocalAppLink, env: Record<string, string> }> {
   const applink = await startLocalAppLink({
     org: ut.org,
     authorizations: { [AUTHORIZATION]: RUN_AS },
@@ -208,10 +211,15 @@ export async function applinkUnderTest (t: Test, ut: OrgUnderTest): Promise<{ ap
 
 /** The app with the job actions, on the test's database. */
 export async function jobsApp (t: Test, databaseUrl: string, env: Record<string, string> = {}): Promise<BuiltApp> {
-  return await buildApp(t, { actions: jobActions, config: testConfig({ ...FAST_JOBS, DATABASE_URL: databaseUrl, ...env }) })
+  return await buildApp(t, {
+    actions: jobActions,
+    config: testConfig({ ...FAST_JOBS, DATABASE_URL: databaseUrl, ...env })
+  })
 }
 
-export async function startRescore (app: FastifyInstance, ut: OrgUnderTest, username: string, filter: Record<string, string> = {}, tag = 'done'): Promise<{ statusCode: number, body: { jobId: string, state: string } }> {
+export async function startRescore (
+  app: FastifyInstance, ut: OrgUnderTest, username: string, filter: Record<string, string> = {}, tag = 'done'
+): Promise<{ statusCode: number, body: { jobId: string, state: string } }> {
   const res = await app.inject({
     method: 'POST',
     url: '/actions/rescoreAccounts',
@@ -234,15 +242,30 @@ export async function startFlowRescore (
   return { statusCode: res.statusCode, body: res.json() }
 }
 
-export interface Status { state: string, attempts: number, progress: { done: number, total: number }, result?: Record<string, unknown>, error?: { errorCode: string, message: string } }
+export interface Status {
+  state: string
+  attempts: number
+  progress: { done: number, total: number }
+  result?: Record<string, unknown>
+  error?: { errorCode: string, message: string }
+}
 
-export async function jobStatus (app: FastifyInstance, ut: OrgUnderTest, username: string, jobId: string): Promise<{ statusCode: number, body: Status }> {
-  const res = await app.inject({ method: 'POST', url: '/actions/getJobStatus', headers: { 'x-client-context': ut.context(username) }, payload: { jobId } })
+export async function jobStatus (
+  app: FastifyInstance, ut: OrgUnderTest, username: string, jobId: string
+): Promise<{ statusCode: number, body: Status }> {
+  const res = await app.inject({
+    method: 'POST',
+    url: '/actions/getJobStatus',
+    headers: { 'x-client-context': ut.context(username) },
+    payload: { jobId }
+  })
   return { statusCode: res.statusCode, body: res.json() }
 }
 
 /** Polls getJobStatus until the job is completed or failed for good. */
-export async function settled (app: FastifyInstance, ut: OrgUnderTest, username: string, jobId: string, timeoutMs = 60_000): Promise<Status> {
+export async function settled (
+  app: FastifyInstance, ut: OrgUnderTest, username: string, jobId: string, timeoutMs = 60_000
+): Promise<Status> {
   const deadline = Date.now() + timeoutMs
   for (;;) {
     const { body } = await jobStatus(app, ut, username, jobId)

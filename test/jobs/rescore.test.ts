@@ -10,6 +10,14 @@ const REP = 'rep1@acme.local'
 
 const tokensOf = (ut: OrgUnderTest) => [...ut.tokens]
 
+/** The summary a rescore job posts to its callback. */
+interface Summary {
+  written: number
+  failed: number
+  notPermitted: number
+  failures: Array<{ id: string, errorCode: string }>
+}
+
 t.test('a job for 5,000 accounts: 202 at once, ⌈N/200⌉ collection calls, one callback that matches the declared schema, no token at rest or in logs', async (t) => {
   const ut = await orgUnderTest(t, 5000)
   const databaseUrl = await mirroredDatabase(t, ut.org)
@@ -69,7 +77,7 @@ t.test('records the caller may not edit are counted, not listed; the rest are wr
   const accepted = await startRescore(app, ut, REP, { industry: 'Finance' })
   const status = await settled(app, ut, REP, accepted.body.jobId)
   t.equal(status.state, 'completed')
-  const summary = ut.callbacks[0]?.body as { written: number, failed: number, notPermitted: number, failures: Array<{ id: string, errorCode: string }> }
+  const summary = ut.callbacks[0]?.body as Summary
   t.equal(summary.written, own.length, 'the rep\'s own accounts are written')
   t.equal(summary.notPermitted, others.length, 'the others are refused for lack of access')
   t.equal(summary.failed, 0)
@@ -88,7 +96,7 @@ t.test('records Salesforce rejects are reported with id and code; the rest are w
   const accepted = await startRescore(app, ut, ADMIN, { industry: 'Finance' })
   const status = await settled(app, ut, ADMIN, accepted.body.jobId)
   t.equal(status.state, 'completed')
-  const summary = ut.callbacks[0]?.body as { written: number, failed: number, notPermitted: number, failures: Array<{ id: string, errorCode: string }> }
+  const summary = ut.callbacks[0]?.body as Summary
   t.equal(summary.written, accounts.length - 1, 'the rest are written')
   t.equal(summary.failed, 1)
   t.equal(summary.failures[0]?.id, gone, 'the rejected account is listed')
@@ -114,7 +122,9 @@ t.test('an org answering 503 for a while: the job retries with backoff and succe
   t.equal(ut.callbacks.length, 1, 'one callback')
 })
 
-async function settledOrRetried (app: Parameters<typeof jobStatus>[0], ut: OrgUnderTest, jobId: string, attempts: number) {
+async function settledOrRetried (
+  app: Parameters<typeof jobStatus>[0], ut: OrgUnderTest, jobId: string, attempts: number
+) {
   const deadline = Date.now() + 30_000
   for (;;) {
     const { body } = await jobStatus(app, ut, ADMIN, jobId)

@@ -9,10 +9,11 @@ import { METADATA_DIR } from '../spec/fixtures.ts'
 import { jobActions } from './fixtures.ts'
 
 type Operation = Record<string, unknown> & { operationId?: string }
+type CallbackPath = { post: { requestBody: { content: Record<string, { schema: unknown }> } } }
 
 t.test('the job actions publish cleanly, rescoreAccounts with its callback', async (t) => {
   t.same(Object.keys(rescoreAccounts.callbacks ?? {}), ['rescoreAccountsDone'])
-  const callback = (rescoreAccounts.callbacks as Record<string, Record<string, { post: { requestBody: { content: Record<string, { schema: unknown }> } } }>>).rescoreAccountsDone
+  const callback = (rescoreAccounts.callbacks as Record<string, Record<string, CallbackPath>>).rescoreAccountsDone
   t.same(Object.keys(callback ?? {}), ['{$request.body#/callbackUrl}'], 'keyed by the request\'s callbackUrl')
   t.equal(callback?.['{$request.body#/callbackUrl}']?.post.requestBody.content['application/json']?.schema, RescoreSummary, 'declares the summary schema the job sends')
   t.same(rescoreAccounts.sfdc, { heroku: { authorization: { permissionSet: 'AppLinkActions_User' } } },

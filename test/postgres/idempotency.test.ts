@@ -8,13 +8,25 @@ import { buildApp } from '../helper.ts'
 const options = { retentionMs: 60_000, waitMs: 300 }
 
 /** The promise fails with an error that has these fields. */
-async function failsWith (t: Test, promise: Promise<unknown>, fields: Record<string, unknown>, message?: string): Promise<void> {
-  await promise.then(() => { t.fail(message ?? 'should have failed') }, (err: unknown) => { t.match(err, fields, message ?? 'fails as expected') })
+async function failsWith (
+  t: Test, promise: Promise<unknown>, fields: Record<string, unknown>, message?: string
+): Promise<void> {
+  await promise.then(
+    () => { t.fail(message ?? 'should have failed') },
+    (err: unknown) => { t.match(err, fields, message ?? 'fails as expected') }
+  )
 }
 
 t.test('idempotency records', async (t) => {
   const { app } = await buildApp(t)
-  const scope = (overrides: Record<string, unknown> = {}) => ({ orgId: '00D000000000001AAA', userId: '005000000000001AAA', operationId: 'test', key: randomUUID(), request: { a: 1, b: [2, 3] }, ...overrides })
+  const scope = (overrides: Record<string, unknown> = {}) => ({
+    orgId: '00D000000000001AAA',
+    userId: '005000000000001AAA',
+    operationId: 'test',
+    key: randomUUID(),
+    request: { a: 1, b: [2, 3] },
+    ...overrides
+  })
   let runs = 0
   const work = async () => { runs++; return { n: runs } }
 
@@ -22,7 +34,10 @@ t.test('idempotency records', async (t) => {
     const s = scope()
     runs = 0
     t.same(await runOnce(app.pg, s, options, work), { result: { n: 1 }, replayed: false })
-    t.same(await runOnce(app.pg, { ...s, request: { b: [2, 3], a: 1 } }, options, work), { result: { n: 1 }, replayed: true })
+    t.same(
+      await runOnce(app.pg, { ...s, request: { b: [2, 3], a: 1 } }, options, work),
+      { result: { n: 1 }, replayed: true }
+    )
     t.equal(runs, 1)
   })
 

@@ -146,7 +146,9 @@ for (const [name, writes] of Object.entries(WRITERS)) {
     t.ok(existsSync(file), `${name} is shipped`)
     const set = xml(file).PermissionSet
     t.equal(set.hasActivationRequired, writes.session)
-    const editable = new Set(list<{ field: string, editable: boolean }>(set.fieldPermissions).filter((p) => p.editable).map((p) => p.field))
+    const editable = new Set(list<{ field: string, editable: boolean }>(set.fieldPermissions)
+      .filter((p) => p.editable)
+      .map((p) => p.field))
     for (const field of writes.fields) t.ok(editable.has(field), `${field} is editable`)
     const objects = new Map(list<Record<string, any>>(set.objectPermissions).map((p) => [p.object, p]))
     for (const [object, grants] of Object.entries(writes.objects)) {
@@ -157,7 +159,8 @@ for (const [name, writes] of Object.entries(WRITERS)) {
 }
 
 t.test('every optional custom field here is granted by one of the sets', async (t) => {
-  const granted = new Set(permissionSets.flatMap((file) => list<{ field: string }>(xml(file).PermissionSet.fieldPermissions).map((p) => p.field)))
+  const granted = new Set(permissionSets.flatMap((file) =>
+    list<{ field: string }>(xml(file).PermissionSet.fieldPermissions).map((p) => p.field)))
   for (const file of customFields) {
     const object = basename(join(file, '../..'))
     // Platform events: "Field-level security permissions don't apply and the event message contains
@@ -218,8 +221,11 @@ t.test(`Apex classes call client ${CLIENT}, have meta files, and the example is 
 })
 
 const MAPPING_FILE = join(root, 'connect/mapping.json')
-t.test('custom objects and fields the Heroku Connect mapping syncs exist here', { skip: !existsSync(MAPPING_FILE) && 'no connect/mapping.json' }, async (t) => {
-  const { mappings } = JSON.parse(read(MAPPING_FILE)) as { mappings: { object_name: string, config: { fields: Record<string, unknown> } }[] }
+const mappingSkip = { skip: !existsSync(MAPPING_FILE) && 'no connect/mapping.json' }
+t.test('custom objects and fields the Heroku Connect mapping syncs exist here', mappingSkip, async (t) => {
+  const { mappings } = JSON.parse(read(MAPPING_FILE)) as {
+    mappings: { object_name: string, config: { fields: Record<string, unknown> } }[]
+  }
   for (const { object_name: object, config } of mappings) {
     if (object.endsWith('__c')) t.ok(existsSync(objectFile(object)), `${object} exists`)
     for (const field of Object.keys(config.fields)) {
