@@ -9,8 +9,12 @@ import { startLocalOrg, type LocalOrg } from '@applink-actions/local-org'
 import { benchDatabase, loadMirror, serveApp, type BenchDatabase } from './env.ts'
 import { progress } from './measure.ts'
 
-export type RescoreCalls = { rows: Array<{ accounts: number, calls: number, orgCalls: number, callbackStatus: number | null }> } | { notMeasured: string }
-export type AsyncResults = { accounts: number, jobs: number, rows: Array<{ workers: number, recordsPerS: number, seconds: number }> } | { notMeasured: string }
+export type RescoreCalls =
+  | { rows: Array<{ accounts: number, calls: number, orgCalls: number, callbackStatus: number | null }> }
+  | { notMeasured: string }
+export type AsyncResults =
+  | { accounts: number, jobs: number, rows: Array<{ workers: number, recordsPerS: number, seconds: number }> }
+  | { notMeasured: string }
 
 const ADMIN = 'admin@acme.local'
 const FILTER = { segment: 'Customer', industry: 'Technology' }
@@ -21,7 +25,11 @@ async function jobActions (): Promise<ActionDefinition[] | string> {
   try {
     const rescore = (await import('../src/actions/rescore-accounts.ts')).default as ActionDefinition
     const status = (await import('../src/actions/get-job-status.ts')).default as ActionDefinition
-    return [...actions.filter((a) => a.operationId !== rescore.operationId && a.operationId !== status.operationId), rescore, status]
+    return [
+      ...actions.filter((a) => a.operationId !== rescore.operationId && a.operationId !== status.operationId),
+      rescore,
+      status
+    ]
   } catch (err) {
     return `the rescoreAccounts action does not load (${err instanceof Error ? err.message : String(err)})`
   }
@@ -63,7 +71,11 @@ async function enqueue (r: Rig, filter: Record<string, string>): Promise<Enqueue
 }
 
 /** Waits for a job to complete; its stored result (total, written, callbackStatus). */
-async function completed (app: FastifyInstance, job: Enqueued, timeoutMs = 120_000): Promise<{ total: number, written: number, callbackStatus?: number }> {
+async function completed (
+  app: FastifyInstance,
+  job: Enqueued,
+  timeoutMs = 120_000
+): Promise<{ total: number, written: number, callbackStatus?: number }> {
   const deadline = Date.now() + timeoutMs
   for (;;) {
     const status = await app.jobs.status(job.jobId, job.owner)
@@ -87,7 +99,12 @@ export async function measureRescoreCalls (): Promise<RescoreCalls> {
       const orgCalls = r.org.stats.apiCalls
       // The callback goes to the org's domain (the local org answers it 404, outside its API count).
       const callback = result.callbackStatus === undefined ? 0 : 1
-      rows.push({ accounts: result.total, calls: orgCalls + callback, orgCalls, callbackStatus: result.callbackStatus ?? null })
+      rows.push({
+        accounts: result.total,
+        calls: orgCalls + callback,
+        orgCalls,
+        callbackStatus: result.callbackStatus ?? null
+      })
     } finally {
       await r.close()
     }

@@ -10,9 +10,17 @@ export interface AccountSummary {
   openCasesByPriority: Array<{ priority: string, count: number }>
 }
 
+interface OpportunityRow {
+  StageName: string
+  Amount: number | null
+  IsClosed: boolean
+  IsWon: boolean
+  CloseDate: string | null
+}
+
 interface AccountWithChildren {
   Name: string
-  Opportunities: { records: Array<{ StageName: string, Amount: number | null, IsClosed: boolean, IsWon: boolean, CloseDate: string | null }> } | null
+  Opportunities: { records: OpportunityRow[] } | null
   Cases: { records: Array<{ Priority: string | null }> } | null
 }
 
@@ -43,7 +51,9 @@ export async function accountSummaryFromApi (org: OrgClient, accountId: string):
     name: account.Name,
     pipelineByStage: [...stages].map(([stage, s]) => ({ stage, ...s })).sort((a, b) => b.amount - a.amount),
     wonRevenue12Months: won,
-    openCasesByPriority: [...priorities].map(([priority, count]) => ({ priority, count })).sort((a, b) => b.count - a.count)
+    openCasesByPriority: [...priorities]
+      .map(([priority, count]) => ({ priority, count }))
+      .sort((a, b) => b.count - a.count)
   }
 }
 

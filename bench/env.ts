@@ -71,7 +71,13 @@ export async function loadMirror (org: LocalOrg, db: BenchDatabase): Promise<voi
   await sync.stop()
 }
 
-export interface BenchStack { org: LocalOrg, db: BenchDatabase, app: FastifyInstance, url: string, close: () => Promise<void> }
+export interface BenchStack {
+  org: LocalOrg
+  db: BenchDatabase
+  app: FastifyInstance
+  url: string
+  close: () => Promise<void>
+}
 
 /**
  * Local org (small data set) + fresh database with the mirror loaded once by the local sync

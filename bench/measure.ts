@@ -36,7 +36,10 @@ export function percentile (sorted: number[], p: number): number {
  * `concurrency` loops calling `fn` for `durationMs`: the in-process counterpart of httpLoad,
  * for baselines that skip HTTP (a pg pool, a direct fetch).
  */
-export async function loop (fn: () => Promise<unknown>, opts: { concurrency: number, durationMs: number }): Promise<LoadResult> {
+export async function loop (
+  fn: () => Promise<unknown>,
+  opts: { concurrency: number, durationMs: number }
+): Promise<LoadResult> {
   const times: number[] = []
   const started = performance.now()
   const end = started + opts.durationMs
@@ -49,7 +52,13 @@ export async function loop (fn: () => Promise<unknown>, opts: { concurrency: num
   }))
   const elapsed = (performance.now() - started) / 1000
   times.sort((a, b) => a - b)
-  return { rps: times.length / elapsed, p50: percentile(times, 50), p99: percentile(times, 99), requests: times.length, failures: 0 }
+  return {
+    rps: times.length / elapsed,
+    p50: percentile(times, 50),
+    p99: percentile(times, 99),
+    requests: times.length,
+    failures: 0
+  }
 }
 
 /** Sequential timings of `fn` (after `warmup` untimed calls), sorted, in ms. */
@@ -76,7 +85,11 @@ export function progress (message: string): void {
  * machine (other processes) weighs on both alike. Throughput over all rounds; p50/p99 the median
  * of the rounds'.
  */
-export async function compare (baseline: (seconds: number) => Promise<LoadResult>, subject: (seconds: number) => Promise<LoadResult>, opts: { seconds: number, rounds: number }): Promise<{ baseline: LoadResult, subject: LoadResult, ratio: number }> {
+export async function compare (
+  baseline: (seconds: number) => Promise<LoadResult>,
+  subject: (seconds: number) => Promise<LoadResult>,
+  opts: { seconds: number, rounds: number }
+): Promise<{ baseline: LoadResult, subject: LoadResult, ratio: number }> {
   await baseline(1)
   await subject(1)
   const rounds: { baseline: LoadResult[], subject: LoadResult[] } = { baseline: [], subject: [] }

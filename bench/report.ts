@@ -35,7 +35,15 @@ export interface Results {
   quote: QuoteResults
   orgQuery: DynoResults['orgQuery']
   mirror: { products: number, baseline: LoadResult, action: LoadResult, ratio: number }
-  mirrorVsApi: Array<{ latencyMs: number, mirrorColdMs: number, mirrorWarmMs: number, apiMs: number, mirrorColdCalls: number, mirrorWarmCalls: number, apiCalls: number }>
+  mirrorVsApi: Array<{
+    latencyMs: number
+    mirrorColdMs: number
+    mirrorWarmMs: number
+    apiMs: number
+    mirrorColdCalls: number
+    mirrorWarmCalls: number
+    apiCalls: number
+  }>
   apiCalls: {
     quote: Array<{ lines: number, service: number, naive: number, serviceMs: number, naiveMs: number }>
     insights: { first: number, cached: number }
@@ -43,7 +51,16 @@ export interface Results {
   }
   async: AsyncResults
   startup: StartupResults
-  localOrg: { accounts: number, seedMs: number, roundTripMs: number, byIdMs: number, byIdP99Ms: number, byParentMs: number, page2000Ms: number, graph200Ms: number }
+  localOrg: {
+    accounts: number
+    seedMs: number
+    roundTripMs: number
+    byIdMs: number
+    byIdP99Ms: number
+    byParentMs: number
+    page2000Ms: number
+    graph200Ms: number
+  }
   runtimeS: number
 }
 
@@ -368,7 +385,10 @@ function quoteSection (r: Results): string[] {
   ]
 }
 
-/** Collections: one call per 200 accounts; Bulk API 2.0 above the default threshold: 6 plus polls; both + event + callback. */
+/**
+ * Collections: one call per 200 accounts; Bulk API 2.0 above the default threshold: 6 plus polls;
+ * both + event + callback.
+ */
 function expectedCalls (accounts: number): string {
   return accounts > 2000 ? '6 + polls + 2 (Bulk API 2.0)' : fmt(Math.ceil(accounts / 200) + 2)
 }
@@ -420,7 +440,13 @@ interface Bar { label: string, value: number, text: string, target?: number, goo
 const escapeXml = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;')
 
 /** One panel of horizontal bars; `scale` maps a value to the share of the bar width (0..1). */
-function panel (title: string, bars: Bar[], scale: (v: number) => number, y0: number, width: number): { svg: string, height: number } {
+function panel (
+  title: string,
+  bars: Bar[],
+  scale: (v: number) => number,
+  y0: number,
+  width: number
+): { svg: string, height: number } {
   const labelW = 330
   const barW = width - labelW - 110
   const rowH = 24

@@ -81,13 +81,21 @@ async function dyno (s: BenchStack): Promise<DynoResults> {
     sample.push(await orgCpuPerAnswer(s.org, REP, sampleQuery(opportunityId), SECONDS / ROUNDS))
     ours.push(await orgCpuPerAnswer(s.org, REP, ourSoql, SECONDS / ROUNDS))
   }
-  const perAnswer = (runs: typeof sample) => runs.reduce((n, r) => n + r.cpuMsPerAnswer * r.load.requests, 0) / runs.reduce((n, r) => n + r.load.requests, 0)
+  const perAnswer = (runs: typeof sample) =>
+    runs.reduce((n, r) => n + r.cpuMsPerAnswer * r.load.requests, 0) / runs.reduce((n, r) => n + r.load.requests, 0)
   const engine = { sampleUs: 0, oursUs: 0 }
   for (let i = 0; i < ROUNDS; i++) {
     engine.sampleUs += engineCpuPerAnswer(s.org, REP, sampleQuery(opportunityId), 5000) / ROUNDS
     engine.oursUs += engineCpuPerAnswer(s.org, REP, ourSoql, 5000) / ROUNDS
   }
-  const orgQuery = { sampleSoql: sampleQuery(opportunityId), ourSoql, sampleMs: perAnswer(sample), oursMs: perAnswer(ours), ratio: perAnswer(ours) / perAnswer(sample), engine }
+  const orgQuery = {
+    sampleSoql: sampleQuery(opportunityId),
+    ourSoql,
+    sampleMs: perAnswer(sample),
+    oursMs: perAnswer(ours),
+    ratio: perAnswer(ours) / perAnswer(sample),
+    engine
+  }
   return { framework, quote, orgQuery }
 }
 
@@ -119,7 +127,12 @@ function accountsOf (org: LocalOrg, username: string): string[] {
 const calls = (org: LocalOrg, username: string) => org.stats.byUser[username] ?? 0
 
 function orgClientFor (org: LocalOrg, username: string): OrgClient {
-  return new OrgClient({ instanceUrl: org.url, apiVersion: org.apiVersion, accessToken: org.user(username).accessToken, timeoutMs: 10_000 })
+  return new OrgClient({
+    instanceUrl: org.url,
+    apiVersion: org.apiVersion,
+    accessToken: org.user(username).accessToken,
+    timeoutMs: 10_000
+  })
 }
 
 /** 3. The account summary from the mirror (accountInsights) vs from the REST API, at 0 and 100 ms. */
@@ -153,7 +166,15 @@ async function mirrorVsApi (s: BenchStack): Promise<Results['mirrorVsApi']> {
     c0 = calls(s.org, REP)
     const viaApi = await sample(() => accountSummaryFromApi(api, warmAccount as string), runs, 1)
     const apiCalls = (calls(s.org, REP) - c0) / (runs + 1)
-    out.push({ latencyMs, mirrorColdMs: median(mirrorCold), mirrorWarmMs: median(mirrorWarm), apiMs: median(viaApi), mirrorColdCalls, mirrorWarmCalls, apiCalls })
+    out.push({
+      latencyMs,
+      mirrorColdMs: median(mirrorCold),
+      mirrorWarmMs: median(mirrorWarm),
+      apiMs: median(viaApi),
+      mirrorColdCalls,
+      mirrorWarmCalls,
+      apiCalls
+    })
   }
   s.org.setFaults({ latencyMs: undefined })
   return out
@@ -208,7 +229,11 @@ async function apiCallsPerAction (s: BenchStack): Promise<Results['apiCalls']> {
     await res.arrayBuffer()
     insightCalls.push(calls(s.org, 'rep2@acme.local') - c0)
   }
-  return { quote, insights: { first: insightCalls[0] ?? NaN, cached: insightCalls[1] ?? NaN }, rescore: await measureRescoreCalls() }
+  return {
+    quote,
+    insights: { first: insightCalls[0] ?? NaN, cached: insightCalls[1] ?? NaN },
+    rescore: await measureRescoreCalls()
+  }
 }
 
 /** 7. The local org itself on the large data set, over HTTP, against its cheapest API call. */

@@ -46,7 +46,14 @@ async function stop (child: ChildProcess): Promise<void> {
 }
 
 /** Start-up time (median of `starts`), then RSS idle and under HTTP load, of one server. */
-async function measure (script: string, env: Record<string, string>, marker: string, request: { path: string, headers: Record<string, string> }, seconds: number, starts: number): Promise<ProcessFigures> {
+async function measure (
+  script: string,
+  env: Record<string, string>,
+  marker: string,
+  request: { path: string, headers: Record<string, string> },
+  seconds: number,
+  starts: number
+): Promise<ProcessFigures> {
   const times: number[] = []
   for (let i = 1; ; i++) {
     const started = await start(script, env, marker)
@@ -74,7 +81,12 @@ async function measure (script: string, env: Record<string, string>, marker: str
  * 6. `node src/server.ts` with DATABASE_URL (an already migrated database, as on a dyno restart)
  * against a bare Fastify server started the same way.
  */
-export async function measureStartup (opts: { databaseUrl: string, context: string, seconds: number, starts?: number }): Promise<StartupResults> {
+export async function measureStartup (opts: {
+  databaseUrl: string
+  context: string
+  seconds: number
+  starts?: number
+}): Promise<StartupResults> {
   const starts = opts.starts ?? 3
   const headers = { 'content-type': 'application/json', 'x-client-context': opts.context }
   const root = (path: string) => fileURLToPath(new URL(path, import.meta.url))

@@ -9,7 +9,11 @@ export const jobKinds: JobKind[] = [rescoreAccountsJob] as JobKind[]
 
 /** What handlers use: queue a job for the caller, read one back. */
 export interface Jobs {
-  enqueue: <P extends object>(kind: JobKind<P>, payload: P, credentials: JobCredentials) => Promise<{ jobId: string, state: JobState }>
+  enqueue: <P extends object>(
+    kind: JobKind<P>,
+    payload: P,
+    credentials: JobCredentials
+  ) => Promise<{ jobId: string, state: JobState }>
   status: (jobId: string, owner: JobOwner) => Promise<JobStatus | null>
 }
 

@@ -225,7 +225,11 @@ export class JobQueue {
    * and nothing of the caller's session is kept; without it the caller's credentials are sealed to
    * the job's id before they are stored.
    */
-  async enqueue<P extends object> (kind: JobKind<P>, payload: P, credentials: JobCredentials): Promise<{ jobId: string, state: JobState }> {
+  async enqueue<P extends object> (
+    kind: JobKind<P>,
+    payload: P,
+    credentials: JobCredentials
+  ): Promise<{ jobId: string, state: JobState }> {
     const jobId = randomUUID()
     const authorization = this.#opts.config.APPLINK_AUTHORIZATION
     const data: JobData = {
@@ -247,7 +251,8 @@ export class JobQueue {
       const [job] = await this.#boss.findJobs<JobData>(kind, { id: jobId })
       if (job === undefined) continue
       const { orgId, userId } = job.data
-      const owned = orgId !== undefined && userId !== undefined && sameId(orgId, owner.orgId) && sameId(userId, owner.userId)
+      const owned = orgId !== undefined && userId !== undefined &&
+        sameId(orgId, owner.orgId) && sameId(userId, owner.userId)
       if (!owned) return null
       const { rows } = await this.#opts.pool.query<{ done: number, total: number }>('SELECT done, total FROM job_progress WHERE job_id = $1', [jobId])
       const output = job.output as (FailureOutput & Record<string, unknown>) | null
@@ -280,7 +285,8 @@ export class JobQueue {
         perJobResults: true,
         localConcurrency: config.JOB_CONCURRENCY,
         pollingIntervalSeconds: config.JOB_POLL_SECONDS
-      }, async (jobs: Array<JobWithMetadata<JobData>>) => await Promise.all(jobs.map(async (job) => await this.#runOne(kind, job))))
+      }, async (jobs: Array<JobWithMetadata<JobData>>) =>
+        await Promise.all(jobs.map(async (job) => await this.#runOne(kind, job))))
     }
   }
 

@@ -10,7 +10,13 @@ import type { ChildRelationship, FieldDef, ObjectDef, Schema } from './schema.ts
 import type { Rec, Store, Value } from './store.ts'
 
 // ---- parser AST (the subset we read) -------------------------------------------------------
-interface PFn { functionName: string; parameters?: Array<string | PField>; rawValue?: string; alias?: string; isAggregateFn?: boolean }
+interface PFn {
+  functionName: string
+  parameters?: Array<string | PField>
+  rawValue?: string
+  alias?: string
+  isAggregateFn?: boolean
+}
 interface PField {
   type: string
   field?: string
@@ -252,7 +258,13 @@ export class SoqlEngine {
     return c
   }
 
-  private compileSelect (f: PField, def: ObjectDef, soql: string, resolve: (raw: string) => Path, out: SelectItem[]): void {
+  private compileSelect (
+    f: PField,
+    def: ObjectDef,
+    soql: string,
+    resolve: (raw: string) => Path,
+    out: SelectItem[]
+  ): void {
     const push = (p: Path): void => {
       if (!out.some(s => s.kind === 'field' && samePath(s.path, p))) out.push({ kind: 'field', path: p })
     }
@@ -320,7 +332,12 @@ export class SoqlEngine {
     return { steps, field, raw }
   }
 
-  private aggGetter (fn: PFn, def: ObjectDef, soql: string, resolve: (raw: string) => Path): { get: Getter; field: FieldDef } {
+  private aggGetter (
+    fn: PFn,
+    def: ObjectDef,
+    soql: string,
+    resolve: (raw: string) => Path
+  ): { get: Getter; field: FieldDef } {
     const name = fn.functionName.toUpperCase()
     const param = fn.parameters?.[0]
     if (name === 'COUNT' && param === undefined) {
@@ -332,7 +349,8 @@ export class SoqlEngine {
     if (numericOnly && !NUMERIC.has(p.field.type)) {
       throw located('MALFORMED_QUERY', soql, param, `field ${p.field.name} does not support aggregate operator ${name}`)
     }
-    const values = (g: Group, ctx: ExecCtx): Value[] => g.recs.map(r => pathValue(r, p, ctx.store)).filter(v => v !== null)
+    const values = (g: Group, ctx: ExecCtx): Value[] =>
+      g.recs.map(r => pathValue(r, p, ctx.store)).filter(v => v !== null)
     let get: Getter
     switch (name) {
       case 'COUNT': get = (t, ctx) => values(t as Group, ctx).length; break
@@ -356,7 +374,14 @@ export class SoqlEngine {
     return { get, field }
   }
 
-  private compileWhere (w: PWhere, def: ObjectDef, soql: string, resolve: (raw: string) => Path, having: boolean, groups: Path[] = []): Node {
+  private compileWhere (
+    w: PWhere,
+    def: ObjectDef,
+    soql: string,
+    resolve: (raw: string) => Path,
+    having: boolean,
+    groups: Path[] = []
+  ): Node {
     // The parser gives a flat chain with paren counts; turn it into tokens, then parse precedence.
     const tokens: Array<string | PCond> = []
     let node: PWhere | undefined = w
@@ -399,7 +424,14 @@ export class SoqlEngine {
     return root
   }
 
-  private compileCond (cond: PCond, def: ObjectDef, soql: string, resolve: (raw: string) => Path, having: boolean, groups: Path[]): CondNode {
+  private compileCond (
+    cond: PCond,
+    def: ObjectDef,
+    soql: string,
+    resolve: (raw: string) => Path,
+    having: boolean,
+    groups: Path[]
+  ): CondNode {
     let get: Getter
     let field: FieldDef
     let path: Path | undefined
@@ -647,7 +679,11 @@ export class SoqlEngine {
         const semis = new Map<CondNode, Set<Value>>()
         const pred = sub.where ? buildPred(sub.where, ctx, semis, this) : undefined
         const all = seesAll(ctx.user)
-        let list = kids.filter(k => k.f.IsDeleted !== true && (all || recordAccess(ctx.user, k, ctx.store).read) && (!pred || pred(k)))
+        let list = kids.filter(k =>
+          k.f.IsDeleted !== true &&
+          (all || recordAccess(ctx.user, k, ctx.store).read) &&
+          (!pred || pred(k))
+        )
         list.sort((a, b) => ((a.f.Id as string) < (b.f.Id as string) ? -1 : 1))
         list = this.sortAndSlice(list, sub, ctx)
         out[item.rel.relationshipName] = list.length === 0
@@ -710,7 +746,13 @@ function typeMismatch (field: FieldDef, raw: string, soql: string, quoted: boole
   return located('INVALID_QUERY_FILTER_OPERATOR', soql, raw, `value of filter criterion for field '${field.name}' must be of type ${t} and ${hint}`)
 }
 
-function literal (field: FieldDef, type: string, rawText: string, soql: string, fieldRaw: string): { value: Lit; raw: Value } {
+function literal (
+  field: FieldDef,
+  type: string,
+  rawText: string,
+  soql: string,
+  fieldRaw: string
+): { value: Lit; raw: Value } {
   const t = type.toUpperCase()
   if (t === 'NULL' || rawText.toUpperCase() === 'NULL') return { value: null, raw: null }
   const ft = field.type
@@ -780,7 +822,12 @@ function isRange (v: Lit): v is DateRange {
   return v !== null && typeof v === 'object'
 }
 
-function buildPred (n: Node, ctx: ExecCtx, semis: Map<CondNode, Set<Value>>, engine: SoqlEngine): (t: Target) => boolean {
+function buildPred (
+  n: Node,
+  ctx: ExecCtx,
+  semis: Map<CondNode, Set<Value>>,
+  engine: SoqlEngine
+): (t: Target) => boolean {
   switch (n.kind) {
     case 'and': { const ps = n.items.map(i => buildPred(i, ctx, semis, engine)); return (t) => ps.every(p => p(t)) }
     case 'or': { const ps = n.items.map(i => buildPred(i, ctx, semis, engine)); return (t) => ps.some(p => p(t)) }
@@ -789,7 +836,12 @@ function buildPred (n: Node, ctx: ExecCtx, semis: Map<CondNode, Set<Value>>, eng
   }
 }
 
-function condPred (n: CondNode, ctx: ExecCtx, semis: Map<CondNode, Set<Value>>, engine: SoqlEngine): (t: Target) => boolean {
+function condPred (
+  n: CondNode,
+  ctx: ExecCtx,
+  semis: Map<CondNode, Set<Value>>,
+  engine: SoqlEngine
+): (t: Target) => boolean {
   const f = n.field
   const get = (t: Target): Value => norm(f, n.get(t, ctx))
   if (n.semi) {
@@ -799,10 +851,20 @@ function condPred (n: CondNode, ctx: ExecCtx, semis: Map<CondNode, Set<Value>>, 
   const lit: Lit = n.values[0] ?? null
   switch (n.op) {
     case '=':
-      if (isRange(lit)) return (t) => { const v = get(t); return v !== null && compareValues(v, lit.range[0]) >= 0 && compareValues(v, lit.range[1]) < 0 }
+      if (isRange(lit)) {
+        return (t) => {
+          const v = get(t)
+          return v !== null && compareValues(v, lit.range[0]) >= 0 && compareValues(v, lit.range[1]) < 0
+        }
+      }
       return (t) => get(t) === lit
     case '!=':
-      if (isRange(lit)) return (t) => { const v = get(t); return v === null || compareValues(v, lit.range[0]) < 0 || compareValues(v, lit.range[1]) >= 0 }
+      if (isRange(lit)) {
+        return (t) => {
+          const v = get(t)
+          return v === null || compareValues(v, lit.range[0]) < 0 || compareValues(v, lit.range[1]) >= 0
+        }
+      }
       return (t) => get(t) !== lit
     case '<': case '<=': case '>': case '>=': {
       const op = n.op
