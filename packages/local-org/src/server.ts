@@ -153,7 +153,10 @@ export class OrgServer {
   // ---- lifecycle ----------------------------------------------------------------------------
   async listen (port: number, host: string): Promise<string> {
     const server = createServer((req, res) => { void this.handle(req, res) })
-    server.keepAliveTimeout = 5000
+    // Far longer than any client keeps an idle connection (undici: 4 s), so the client always closes
+    // first: with the org in the client's process, a busy event loop could otherwise fire both idle
+    // timers at once and the client would send on a socket the server is closing (ECONNRESET).
+    server.keepAliveTimeout = 65_000
     this.server = server
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject)
