@@ -1,16 +1,20 @@
 // PostgreSQL CPU per runOnce happy path (claim, sending, answer), as generateQuote runs it:
-// `node bench/idempotency-cpu.ts [calls]`. Backends serving the bench database (pg_stat_activity,
-// /proc) and, separately, the server's background processes (the WAL writer flushes asynchronous commits),
-// and the WAL flushes (fsyncs) per call, server-wide.
+// `node bench/idempotency-cpu.ts [calls]` (CONCURRENCY, default 8; WORK_MS, the org calls' time before
+// and after `sending`, default 0; WORK_MS=35 paces it as figure 1b does). Backends serving the bench
+// database (pg_stat_activity, /proc) and, separately, the server's background processes (the WAL
+// writer flushes asynchronous commits), and the WAL flushes (fsyncs) per call, server-wide.
 import { randomUUID } from 'node:crypto'
+import { setTimeout as sleep } from 'node:timers/promises'
 import pg from 'pg'
 import { runOnce } from '../src/postgres/idempotency.ts'
 import { migrate } from '../src/postgres/migrate.ts'
 import { benchDatabase } from './env.ts'
 import { backendCpuSpent, cpuMs } from './processes.ts'
 
+/** Time the work takes before and after `sending` (the org query, then the org write), in ms. */
+const WORK_MS = Number(process.env.WORK_MS ?? 0)
 const CALLS = Number(process.argv[2] ?? 4000)
-const CONCURRENCY = 8
+const CONCURRENCY = Number(process.env.CONCURRENCY ?? 8)
 
 async function cpu (pool: pg.Pool, database: string) {
   const { rows } = await pool.query<{ pid: number, db: string | null }>(
@@ -40,7 +44,12 @@ try {
     operationId: 'generateQuote',
     key: randomUUID(),
     request: { opportunityId: '006000000000001AAA' }
-  }, opts, async (claim) => { await claim.sending(); return { quoteId: '0Q0000000000001AAA', lines: 3 } })
+  }, opts, async (claim) => {
+    if (WORK_MS > 0) await sleep(WORK_MS)
+    await claim.sending()
+    if (WORK_MS > 0) await sleep(WORK_MS)
+    return { quoteId: '0Q0000000000001AAA', lines: 3 }
+  })
   const run = async (n: number) => {
     let left = n
     await Promise.all(Array.from({ length: CONCURRENCY }, async () => { while (left-- > 0) await call() }))
