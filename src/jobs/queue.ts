@@ -152,6 +152,9 @@ export interface JobQueueOptions {
   supervise: boolean
 }
 
+/** Advisory lock key that serializes pg-boss's start across processes. */
+const START_LOCK = 'applink-actions:pg-boss-start'
+
 /**
  * The durable queue: pg-boss in the app's database (schema `pgboss`, migrated at start), over the
  * app's own pool. Jobs are claimed with SKIP LOCKED by one worker at a time, beat a heartbeat so a
@@ -192,7 +195,7 @@ export class JobQueue {
   /** Installs or migrates pg-boss's schema and creates the queues (idempotent, safe from many processes). */
   async start (): Promise<void> {
     const { config } = this.#opts
-    await this.#boss.start()
+    await this.#oneStartAtATime(async () => { await this.#boss.start() })
     for (const name of this.#kinds.keys()) {
       const dead = `${name}-dead`
       await this.#boss.createQueue(dead, { deleteAfterSeconds: 14 * 86_400 })
@@ -335,6 +338,27 @@ export class JobQueue {
         this.#afterSettle(kind.name, job.id, verdict.retryAfterSeconds, !verdict.counts)
       }
       return { id: job.id, status: verdict.status, output: verdict.output }
+    }
+  }
+
+  /**
+   * Runs pg-boss's install or migration while holding a session advisory lock, so processes starting
+   * together (web and worker dynos) take turns. Two workers starting at once on a fresh database
+   * collided creating the schema (duplicate key on pg_namespace), although pg-boss locks its own DDL:
+   * observed in test/jobs/schedule.test.ts, the cause inferred as its install check running outside
+   * that lock. The lock goes with its connection if the process dies.
+   */
+  async #oneStartAtATime (install: () => Promise<void>): Promise<void> {
+    const client = await this.#opts.pool.connect()
+    try {
+      await client.query('SELECT pg_advisory_lock(hashtext($1))', [START_LOCK])
+      try {
+        await install()
+      } finally {
+        await client.query('SELECT pg_advisory_unlock(hashtext($1))', [START_LOCK])
+      }
+    } finally {
+      client.release()
     }
   }
 

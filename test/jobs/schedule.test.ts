@@ -40,16 +40,12 @@ t.test('two workers: the schedule fires once per period, a rescore of every acco
   const databaseUrl = await mirroredDatabase(t, ut.org)
   const { applink, env } = await applinkUnderTest(t, ut)
   const scheduled = { ...env, RESCORE_SCHEDULE_CRON: '* * * * *' }
-  // One after the other: two processes creating pg-boss's schema on a fresh database at once can collide.
-  const workers: WorkerProcess[] = []
-  for (let i = 0; i < 2; i++) {
-    const worker = startWorker(t, databaseUrl, scheduled)
-    workers.push(worker)
-    await ready(worker).catch((err: unknown) => {
-      t.comment(worker.logs.join('\n'))
-      throw err
-    })
-  }
+  // Both at once, on a database where pg-boss is not installed yet: they take turns installing it.
+  const workers: WorkerProcess[] = [startWorker(t, databaseUrl, scheduled), startWorker(t, databaseUrl, scheduled)]
+  await Promise.all(workers.map(async (worker) => await ready(worker).catch((err: unknown) => {
+    t.comment(worker.logs.join('\n'))
+    throw err
+  })))
 
   const first = await until('the first scheduled rescore to complete', async () => {
     const [job] = await rescoreJobs(databaseUrl)
