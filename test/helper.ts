@@ -109,3 +109,21 @@ export async function until<R> (
     await new Promise((resolve) => setTimeout(resolve, intervalMs))
   }
 }
+
+/** Every value of every table of the database (pg-boss's included) as text, to look for secrets in. */
+export async function databaseText (database: string | pg.Pool): Promise<string> {
+  const pool = typeof database === 'string' ? new pg.Pool({ connectionString: database, max: 1 }) : database
+  try {
+    const { rows: tables } = await pool.query<{ schema: string, name: string }>(`SELECT table_schema AS schema,
+      table_name AS name FROM information_schema.tables
+      WHERE table_type = 'BASE TABLE' AND table_schema NOT IN ('pg_catalog', 'information_schema')`)
+    const parts: string[] = []
+    for (const { schema, name } of tables) {
+      const { rows } = await pool.query(`SELECT t::text AS row FROM "${schema}"."${name}" t`)
+      parts.push(...rows.map((r: { row: string }) => r.row))
+    }
+    return parts.join('\n')
+  } finally {
+    if (typeof database === 'string') await pool.end()
+  }
+}

@@ -169,24 +169,6 @@ export async function mirroredDatabase (t: Test, org: LocalOrg): Promise<string>
 
 export const jobActions = [rescoreAccounts, startAccountRescore, getJobStatus] as ActionDefinition[]
 
-/** Every text value of every table of the database (pg-boss's included), to look for secrets in. */
-export async function databaseText (databaseUrl: string): Promise<string> {
-  const pool = new pg.Pool({ connectionString: databaseUrl, max: 1 })
-  try {
-    const { rows: tables } = await pool.query<{ schema: string, name: string }>(`SELECT table_schema AS schema,
-      table_name AS name FROM information_schema.tables
-      WHERE table_type = 'BASE TABLE' AND table_schema NOT IN ('pg_catalog', 'information_schema')`)
-    const parts: string[] = []
-    for (const { schema, name } of tables) {
-      const { rows } = await pool.query(`SELECT t::text AS row FROM "${schema}"."${name}" t`)
-      parts.push(...rows.map((r: { row: string }) => r.row))
-    }
-    return parts.join('\n')
-  } finally {
-    await pool.end()
-  }
-}
-
 export const RUN_AS = 'integration@acme.local'
 export const AUTHORIZATION = 'RescoreRunAs'
 
@@ -275,7 +257,7 @@ export async function settled (
   }
 }
 
-export { until } from '../helper.ts'
+export { databaseText, until } from '../helper.ts'
 
 export interface WorkerProcess { child: ChildProcess, logs: string[], exited: Promise<number | null> }
 
