@@ -23,7 +23,7 @@ import { FAULTS_USAGE, formatFaults, parseFaultSpec, startLocalOrg } from '@appl
 import { startLocalSync } from '@applink-actions/local-connect'
 import { startLocalAppLink } from '@applink-actions/local-applink'
 import { seedAppData } from './app-data.ts'
-import type { DevState } from './dev-state.ts'
+import { DEV_DATA_DIR, devStateFile, type DevState } from './dev-state.ts'
 
 const { values: args } = parseArgs({
   options: {
@@ -31,7 +31,7 @@ const { values: args } = parseArgs({
     'org-port': { type: 'string', default: '0' },
     'sync-interval-ms': { type: 'string', default: '2000' },
     faults: { type: 'string' },
-    'data-dir': { type: 'string', default: '.data' }
+    'data-dir': { type: 'string', default: DEV_DATA_DIR }
   }
 })
 if (args.dataset !== 'small' && args.dataset !== 'large') throw new Error('--dataset is small or large')
@@ -44,8 +44,8 @@ try {
 }
 const dataDir = args['data-dir']
 const orgDir = path.join(dataDir, 'local-org')
-/** `npm run invoke` reads .data/dev.json, the default. */
-const stateFile = path.join(dataDir, 'dev.json')
+/** `npm run invoke` reads the default folder's (DEV_STATE_FILE). */
+const stateFile = devStateFile(dataDir)
 
 const say = (line: string) => { process.stderr.write(`[dev] ${line}\n`) }
 const config = loadConfig(process.env)
