@@ -9,7 +9,7 @@ import { SalesforceApiError } from '../salesforce/errors.ts'
 import { ApiLimits } from '../salesforce/api-limits.ts'
 import { AuthorizationError } from '../salesforce/authorization.ts'
 import { CredentialsError, keyringFrom, openCredentials, sealCredentials, type JobCredentials, type Keyring } from './credentials.ts'
-import { JobMustWait, JobSession, type JobAccessMode, type JobOwner } from './session.ts'
+import { JobMustWait, JobSession, sameId, type JobAccessMode, type JobOwner } from './session.ts'
 
 export type { JobOwner } from './session.ts'
 
@@ -101,7 +101,6 @@ const STATES: Record<JobWithMetadata['state'], JobState> = {
  */
 const RESTART_ALLOWANCE = 20
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
-const sameId = (a: string, b: string) => a.slice(0, 15) === b.slice(0, 15)
 
 /** Decides whether an attempt's error is worth another try. */
 export function verdictFor (err: unknown, mode: JobAccessMode = 'caller-session'): Verdict {

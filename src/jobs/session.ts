@@ -24,7 +24,8 @@ export class JobMustWait extends Unavailable {
   }
 }
 
-const sameId = (a: string, b: string): boolean => a.slice(0, 15) === b.slice(0, 15)
+/** The same record or org, whether given as 15 or 18 characters. */
+export const sameId = (a: string, b: string): boolean => a.slice(0, 15) === b.slice(0, 15)
 
 interface SessionOptions {
   mode: JobAccessMode

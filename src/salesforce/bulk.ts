@@ -1,4 +1,4 @@
-import { createRequire } from 'node:module'
+import { sdkModule } from './applink-sdk.ts'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { BulkApi, IngestJobInfo, IngestJobReference, Org } from '@heroku/applink/dist/index.js'
 import { OrgClient, RawBody } from './org-client.ts'
@@ -24,7 +24,7 @@ export interface OrgAccess {
 
 /** The SDK's Bulk API client for an org and token, built as the SDK builds it for a request. */
 export function sdkBulkApi (org: OrgAccess): BulkApi {
-  const sdkOrg = createRequire(import.meta.url)('@heroku/applink/dist/sdk/org.js') as { OrgImpl: OrgImplConstructor }
+  const sdkOrg = sdkModule<{ OrgImpl: OrgImplConstructor }>('dist/sdk/org.js')
   const { accessToken, apiVersion, orgId, instanceUrl, userId } = org
   return new sdkOrg.OrgImpl(accessToken, apiVersion, null, orgId, instanceUrl, userId, '', 'SalesforceOrg').bulkApi
 }
