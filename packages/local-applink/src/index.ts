@@ -39,6 +39,15 @@ function problem (res: ServerResponse, status: number, title: string, detail: st
   res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body))
 }
 
+/** A developer name from the path; a malformed escape (`%zz`) stays as sent rather than crash the server. */
+function decodedName (encoded: string): string {
+  try {
+    return decodeURIComponent(encoded)
+  } catch {
+    return encoded
+  }
+}
+
 export async function startLocalAppLink (opts: LocalAppLinkOptions): Promise<LocalAppLink> {
   const addonId = randomUUID()
   const appId = randomUUID()
@@ -66,7 +75,7 @@ export async function startLocalAppLink (opts: LocalAppLinkOptions): Promise<Loc
       problem(res, 403, 'Forbidden', 'The app is not attached to this add-on')
       return 403
     }
-    const developerName = decodeURIComponent(path.slice(prefix.length))
+    const developerName = decodedName(path.slice(prefix.length))
     const authorization = authorizations.get(developerName)
     if (authorization === undefined) {
       problem(res, 404, 'Not Found', `Authorization ${developerName} not found`)
@@ -103,7 +112,7 @@ export async function startLocalAppLink (opts: LocalAppLinkOptions): Promise<Loc
 
   const server = createServer((req, res) => {
     req.resume()
-    const developerName = decodeURIComponent((req.url ?? '').split('/authorizations/')[1]?.split('?')[0] ?? '')
+    const developerName = decodedName((req.url ?? '').split('/authorizations/')[1]?.split('?')[0] ?? '')
     requests.push({ developerName, status: answer(req, res) })
   })
   await new Promise<void>((resolve) => server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', resolve))
