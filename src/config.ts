@@ -3,8 +3,6 @@ import { Value } from 'typebox/value'
 import { keyringFrom } from './keyring.ts'
 import { ConfigError } from './errors.ts'
 
-export { ConfigError }
-
 /** Every setting the service reads, validated once at start; nothing else reads `process.env`. */
 export const ConfigSchema = Type.Object({
   NODE_ENV: Type.Enum(['development', 'test', 'production'], {

@@ -2,8 +2,6 @@ import type pg from 'pg'
 import type { Mirror } from './mirror.ts'
 import type { WarehouseStock } from '../domain/availability.ts'
 
-export type { WarehouseStock }
-
 export interface ProductAvailabilityRow {
   productCode: string
   productId: string | null

@@ -28,11 +28,9 @@ export interface IdempotencyOptions {
   retentionMs: number
   /** How long a duplicate waits for the first call to finish. */
   waitMs: number
-  /** A claim whose owner stopped showing life this long is taken over by the next call. */
-  leaseMs?: number
+  /** A claim whose owner stopped showing life this long is taken over by the next call (IDEMPOTENCY_LEASE_MS). */
+  leaseMs: number
 }
-
-const DEFAULT_LEASE_MS = 10_000
 
 /** What the work of a claimed key gets. */
 export interface Claim {
@@ -114,7 +112,7 @@ export async function runOnce<T> (
 ): Promise<{ result: T, replayed: boolean }> {
   const params = [scope.orgId, scope.userId, scope.operationId, scope.key]
   const requestHash = createHash('sha256').update(canonical(scope.request)).digest('base64url')
-  const leaseMs = opts.leaseMs ?? DEFAULT_LEASE_MS
+  const { leaseMs } = opts
   const owner = randomUUID()
   const mine = [...params, owner]
   const deadline = Date.now() + opts.waitMs

@@ -2,8 +2,6 @@ import type pg from 'pg'
 import type { Mirror } from './mirror.ts'
 import type { AccountFacts } from '../domain/insights.ts'
 
-export type { AccountFacts }
-
 /**
  * Everything accountInsights says about one account, from the mirror and the app's web orders,
  * in one round trip. The caller's access is checked before this runs: the mirror has no sharing.

@@ -5,7 +5,7 @@ import { purgeExpired } from '../../src/postgres/housekeeping.ts'
 import { AppError, OutcomeUnknown } from '../../src/errors.ts'
 import { buildApp } from '../helper.ts'
 
-const options = { retentionMs: 60_000, waitMs: 300 }
+const options = { retentionMs: 60_000, waitMs: 300, leaseMs: 10_000 }
 
 /** The promise fails with an error that has these fields. */
 async function failsWith (

@@ -23,8 +23,6 @@ export class Store {
   private readonly caseSensitive = new Set<string>()
   private readonly journal: Array<() => void> = []
   private readonly savepoints: number[] = []
-  /** Incremented on every change. */
-  version = 0
   /** Ids of records inserted, changed or removed since snapshot persistence last saved them. */
   readonly changed = new Set<string>()
   /** Set by snapshot persistence: without it nobody empties `changed`. */
@@ -106,7 +104,6 @@ export class Store {
       const undo = this.journal.pop()
       undo?.()
     }
-    this.version++
   }
 
   private touch (id: string): void {
@@ -123,7 +120,6 @@ export class Store {
     this.byId.set(id, rec)
     this.byType.get(rec.type)?.set(id, rec)
     for (const f of this.indexedFields.get(rec.type) ?? []) this.addIndex(rec, f, rec.f[f])
-    this.version++
     this.touch(id)
     this.record(() => this.remove(rec))
   }
@@ -134,7 +130,6 @@ export class Store {
     this.byId.delete(id)
     this.byType.get(rec.type)?.delete(id)
     for (const f of this.indexedFields.get(rec.type) ?? []) this.dropIndex(rec, f, rec.f[f])
-    this.version++
     this.touch(id)
   }
 
@@ -150,7 +145,6 @@ export class Store {
       }
       rec.f[k] = v
     }
-    this.version++
     this.touch(rec.f.Id as string)
     this.record(() => {
       for (const [k, v] of Object.entries(before)) {
