@@ -4,7 +4,7 @@ import { opportunityWithLines, quoteByIdempotencyKey, type StoredQuote } from '.
 import { toId18 } from '../salesforce/soql.ts'
 import { loadPricingRules } from '../postgres/pricing-rules.ts'
 import { idempotent } from './idempotent.ts'
-import { discountedLine, priceLine, totals } from '../domain/pricing.ts'
+import { discountedLine, priceLine, totals, type PricedLine } from '../domain/pricing.ts'
 import { NotFound, OutcomeUnknown, Unprocessable } from '../errors.ts'
 import { answerLost, type GraphNode } from '../salesforce/org-client.ts'
 import { SalesforceApiError } from '../salesforce/errors.ts'
@@ -27,25 +27,46 @@ const EXISTS_ALREADY = new Set(['INVALID_FIELD_FOR_INSERT_UPDATE', 'DUPLICATE_VA
 /** A line's key: its quote's key, a colon, its position (at most 64 + 4 characters of the field's 80). */
 const lineKey = (quoteKey: string, index: number): string => `${quoteKey}:${index}`
 
+type QuoteAnswer = Omit<Static<typeof GenerateQuoteResponse>, 'replayed'>
+
+/** One line of an answer: the record's id, what was quoted, and its price. */
+interface AnsweredLine {
+  id: string
+  productName: string
+  quantity: number
+  unitPrice: number
+  price: PricedLine
+}
+
+/** The answer's shape, one for a quote just created and for one an earlier attempt created. */
+function quoteAnswer (quoteId: string, quoteName: string, lines: AnsweredLine[]): QuoteAnswer {
+  return {
+    quoteId,
+    quoteName,
+    lines: lines.map((line) => ({
+      quoteLineItemId: line.id,
+      productName: line.productName,
+      quantity: line.quantity,
+      unitPrice: line.unitPrice,
+      discountPercent: line.price.discountPercent,
+      lineTotal: line.price.lineTotal
+    })),
+    ...totals(lines.map((line) => line.price))
+  }
+}
+
 /** The answer for a quote an earlier attempt created, from what the org holds. */
-function storedQuoteAnswer (quote: StoredQuote): Omit<Static<typeof GenerateQuoteResponse>, 'replayed'> {
+function storedQuoteAnswer (quote: StoredQuote): QuoteAnswer {
   const position = (line: { Idempotency_Key__c: string }): number =>
     Number(line.Idempotency_Key__c.slice(line.Idempotency_Key__c.lastIndexOf(':') + 1))
   const lines = [...(quote.QuoteLineItems?.records ?? [])].sort((a, b) => position(a) - position(b))
-  const prices = lines.map((line) => discountedLine(line.Quantity, line.UnitPrice, line.Discount ?? 0))
-  return {
-    quoteId: quote.Id,
-    quoteName: quote.Name,
-    lines: lines.map((line, i) => ({
-      quoteLineItemId: line.Id,
-      productName: line.Product2?.Name ?? line.Product2Id,
-      quantity: line.Quantity,
-      unitPrice: line.UnitPrice,
-      discountPercent: prices[i]?.discountPercent ?? 0,
-      lineTotal: prices[i]?.lineTotal ?? 0
-    })),
-    ...totals(prices)
-  }
+  return quoteAnswer(quote.Id, quote.Name, lines.map((line) => ({
+    id: line.Id,
+    productName: line.Product2?.Name ?? line.Product2Id,
+    quantity: line.Quantity,
+    unitPrice: line.UnitPrice,
+    price: discountedLine(line.Quantity, line.UnitPrice, line.Discount ?? 0)
+  })))
 }
 
 /**
@@ -143,19 +164,13 @@ export default defineAction({
         if (existing === undefined) throw err
         return storedQuoteAnswer(existing)
       }
-      return {
-        quoteId: created.get('quote') ?? '',
-        quoteName,
-        lines: priced.map(({ line, price }, i) => ({
-          quoteLineItemId: created.get(`line${i}`) ?? '',
-          productName: line.Product2?.Name ?? line.Product2Id,
-          quantity: line.Quantity,
-          unitPrice: line.UnitPrice,
-          discountPercent: price.discountPercent,
-          lineTotal: price.lineTotal
-        })),
-        ...totals(priced.map((p) => p.price))
-      }
+      return quoteAnswer(created.get('quote') ?? '', quoteName, priced.map(({ line, price }, i) => ({
+        id: created.get(`line${i}`) ?? '',
+        productName: line.Product2?.Name ?? line.Product2Id,
+        quantity: line.Quantity,
+        unitPrice: line.UnitPrice,
+        price
+      })))
     })
   }
 })
