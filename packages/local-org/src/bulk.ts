@@ -4,7 +4,7 @@ import type { UserInfo } from './access.ts'
 import { CsvError, DELIMITERS, csvLine, parseCsv } from './csv.ts'
 import type { ColumnDelimiter, LineEnding } from './csv.ts'
 import { fmtDateTime } from './dates.ts'
-import { SfError, notFound } from './errors.ts'
+import { SfError, asObject, methodNotAllowed, notFound, parseJson } from './errors.ts'
 import { IdGenerator, isValidId, normalizeId } from './ids.ts'
 import type { OrgCore } from './org.ts'
 import type { ObjectDef } from './schema.ts'
@@ -138,7 +138,7 @@ export class BulkIngest {
   }
 
   #create (user: UserInfo, raw: string, version: string): IngestJobInfo {
-    const body = parseBody(raw)
+    const body = asObject(parseJson(raw, 'POST'))
     const object = typeof body.object === 'string' ? body.object : ''
     const operation = typeof body.operation === 'string' ? body.operation : ''
     // Invalid requests answer 400 with errorCode INVALIDJOB (inferred from the Bulk API's InvalidJob exception code).
@@ -222,7 +222,7 @@ export class BulkIngest {
   }
 
   #patch (job: Job, raw: string): IngestJobInfo {
-    const state = parseBody(raw).state
+    const state = asObject(parseJson(raw, 'PATCH')).state
     const current = job.info.state
     if (state === 'UploadComplete') {
       // "Notifies Salesforce servers that the upload of job data is complete and is ready for processing."
@@ -397,21 +397,4 @@ export class BulkIngest {
 
 function touch (job: Job): void {
   job.info.systemModstamp = fmtDateTime(Date.now())
-}
-
-function parseBody (raw: string): Record<string, unknown> {
-  let body: unknown
-  try {
-    body = raw.trim() === '' ? undefined : JSON.parse(raw)
-  } catch (e) {
-    throw new SfError(400, 'JSON_PARSER_ERROR', `Unexpected character: ${(e as Error).message}`)
-  }
-  if (body === null || typeof body !== 'object' || Array.isArray(body)) {
-    throw new SfError(400, 'JSON_PARSER_ERROR', 'Expected a JSON object in the request body')
-  }
-  return body as Record<string, unknown>
-}
-
-function methodNotAllowed (method: string, allowed: string): SfError {
-  return new SfError(405, 'METHOD_NOT_ALLOWED', `HTTP Method '${method}' not allowed. Allowed are ${allowed}`)
 }

@@ -5,7 +5,7 @@ import { createServer } from 'node:http'
 import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 import type { UserInfo } from './access.ts'
 import { BulkIngest } from './bulk.ts'
-import { SfError, invalidSession, notFound } from './errors.ts'
+import { SfError, asObject, invalidSession, methodNotAllowed, notFound, parseJson } from './errors.ts'
 import type { SfErrorItem } from './errors.ts'
 import { IdGenerator, normalizeId } from './ids.ts'
 import type { OrgCore, PublishedEvent } from './org.ts'
@@ -809,10 +809,6 @@ function tooMany (): SfError {
   return new SfError(400, 'EXCEEDED_ID_LIMIT', 'record limit reached. cannot submit more than 200 records into this call')
 }
 
-function methodNotAllowed (method: string): SfError {
-  return new SfError(405, 'METHOD_NOT_ALLOWED', `HTTP Method '${method}' not allowed. Allowed are GET,HEAD,PATCH,POST,DELETE`)
-}
-
 function errorReply (e: unknown): Reply {
   if (e instanceof SfError) {
     if (e.status === 300) return { status: 300, body: e.message.split(',') }
@@ -820,22 +816,6 @@ function errorReply (e: unknown): Reply {
   }
   const err: SfErrorItem = { message: `An unexpected error occurred: ${(e as Error)?.message ?? String(e)}`, errorCode: 'UNKNOWN_EXCEPTION' }
   return { status: 500, body: [err] }
-}
-
-function asObject (body: unknown): Record<string, unknown> {
-  if (body === null || body === undefined || typeof body !== 'object' || Array.isArray(body)) {
-    throw new SfError(400, 'JSON_PARSER_ERROR', 'Expected a JSON object in the request body')
-  }
-  return body as Record<string, unknown>
-}
-
-function parseJson (raw: string, method: string): unknown {
-  if (raw.trim() === '' || method === 'GET' || method === 'DELETE') return undefined
-  try {
-    return JSON.parse(raw)
-  } catch (e) {
-    throw new SfError(400, 'JSON_PARSER_ERROR', `Unexpected character: ${(e as Error).message}`)
-  }
 }
 
 async function readBody (req: IncomingMessage): Promise<string> {
