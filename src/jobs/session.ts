@@ -121,12 +121,9 @@ export class JobSession {
    * the job waits JOB_LIMIT_WAIT_SECONDS instead of spending the calls the org's users still need.
    */
   checkApiFloor (): void {
-    try {
-      this.#opts.apiLimits.check(this.#credentials.orgId)
-    } catch (err) {
-      if (!(err instanceof Unavailable)) throw err
-      const reading = err.message.split('; ')[0] ?? err.message
-      throw new JobMustWait(reading, Math.max(1, err.retryAfterSeconds ?? this.#opts.config.JOB_LIMIT_WAIT_SECONDS))
-    }
+    const under = this.#opts.apiLimits.underFloor(this.#credentials.orgId)
+    if (under === undefined) return
+    throw new JobMustWait(`The org has used ${under.used} of its ${under.max} daily API calls`,
+      Math.max(1, under.retryAfterSeconds))
   }
 }

@@ -20,17 +20,23 @@ export class ApiLimits {
     this.#byOrg.set(orgId, { used, max, at: Date.now() })
   }
 
+  /** The org's last fresh reading when it is under the floor, with how long it stays trusted. */
+  underFloor (orgId: string): { used: number, max: number, retryAfterSeconds: number } | undefined {
+    const reading = this.#byOrg.get(orgId)
+    if (reading === undefined || reading.max === 0) return undefined
+    const age = Date.now() - reading.at
+    if (age > this.#staleAfterMs) return undefined
+    const remainingPercent = ((reading.max - reading.used) / reading.max) * 100
+    if (remainingPercent >= this.#floorPercent) return undefined
+    return { used: reading.used, max: reading.max, retryAfterSeconds: Math.ceil((this.#staleAfterMs - age) / 1000) }
+  }
+
   /** Throws 503 API_LIMIT_NEAR when the org is under the floor. */
   check (orgId: string): void {
-    const reading = this.#byOrg.get(orgId)
-    if (reading === undefined || reading.max === 0) return
-    const age = Date.now() - reading.at
-    if (age > this.#staleAfterMs) return
-    const remainingPercent = ((reading.max - reading.used) / reading.max) * 100
-    if (remainingPercent < this.#floorPercent) {
-      throw new Unavailable('API_LIMIT_NEAR',
-        `The org has used ${reading.used} of its ${reading.max} daily API calls; this action is paused to keep ${this.#floorPercent}% for other work. Actions that read only the database keep working.`,
-        Math.ceil((this.#staleAfterMs - age) / 1000))
-    }
+    const under = this.underFloor(orgId)
+    if (under === undefined) return
+    throw new Unavailable('API_LIMIT_NEAR',
+      `The org has used ${under.used} of its ${under.max} daily API calls; this action is paused to keep ${this.#floorPercent}% for other work. Actions that read only the database keep working.`,
+      under.retryAfterSeconds)
   }
 }
