@@ -9,7 +9,6 @@ export interface OrgAuthorization {
   /** Never log or store it. */
   accessToken: string
   userId: string
-  username: string
 }
 
 /**
@@ -73,8 +72,7 @@ export async function fetchAuthorization (
       instanceUrl: org.domainUrl.replace(/\/+$/, ''),
       apiVersion: org.apiVersion.replace(/^v/, ''),
       accessToken,
-      userId: org.user.id,
-      username: org.user.username
+      userId: org.user.id
     }
   } catch (err) {
     if (err instanceof AuthorizationError) throw err

@@ -41,19 +41,11 @@ function orgHosts (orgDomainUrl: URL): Set<string> {
   return hosts
 }
 
-function parse (url: string): URL | undefined {
-  try {
-    return new URL(url)
-  } catch {
-    return undefined
-  }
-}
-
 /** The configured extra origins, normalised (`https://host[:port]`). */
 export function allowedCallbackOrigins (config: Pick<Config, 'CALLBACK_ALLOWED_ORIGINS'>): string[] {
   return (config.CALLBACK_ALLOWED_ORIGINS ?? '').split(',').flatMap((raw) => {
-    const url = parse(raw.trim())
-    return url === undefined ? [] : [url.origin]
+    const url = URL.parse(raw.trim())
+    return url === null ? [] : [url.origin]
   })
 }
 
@@ -62,9 +54,9 @@ export function callbackTarget (
   orgDomainUrl: string,
   allowedOrigins: readonly string[]
 ): CallbackTarget {
-  const target = parse(callbackUrl)
-  const org = parse(orgDomainUrl)
-  if (target === undefined || org === undefined || target.username !== '' || target.password !== '') return REFUSED
+  const target = URL.parse(callbackUrl)
+  const org = URL.parse(orgDomainUrl)
+  if (target === null || org === null || target.username !== '' || target.password !== '') return REFUSED
   // The org's own URL as AppLink gives it (http only for the local stand-in org).
   if (target.origin === org.origin) return { allowed: true, withSession: true }
   if (target.protocol === 'https:' && org.protocol === 'https:' && orgHosts(org).has(target.host)) {
