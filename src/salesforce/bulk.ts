@@ -22,11 +22,12 @@ export interface OrgAccess {
   userId: string
 }
 
-/** The SDK's Bulk API client for an org and token, built as the SDK builds it for a request. */
-export function sdkBulkApi (org: OrgAccess): BulkApi {
+/** The SDK's Bulk API client for an org, as the SDK builds it for a request, for any token. */
+export function sdkBulkApi (org: Omit<OrgAccess, 'accessToken'>): (accessToken: string) => BulkApi {
   const sdkOrg = sdkModule<{ OrgImpl: OrgImplConstructor }>('dist/sdk/org.js')
-  const { accessToken, apiVersion, orgId, instanceUrl, userId } = org
-  return new sdkOrg.OrgImpl(accessToken, apiVersion, null, orgId, instanceUrl, userId, '', 'SalesforceOrg').bulkApi
+  const { apiVersion, orgId, instanceUrl, userId } = org
+  return (accessToken) =>
+    new sdkOrg.OrgImpl(accessToken, apiVersion, null, orgId, instanceUrl, userId, '', 'SalesforceOrg').bulkApi
 }
 
 export type IngestState = IngestJobInfo['state']
@@ -84,11 +85,16 @@ export function parseRecordError (text: string): { errorCode: string, message: s
  */
 export class BulkIngest {
   readonly #org: OrgClient
-  readonly #bulkApi: BulkApi
+  readonly #bulkApiFor: (accessToken: string) => BulkApi
+  #bulkApi: { accessToken: string, api: BulkApi } | undefined
 
-  constructor (org: OrgClient, bulkApi: BulkApi) {
+  /**
+   * `bulkApiFor` builds the SDK's client for a token: the SDK's client keeps the token it was
+   * built with, so a session the org client renews (an AppLink authorization) needs a new one.
+   */
+  constructor (org: OrgClient, bulkApiFor: (accessToken: string) => BulkApi) {
     this.#org = org
-    this.#bulkApi = bulkApi
+    this.#bulkApiFor = bulkApiFor
   }
 
   /** "Create a Job": POST /jobs/ingest; the job is Open and holds no data. */
@@ -147,12 +153,17 @@ export class BulkIngest {
   }
 
   async #sdk<T> (call: (api: BulkApi) => Promise<T>): Promise<T> {
-    this.#org.apiCalls++
-    try {
-      return await call(this.#bulkApi)
-    } catch (err) {
-      throw fromSdkError(err)
-    }
+    return await this.#org.withSession(async (accessToken) => {
+      if (this.#bulkApi?.accessToken !== accessToken) {
+        this.#bulkApi = { accessToken, api: this.#bulkApiFor(accessToken) }
+      }
+      this.#org.apiCalls++
+      try {
+        return await call(this.#bulkApi.api)
+      } catch (err) {
+        throw fromSdkError(err)
+      }
+    })
   }
 }
 

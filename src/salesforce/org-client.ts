@@ -76,14 +76,23 @@ export class OrgClient {
    * (inferred: authentication comes before any work), so it is sent again with a fresh token, even a write.
    */
   async request<T> (method: string, path: string, body?: unknown): Promise<T> {
+    return await this.withSession(async () => await this.#withRetries<T>(method, path, body))
+  }
+
+  /**
+   * Runs `call` with the current token and, when Salesforce refuses the session and a renewal is
+   * configured, once more with a fresh one: for calls made through another client on this
+   * client's session (the SDK's Bulk API 2.0 reads).
+   */
+  async withSession<T> (call: (accessToken: string) => Promise<T>): Promise<T> {
     try {
-      return await this.#withRetries<T>(method, path, body)
+      return await call(this.#accessToken)
     } catch (err) {
       const renew = this.#opts.renewAccessToken
       const sessionRefused = err instanceof SalesforceApiError && (err.errorCode === 'INVALID_SESSION_ID' || err.httpStatus === 401)
       if (renew === undefined || !sessionRefused) throw err
       this.#accessToken = await renew()
-      return await this.#withRetries<T>(method, path, body)
+      return await call(this.#accessToken)
     }
   }
 

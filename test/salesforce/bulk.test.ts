@@ -91,3 +91,22 @@ t.test('an expired session on an SDK read is INVALID_SESSION_ID, as on the org c
   t.equal((err as SalesforceApiError).errorCode, 'INVALID_SESSION_ID')
   t.equal(verdictFor(err).output.errorCode, 'INVALID_SESSION_ID')
 })
+
+t.test('a session renewed mid-job (an AppLink authorization): the SDK\'s reads go on with the fresh token', async (t) => {
+  const org = await startLocalOrg({ port: 0, seed: 3 })
+  t.teardown(() => org.close())
+  const { bulk, rest } = bulkClientFor(org, ADMIN, { renewed: true })
+  const [account] = org.records('Account')
+  const jobId = await bulk.create('Account', 'update')
+  await bulk.upload(jobId, toCsv(['Id', 'Description'], [[String(account?.Id), 'renewed']]))
+  await bulk.uploadComplete(jobId)
+  const first = rest.accessToken
+  org.expireToken(ADMIN)
+  const info = await bulk.waitUntilFinal(jobId, never, async () => {}, fast)
+  t.equal(info.state, 'JobComplete', 'polled to the end after the session expired')
+  t.not(rest.accessToken, first, 'on a renewed token')
+  org.expireToken(ADMIN)
+  const results = await bulk.results(jobId)
+  t.same(results.written, [String(account?.Id)], 'the results read after a second expiry too')
+  t.equal(org.getRecord(String(account?.Id))?.Description, 'renewed')
+})
