@@ -1,4 +1,5 @@
 import { sdkModule } from './applink-sdk.ts'
+import { csvLine } from '@applink-actions/platform/csv'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { BulkApi, IngestJobInfo, IngestJobReference, Org } from '@heroku/applink/dist/index.js'
 import { OrgClient, RawBody } from './org-client.ts'
@@ -51,21 +52,15 @@ export interface PollSchedule { firstMs: number, maxMs: number }
 export const DEFAULT_POLL: PollSchedule = { firstMs: 250, maxMs: 30_000 }
 
 /**
- * One field as RFC 4180 and Bulk API 2.0's "Valid CSV Record Rows" want it: "If a field value contains
- * a comma, a new line, or a double quote, the field value must be contained within double quotes", and
- * "the double quote must be escaped by preceding it with another double quote". An empty value leaves
- * the field unchanged on update ("Empty field values are ignored when you update records"); null is
- * written "#N/A" ("To set a field value to null, use a field value of #N/A").
+ * A value as Bulk API 2.0 reads it: an empty value leaves the field unchanged on update ("Empty field
+ * values are ignored when you update records"); null is written "#N/A" ("To set a field value to null,
+ * use a field value of #N/A").
  */
-function csvField (value: string | number | null): string {
-  if (value === null) return '#N/A'
-  const text = String(value)
-  return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text
-}
+const csvValue = (value: string | number | null): string => value === null ? '#N/A' : String(value)
 
-/** CSV with a header row, COMMA delimiter and LF line endings (the job's defaults). */
+/** CSV with a header row, COMMA delimiter and LF line endings (the job's defaults), quoted as RFC 4180 wants. */
 export function toCsv (columns: string[], rows: Array<Array<string | number | null>>): string {
-  return [columns, ...rows].map((row) => row.map(csvField).join(',') + '\n').join('')
+  return [columns, ...rows].map((row) => csvLine(row.map(csvValue), 'COMMA', 'LF')).join('')
 }
 
 /**
