@@ -49,6 +49,7 @@ export class OrgCore {
   readonly events: PublishedEvent[] = []
   private replayId = 0
   private clock = 0
+  private readonly blanks = new WeakMap<ObjectDef, Record<string, Value>>()
 
   constructor (opts: { extraObjects?: ObjectSpec[]; orgId: string; apiVersion: string; idStart?: number }) {
     this.schema = buildSchema(opts.extraObjects)
@@ -186,8 +187,7 @@ export class OrgCore {
     this.checkUnique(def, values, undefined)
     const now = this.tick()
     const ts = fmtDateTime(now)
-    const f: Record<string, Value> = {}
-    for (const fd of def.fields) f[fd.name] = null
+    const f: Record<string, Value> = { ...this.blank(def) }
     Object.assign(f, {
       Id: this.ids.next(def.keyPrefix),
       IsDeleted: false,
@@ -198,7 +198,6 @@ export class OrgCore {
       SystemModstamp: ts
     })
     if (def.fieldMap.has('ownerid')) f.OwnerId = user.id
-    for (const fd of def.fields) if (fd.type === 'boolean' && f[fd.name] === null) f[fd.name] = false
     const auto = AUTONUMBER[def.name]
     if (auto) f[auto.field] = auto.format(this.nextAutonumber(def.name))
     Object.assign(f, values)
@@ -284,6 +283,17 @@ export class OrgCore {
       return { rec: this.update(user, def.name, match.f.Id as string, rest), created: false }
     }
     return { rec: this.create(user, def.name, { ...body, [f.name]: extValue }), created: true }
+  }
+
+  /** A new record's fields before its values: every field null, checkboxes false, in the object's order. */
+  private blank (def: ObjectDef): Record<string, Value> {
+    let f = this.blanks.get(def)
+    if (f === undefined) {
+      f = {}
+      for (const fd of def.fields) f[fd.name] = fd.type === 'boolean' ? false : null
+      this.blanks.set(def, f)
+    }
+    return f
   }
 
   private writable (user: UserInfo, def: ObjectDef, id: string, opts: WriteOptions): Rec {

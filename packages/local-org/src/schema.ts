@@ -228,19 +228,24 @@ export function defineObject (spec: ObjectSpec): ObjectDef {
 export class Schema {
   readonly objects = new Map<string, ObjectDef>()
   readonly byPrefix = new Map<string, ObjectDef>()
+  /** By the name as defined: records carry it, so most look-ups need no lower-casing. */
+  private readonly byName = new Map<string, ObjectDef>()
 
   constructor (defs: ObjectDef[]) {
     for (const d of defs) this.add(d)
   }
 
   add (def: ObjectDef): void {
+    const replaced = this.objects.get(def.name.toLowerCase())
+    if (replaced !== undefined) this.byName.delete(replaced.name)
     this.objects.set(def.name.toLowerCase(), def)
+    this.byName.set(def.name, def)
     this.byPrefix.set(def.keyPrefix, def)
     this.linkChildren()
   }
 
   get (name: string): ObjectDef | undefined {
-    return this.objects.get(name.toLowerCase())
+    return this.byName.get(name) ?? this.objects.get(name.toLowerCase())
   }
 
   all (): ObjectDef[] {

@@ -87,10 +87,21 @@ type SelectItem =
   | { kind: 'sub'; rel: ChildRelationship; q: Compiled }
 interface AggItem { kind: 'group' | 'agg'; key: string; get: Getter; field: FieldDef }
 
+/**
+ * The SELECT list as the answer nests it, built once per query: a parent relationship's fields
+ * gathered under it (its record looked up once per answer record), at the place of its first field.
+ */
+type Shape = Array<
+  | { kind: 'field'; name: string }
+  | { kind: 'parent'; step: FieldDef; key: string; shape: Shape }
+  | { kind: 'sub'; rel: ChildRelationship; q: Compiled }
+>
+
 export interface Compiled {
   soql: string
   def: ObjectDef
   select: SelectItem[]
+  shape: Shape
   where?: Node
   order: OrderItem[]
   limit?: number
@@ -196,6 +207,7 @@ export class SoqlEngine {
       soql,
       def,
       select: [],
+      shape: [],
       order: [],
       limit: ast.limit,
       offset: ast.offset ?? 0,
@@ -235,6 +247,7 @@ export class SoqlEngine {
     } else {
       for (const f of fields) this.compileSelect(f, def, soql, resolve, c.select)
       if (c.select.length === 0) throw new SfError(400, 'MALFORMED_QUERY', 'unexpected token: FROM')
+      c.shape = shapeOf(c.select)
     }
 
     const orders = ast.orderBy === undefined ? [] : Array.isArray(ast.orderBy) ? ast.orderBy : [ast.orderBy]
@@ -575,15 +588,15 @@ export class SoqlEngine {
         if (t.values.some(v => v !== null && typeof v === 'object')) continue
         keys = t.raw
       }
-      const found: Rec[] = []
-      const seen = new Set<Rec>()
-      for (const k of keys) {
-        if (k === null) { found.length = 0; break }
-        for (const r of ctx.store.lookup(c.def.name, t.field.name, k)) {
-          if (!seen.has(r)) { seen.add(r); found.push(r) }
-        }
-      }
       if (keys.includes(null)) continue
+      let found: Rec[]
+      if (keys.length === 1) {
+        found = [...ctx.store.matching(c.def.name, t.field.name, keys[0] as Value)]
+      } else {
+        const seen = new Set<Rec>()
+        for (const k of keys) for (const r of ctx.store.matching(c.def.name, t.field.name, k)) seen.add(r)
+        found = [...seen]
+      }
       if (!best || found.length < best.length) best = found
     }
     if (best) {
@@ -648,51 +661,75 @@ export class SoqlEngine {
   }
 
   project (c: Compiled, rec: Rec, ctx: ExecCtx): Record<string, unknown> {
-    const base = `/services/data/v${ctx.apiVersion}/sobjects`
-    const out: Record<string, unknown> = { attributes: { type: rec.type, url: `${base}/${rec.type}/${rec.f.Id as string}` } }
-    for (const item of c.select) {
-      if (item.kind === 'field') {
-        const p = item.path
-        let node = out
-        let cur: Rec | undefined = rec
-        let dead = false
-        for (const step of p.steps) {
-          const key = step.relationshipName as string
-          const existing = node[key]
-          const parentId: Value | undefined = cur?.f[step.name]
-          const parent: Rec | undefined = typeof parentId === 'string' ? ctx.store.get(parentId) : undefined
-          if (existing === null || !parent) {
-            if (existing === undefined) node[key] = null
-            dead = true
-            break
-          }
-          if (existing === undefined) {
-            node[key] = { attributes: { type: parent.type, url: `${base}/${parent.type}/${parent.f.Id as string}` } }
-          }
-          node = node[key] as Record<string, unknown>
-          cur = parent
+    const base = `/services/data/v${ctx.apiVersion}/sobjects/`
+    const attributes = { type: rec.type, url: base + rec.type + '/' + (rec.f.Id as string) }
+    return this.fill(c.shape, rec, { attributes }, ctx, base)
+  }
+
+  /** Writes `shape`'s values of `rec` into `out`, parents nested, subqueries answered. */
+  private fill (
+    shape: Shape, rec: Rec, out: Record<string, unknown>, ctx: ExecCtx, base: string
+  ): Record<string, unknown> {
+    for (const n of shape) {
+      if (n.kind === 'field') {
+        const v = rec.f[n.name]
+        out[n.name] = v === undefined ? null : v
+      } else if (n.kind === 'parent') {
+        const parentId = rec.f[n.step.name]
+        const parent = typeof parentId === 'string' ? ctx.store.get(parentId) : undefined
+        if (parent) {
+          const attributes = { type: parent.type, url: base + parent.type + '/' + (parent.f.Id as string) }
+          out[n.key] = this.fill(n.shape, parent, { attributes }, ctx, base)
+        } else {
+          out[n.key] = null
         }
-        if (!dead) node[p.field.name] = cur?.f[p.field.name] ?? null
       } else {
-        const kids = ctx.store.lookup(item.rel.childSObject, item.rel.field, rec.f.Id as string)
-        const sub = item.q
-        const semis = new Map<CondNode, Set<Value>>()
-        const pred = sub.where ? buildPred(sub.where, ctx, semis, this) : undefined
-        const all = seesAll(ctx.user)
-        let list = kids.filter(k =>
-          k.f.IsDeleted !== true &&
-          (all || recordAccess(ctx.user, k, ctx.store).read) &&
-          (!pred || pred(k))
-        )
-        list.sort((a, b) => ((a.f.Id as string) < (b.f.Id as string) ? -1 : 1))
-        list = this.sortAndSlice(list, sub, ctx)
-        out[item.rel.relationshipName] = list.length === 0
-          ? null
-          : { totalSize: list.length, done: true, records: list.map(k => this.project(sub, k, ctx)) }
+        out[n.rel.relationshipName] = this.children(n.rel, n.q, rec, ctx)
       }
     }
     return out
   }
+
+  /** A subquery's answer for one parent record: its visible children, or null when there are none. */
+  private children (rel: ChildRelationship, sub: Compiled, rec: Rec, ctx: ExecCtx): Record<string, unknown> | null {
+    const pred = sub.where ? buildPred(sub.where, ctx, new Map<CondNode, Set<Value>>(), this) : undefined
+    const all = seesAll(ctx.user)
+    let list: Rec[] = []
+    // Through the parent-id index, as the store holds it (no copy of the bucket).
+    for (const k of ctx.store.matching(rel.childSObject, rel.field, rec.f.Id as string)) {
+      if (k.f.IsDeleted === true) continue
+      if (!all && !recordAccess(ctx.user, k, ctx.store).read) continue
+      if (pred && !pred(k)) continue
+      list.push(k)
+    }
+    if (list.length > 1) list.sort((a, b) => ((a.f.Id as string) < (b.f.Id as string) ? -1 : 1))
+    list = this.sortAndSlice(list, sub, ctx)
+    return list.length === 0
+      ? null
+      : { totalSize: list.length, done: true, records: list.map(k => this.project(sub, k, ctx)) }
+  }
+}
+
+/** The SELECT list nested as the answer is: see Shape. */
+function shapeOf (select: SelectItem[]): Shape {
+  const root: Shape = []
+  for (const item of select) {
+    if (item.kind === 'sub') {
+      root.push(item)
+      continue
+    }
+    let level = root
+    for (const step of item.path.steps) {
+      let node = level.find(n => n.kind === 'parent' && n.step === step)
+      if (node === undefined) {
+        node = { kind: 'parent', step, key: step.relationshipName as string, shape: [] }
+        level.push(node)
+      }
+      level = (node as { shape: Shape }).shape
+    }
+    level.push({ kind: 'field', name: item.path.field.name })
+  }
+  return root
 }
 
 function samePath (a: Path, b: Path): boolean {

@@ -13,14 +13,16 @@ export function indexKey (v: Value | undefined): Value | undefined {
   return typeof v === 'string' ? v.toLowerCase() : v
 }
 
+/** One hash index: key → records. Case-sensitive unique fields keep their values as they are. */
+interface Index { field: string; caseSensitive: boolean; keys: Map<Value, Set<Rec>> }
+
+const NO_RECORDS: ReadonlySet<Rec> = new Set()
+
 export class Store {
   readonly byId = new Map<string, Rec>()
   readonly byType = new Map<string, Map<string, Rec>>()
-  /** `${type}.${field}` → key → records. */
-  private readonly indexes = new Map<string, Map<Value, Set<Rec>>>()
-  private readonly indexedFields = new Map<string, string[]>()
-  /** `${type}.${field}` of case-sensitive unique fields: their index keeps values as they are. */
-  private readonly caseSensitive = new Set<string>()
+  /** type → indexed field → its index. */
+  private readonly indexes = new Map<string, Map<string, Index>>()
   private readonly journal: Array<() => void> = []
   private readonly savepoints: number[] = []
   /** Ids of records inserted, changed or removed since snapshot persistence last saved them. */
@@ -37,42 +39,49 @@ export class Store {
 
   registerType (o: ObjectDef): void {
     if (!this.byType.has(o.name)) this.byType.set(o.name, new Map())
-    const fields = o.fields.filter(f => f.indexed && f.name !== 'Id').map(f => f.name)
-    this.indexedFields.set(o.name, fields)
-    for (const f of fields) {
-      const k = `${o.name}.${f}`
-      if (!this.indexes.has(k)) this.indexes.set(k, new Map())
+    const indexes = this.indexes.get(o.name) ?? new Map<string, Index>()
+    this.indexes.set(o.name, indexes)
+    for (const f of o.fields) {
+      if (!f.indexed || f.name === 'Id') continue
+      const idx = indexes.get(f.name)
+      if (idx) idx.caseSensitive = f.caseSensitive
+      else indexes.set(f.name, { field: f.name, caseSensitive: f.caseSensitive, keys: new Map() })
     }
-    for (const f of o.fields) if (f.caseSensitive) this.caseSensitive.add(`${o.name}.${f.name}`)
   }
 
-  private keyOf (type: string, field: string, v: Value | undefined): Value | undefined {
-    return this.caseSensitive.has(`${type}.${field}`) && typeof v === 'string' ? v : indexKey(v)
+  private keyOf (idx: Index, v: Value | undefined): Value | undefined {
+    return idx.caseSensitive && typeof v === 'string' ? v : indexKey(v)
   }
 
   isIndexed (type: string, field: string): boolean {
-    return field === 'Id' || this.indexes.has(`${type}.${field}`)
+    return field === 'Id' || this.indexes.get(type)?.has(field) === true
   }
 
   /** Records of `type` whose indexed `field` equals `value` (case-insensitive for text). */
   lookup (type: string, field: string, value: Value): Rec[] {
+    return [...this.matching(type, field, value)]
+  }
+
+  /**
+   * As lookup, without copying: an index's own set, in insertion order, to read at once (a write
+   * to the store may change it).
+   */
+  matching (type: string, field: string, value: Value): Iterable<Rec> {
     if (field === 'Id') {
       const r = typeof value === 'string' ? this.byId.get(value) : undefined
-      return r && r.type === type ? [r] : []
+      return r && r.type === type ? [r] : NO_RECORDS
     }
-    const idx = this.indexes.get(`${type}.${field}`)
+    const idx = this.indexes.get(type)?.get(field)
     if (!idx) throw new Error(`field ${type}.${field} is not indexed`)
-    const k = this.keyOf(type, field, value)
-    if (k === undefined) return []
-    const set = idx.get(k)
-    return set ? [...set] : []
+    const k = this.keyOf(idx, value)
+    return (k === undefined ? undefined : idx.keys.get(k)) ?? NO_RECORDS
   }
 
   count (type: string, field: string, value: Value): number {
-    const idx = this.indexes.get(`${type}.${field}`)
-    const k = this.keyOf(type, field, value)
+    const idx = this.indexes.get(type)?.get(field)
+    const k = idx && this.keyOf(idx, value)
     if (!idx || k === undefined) return 0
-    return idx.get(k)?.size ?? 0
+    return idx.keys.get(k)?.size ?? 0
   }
 
   all (type: string): IterableIterator<Rec> {
@@ -119,7 +128,7 @@ export class Store {
     const id = rec.f.Id as string
     this.byId.set(id, rec)
     this.byType.get(rec.type)?.set(id, rec)
-    for (const f of this.indexedFields.get(rec.type) ?? []) this.addIndex(rec, f, rec.f[f])
+    for (const idx of this.indexesOf(rec.type)) this.addIndex(idx, rec, rec.f[idx.field])
     this.touch(id)
     this.record(() => this.remove(rec))
   }
@@ -129,51 +138,54 @@ export class Store {
     const id = rec.f.Id as string
     this.byId.delete(id)
     this.byType.get(rec.type)?.delete(id)
-    for (const f of this.indexedFields.get(rec.type) ?? []) this.dropIndex(rec, f, rec.f[f])
+    for (const idx of this.indexesOf(rec.type)) this.dropIndex(idx, rec, rec.f[idx.field])
     this.touch(id)
   }
 
   set (rec: Rec, changes: Record<string, Value>): void {
     const before: Record<string, Value> = {}
-    const indexed = this.indexedFields.get(rec.type) ?? []
+    const indexes = this.indexes.get(rec.type)
     for (const [k, v] of Object.entries(changes)) {
       const old = rec.f[k] === undefined ? null : rec.f[k]
       before[k] = old
-      if (indexed.includes(k)) {
-        this.dropIndex(rec, k, old)
-        this.addIndex(rec, k, v)
+      const idx = indexes?.get(k)
+      if (idx) {
+        this.dropIndex(idx, rec, old)
+        this.addIndex(idx, rec, v)
       }
       rec.f[k] = v
     }
     this.touch(rec.f.Id as string)
     this.record(() => {
       for (const [k, v] of Object.entries(before)) {
-        if (indexed.includes(k)) {
-          this.dropIndex(rec, k, rec.f[k])
-          this.addIndex(rec, k, v)
+        const idx = indexes?.get(k)
+        if (idx) {
+          this.dropIndex(idx, rec, rec.f[k])
+          this.addIndex(idx, rec, v)
         }
         rec.f[k] = v
       }
     })
   }
 
-  private addIndex (rec: Rec, field: string, v: Value | undefined): void {
-    const k = this.keyOf(rec.type, field, v)
+  private indexesOf (type: string): Iterable<Index> {
+    return this.indexes.get(type)?.values() ?? []
+  }
+
+  private addIndex (idx: Index, rec: Rec, v: Value | undefined): void {
+    const k = this.keyOf(idx, v)
     if (k === undefined) return
-    const idx = this.indexes.get(`${rec.type}.${field}`)
-    if (!idx) return
-    let set = idx.get(k)
-    if (!set) { set = new Set(); idx.set(k, set) }
+    let set = idx.keys.get(k)
+    if (!set) { set = new Set(); idx.keys.set(k, set) }
     set.add(rec)
   }
 
-  private dropIndex (rec: Rec, field: string, v: Value | undefined): void {
-    const k = this.keyOf(rec.type, field, v)
+  private dropIndex (idx: Index, rec: Rec, v: Value | undefined): void {
+    const k = this.keyOf(idx, v)
     if (k === undefined) return
-    const idx = this.indexes.get(`${rec.type}.${field}`)
-    const set = idx?.get(k)
+    const set = idx.keys.get(k)
     if (!set) return
     set.delete(rec)
-    if (set.size === 0) idx?.delete(k)
+    if (set.size === 0) idx.keys.delete(k)
   }
 }
