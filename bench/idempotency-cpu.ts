@@ -1,4 +1,4 @@
-// PostgreSQL CPU per runOnce happy path (claim, sending, answer), as generateQuote runs it:
+// PostgreSQL CPU per runOnce happy path (claim, sending, answer, batched across calls), as generateQuote runs it:
 // `node bench/idempotency-cpu.ts [calls]` (CONCURRENCY, default 8; WORK_MS, the org calls' time before
 // and after `sending`, default 0; WORK_MS=35 paces it as figure 1b does). Backends serving the bench
 // database (pg_stat_activity, /proc) and, separately, the server's background processes (the WAL
@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
 import pg from 'pg'
-import { runOnce } from '../src/postgres/idempotency.ts'
+import { IdempotencyWriter, runOnce } from '../src/postgres/idempotency.ts'
 import { migrate } from '../src/postgres/migrate.ts'
 import { benchDatabase } from './env.ts'
 import { backendCpuSpent, cpuMs } from './processes.ts'
@@ -37,8 +37,9 @@ try {
   await migrate(db.pool)
   const pool = new pg.Pool({ connectionString: db.url, max: 10 })
   pool.on('error', () => {})
+  const writer = new IdempotencyWriter(pool)
   const opts = { retentionMs: 86_400_000, waitMs: 5000, leaseMs: 10_000 }
-  const call = () => runOnce(pool, {
+  const call = () => runOnce(writer, {
     orgId: '00D000000000001AAA',
     userId: '005000000000001AAA',
     operationId: 'generateQuote',
@@ -58,6 +59,7 @@ try {
   const before = await cpu(db.pool, database)
   const started = performance.now()
   await run(CALLS)
+  await writer.close()
   const wallMs = performance.now() - started
   const after = await cpu(db.pool, database)
   const perCall = (ms: number) => (ms / CALLS).toFixed(3)

@@ -6,6 +6,7 @@ import configPlugin from './plugins/config.ts'
 import errorHandler from './plugins/error-handler.ts'
 import gracefulClose from './plugins/graceful-close.ts'
 import pgPlugin from './postgres/plugin.ts'
+import idempotencyPlugin from './postgres/idempotency-plugin.ts'
 import mirrorPlugin from './postgres/mirror-plugin.ts'
 import jobsPlugin from './jobs/plugin.ts'
 import swaggerPlugin from './plugins/swagger.ts'
@@ -35,6 +36,7 @@ async function app (instance: FastifyInstance, opts: AppOptions): Promise<void> 
   await instance.register(gracefulClose)
   if (opts.database !== false) {
     await instance.register(pgPlugin)
+    await instance.register(idempotencyPlugin)
     await instance.register(mirrorPlugin)
     await instance.register(jobsPlugin)
   }

@@ -15,7 +15,7 @@ export async function idempotent<T extends object> (
 ): Promise<T & { replayed: boolean }> {
   const { idempotencyKey, ...request } = input
   const { caller, app } = ctx
-  const { result, replayed } = await runOnce(app.pg,
+  const { result, replayed } = await runOnce(app.idempotency,
     { orgId: caller.org.id, userId: caller.user.id, operationId, key: idempotencyKey ?? caller.requestId, request },
     {
       retentionMs: app.config.IDEMPOTENCY_RETENTION_MS,

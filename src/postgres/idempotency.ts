@@ -40,12 +40,13 @@ export interface Claim {
    * record; another request with a reused key (once its record here has expired) to another one.
    */
   readonly orgKey: string
-  /** An earlier owner of this key sent the org write and never recorded its answer: ask the org before writing. */
+  /** An earlier owner of this key may have sent the org write, and never recorded its answer: ask the org first. */
   readonly writeMaybeDone: boolean
   /**
-   * Records, durably, that the org write goes out now: call it just before sending. Throws when
-   * this claim was taken over meanwhile (the call then waits for the new owner's answer), so two
-   * owners never both send.
+   * Call it just before sending the org write. Throws when this claim was taken over meanwhile
+   * (the call then waits for the new owner's answer), so two owners never both send. Within the
+   * local fence (half the lease since the claim or the last heartbeat went out) it costs nothing;
+   * past it, one fenced statement.
    */
   sending: () => Promise<void>
 }
@@ -77,67 +78,237 @@ const WHERE = 'org_id = $1 AND user_id = $2 AND operation_id = $3 AND idempotenc
 const ASYNC_COMMIT = "WITH async_commit AS (SELECT set_config('synchronous_commit', 'off', true))"
 
 /**
- * The sending mark, fenced by the owner. Committed asynchronously: losing it in a crash only
- * loses `writeMaybeDone` for the retry, and the org write is idempotent by itself (quotes upsert
- * on their `orgKey`), so a retry that writes again settles on the same records.
+ * The sending mark, fenced by the owner: run only when the local fence (see `runOnce`) has run
+ * out. Committed asynchronously: losing it in a crash changes nothing, as a takeover of an
+ * unfinished claim is told the write may have been sent anyway.
  */
 const SENDING = `${ASYNC_COMMIT}
   UPDATE idempotency_records SET sent_at = now(), heartbeat_at = now()
     FROM async_commit WHERE ${WHERE} AND owner = $5`
 
+/** Answers of finished calls, one element per answer in each array: $1-$4 the key, $5 the answer. */
+const ANSWERS = `UPDATE idempotency_records r SET response = a.response, completed_at = now()
+    FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::jsonb[])
+      AS a (org_id, user_id, operation_id, idempotency_key, response)
+    WHERE (r.org_id, r.user_id, r.operation_id, r.idempotency_key)
+      = (a.org_id, a.user_id, a.operation_id, a.idempotency_key)`
+
 /**
- * The answer, committed asynchronously: losing it in a crash leaves the claim to run out its
- * lease, and the retry takes it over and asks the org.
+ * Answers alone (no claim waiting to carry them), committed asynchronously: losing them in a
+ * crash leaves their claims to run out their leases, and a retry takes one over and asks the org.
  */
-const COMPLETE = `${ASYNC_COMMIT}
-  UPDATE idempotency_records SET response = $5, completed_at = now()
-    FROM async_commit WHERE ${WHERE}`
+const ANSWERS_ALONE = `${ASYNC_COMMIT} ${ANSWERS.replace('FROM unnest', 'FROM async_commit, unnest')}`
+
+/**
+ * Claims ($6-$11, one element per claim) and, in the same statement and commit, the answers
+ * waiting to be written ($1-$5). One statement claims a new key, takes over one whose owner
+ * stopped beating (same request only), or reuses one whose answer has expired; a claim that
+ * returns no row found the key busy or answered. A takeover of an unfinished claim marks it
+ * `sent_at`: its earlier owner may have sent the org write, so the new one asks the org first.
+ *
+ * The answers' UPDATE runs although nothing reads it: "data-modifying statements in WITH are
+ * executed exactly once, and always to completion, independently of whether the primary query
+ * reads all (or indeed any) of their output" (PostgreSQL, "WITH Queries (Common Table
+ * Expressions)", https://www.postgresql.org/docs/current/queries-with.html). Both parts see one
+ * snapshot and "cannot see one another's effects on the target tables" (same page), and an
+ * upsert "will not be allowed to affect any single existing row more than once; a cardinality
+ * violation error will be raised" (PostgreSQL, "INSERT",
+ * https://www.postgresql.org/docs/current/sql-insert.html): so the writer never puts one key
+ * twice in a statement, as two claims or as a claim and an answer.
+ */
+const CLAIMS = `WITH answered AS (${ANSWERS})
+  INSERT INTO idempotency_records AS r
+      (org_id, user_id, operation_id, idempotency_key, request_hash, owner, heartbeat_at)
+    SELECT c.*, now() FROM unnest($6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::uuid[]) AS c
+  ON CONFLICT (org_id, user_id, operation_id, idempotency_key) DO UPDATE
+    SET owner = excluded.owner, heartbeat_at = now(), request_hash = excluded.request_hash,
+        created_at = CASE WHEN r.completed_at IS NULL THEN r.created_at ELSE now() END,
+        sent_at = CASE WHEN r.completed_at IS NULL THEN coalesce(r.sent_at, now()) END,
+        response = NULL, completed_at = NULL
+    WHERE (r.completed_at IS NULL AND r.request_hash = excluded.request_hash
+           AND r.heartbeat_at < now() - make_interval(secs => $12::double precision / 1000))
+       OR r.completed_at < now() - make_interval(secs => $13::double precision / 1000)
+  RETURNING r.owner, r.sent_at IS NOT NULL AS sent`
+
+/** The four columns of a record's key. */
+type Key = [orgId: string, userId: string, operationId: string, key: string]
+
+interface QueuedClaim {
+  key: Key
+  id: string
+  requestHash: string
+  owner: string
+  opts: Pick<IdempotencyOptions, 'leaseMs' | 'retentionMs'>
+  /** Goes in a statement of its own: it was in one that failed for a reason other than the database being away. */
+  alone: boolean
+  resolve: (claimed: { sent: boolean } | undefined) => void
+  reject: (err: unknown) => void
+}
+
+interface QueuedAnswer { key: Key, id: string, response: string, since: number, alone: boolean }
+
+/** Answers waiting alone are written after this long, unless a claim carries them first. */
+const FLUSH_MS = 20
+/** More answers than this waiting are written at once. */
+const MAX_WAITING_ANSWERS = 100
+/** A write of answers that found the database away is tried again after this long (until SETTLE_MS). */
+const RETRY_MS = 250
+
+/**
+ * Writes the claims and the answers of one pool, batched across requests: while one claim
+ * statement is in flight, the next claims queue and go together in the next one (one commit, one
+ * WAL flush for all of them); answers ride along with the next claims, or are written alone after
+ * FLUSH_MS. `close()` writes what is left (the app calls it before the pool ends).
+ */
+export class IdempotencyWriter {
+  readonly pool: pg.Pool
+  private claims: QueuedClaim[] = []
+  private answers: QueuedAnswer[] = []
+  private running: Promise<void> | undefined
+  private timer: NodeJS.Timeout | undefined
+
+  constructor (pool: pg.Pool) {
+    this.pool = pool
+  }
+
+  /** Claims the key, durably, as in `runOnce`: the row when claimed, undefined when busy or answered. */
+  async claim (claim: Omit<QueuedClaim, 'id' | 'alone' | 'resolve' | 'reject'>): Promise<{ sent: boolean } | undefined> {
+    return await new Promise((resolve, reject) => {
+      this.claims.push({ ...claim, id: claim.key.join('\0'), alone: false, resolve, reject })
+      this.kick(false)
+    })
+  }
+
+  /** Queues the answer of a finished call: a repeat replays it once written. */
+  answer (key: Key, response: string): void {
+    this.answers.push({ key, id: key.join('\0'), response, since: Date.now(), alone: false })
+    if (this.answers.length >= MAX_WAITING_ANSWERS) this.kick(true)
+    else this.flushIn(FLUSH_MS)
+  }
+
+  /** Writes every waiting answer (retrying while the database is away, up to SETTLE_MS). */
+  async close (): Promise<void> {
+    await this.running
+    while (this.claims.length > 0 || this.answers.length > 0) {
+      this.kick(true)
+      await this.running
+      if (this.answers.length > 0) await sleep(RETRY_MS)
+    }
+    clearTimeout(this.timer)
+  }
+
+  /** Writes the waiting answers in `ms`, unless a write is planned already. */
+  private flushIn (ms: number): void {
+    this.timer ??= setTimeout(() => {
+      this.timer = undefined
+      this.kick(true)
+    }, ms).unref()
+  }
+
+  /** Sends the next statement unless one is in flight; answers alone only when `answers` says so. */
+  private kick (answers: boolean): void {
+    if (this.running !== undefined || (this.claims.length === 0 && !answers)) return
+    const first = this.claims[0]
+    const firstAnswer = this.answers[0]
+    let claims: QueuedClaim[] = []
+    let written: QueuedAnswer[] = []
+    if (first?.alone === true) claims = [first]
+    else if (firstAnswer?.alone === true) written = [firstAnswer]
+    else {
+      written = this.answers.filter((a) => !a.alone)
+      const ids = new Set(written.map((a) => a.id))
+      for (const c of this.claims) {
+        const sameOptions = c.opts.leaseMs === first?.opts.leaseMs && c.opts.retentionMs === first.opts.retentionMs
+        if (!c.alone && sameOptions && !ids.has(c.id)) {
+          claims.push(c)
+          ids.add(c.id)
+        }
+      }
+    }
+    if (claims.length === 0 && written.length === 0) return
+    this.claims = this.claims.filter((c) => !claims.includes(c))
+    this.answers = this.answers.filter((a) => !written.includes(a))
+    this.running = this.send(claims, written).finally(() => {
+      this.running = undefined
+      this.kick(false)
+    })
+  }
+
+  private async send (claims: QueuedClaim[], answers: QueuedAnswer[]): Promise<void> {
+    const column = <T>(rows: T[], pick: (row: T) => string): string[] => rows.map(pick)
+    const answerValues = [0, 1, 2, 3].map((i) => column(answers, (a) => a.key[i] ?? ''))
+    answerValues.push(column(answers, (a) => a.response))
+    try {
+      if (claims.length === 0) {
+        await this.pool.query({ name: 'idempotency-answers', text: ANSWERS_ALONE, values: answerValues })
+        return
+      }
+      const { leaseMs, retentionMs } = (claims[0] as QueuedClaim).opts
+      const claimValues = [0, 1, 2, 3].map((i) => column(claims, (c) => c.key[i] ?? ''))
+      claimValues.push(column(claims, (c) => c.requestHash), column(claims, (c) => c.owner))
+      const { rows } = await this.pool.query<{ owner: string, sent: boolean }>({
+        name: 'idempotency-claims',
+        text: CLAIMS,
+        values: [...answerValues, ...claimValues, leaseMs, retentionMs]
+      })
+      const claimed = new Map(rows.map((row) => [row.owner, row]))
+      for (const c of claims) {
+        const row = claimed.get(c.owner)
+        c.resolve(row === undefined ? undefined : { sent: row.sent })
+      }
+    } catch (err) {
+      const down = err instanceof Error && isDatabaseDown(err)
+      const several = claims.length + answers.length > 1
+      // Another failure may belong to one entry only (a value PostgreSQL refuses): each goes again alone.
+      for (const c of claims) {
+        if (!down && several) this.claims.push({ ...c, alone: true })
+        else c.reject(err)
+      }
+      // An answer that cannot be written is dropped: its lease runs out and a retry asks the org.
+      const kept = answers.filter((a) => down ? Date.now() - a.since < SETTLE_MS : several)
+      this.answers.push(...kept.map((a) => ({ ...a, alone: a.alone || !down })))
+      if (kept.length > 0) this.flushIn(RETRY_MS)
+    }
+  }
+}
 
 /**
  * Runs `work` once per scope: a repeat gets the stored answer, a concurrent duplicate waits for
  * the first call instead of writing too, and a failed call frees the key so a retry can run.
  *
  * A claim is a lease: its owner beats while it works; a claim whose owner died (no beat for
- * `leaseMs`) is taken over by the next call, which is told whether the write had been sent.
- * The happy path costs three named (prepared once per connection) statements: the claim, committed
- * durably before the work, then `sending` and recording the answer, committed asynchronously; expired
- * answers are purged by housekeeping (src/postgres/housekeeping.ts), or replaced here when their
- * key comes back.
+ * `leaseMs`) is taken over by the next call, which is told the write may have been sent. The happy
+ * path costs one statement of its own: the claim, committed durably before the work (with other
+ * claims of the moment, see IdempotencyWriter); the answer is queued and written with later claims
+ * or other answers. Expired answers are purged by housekeeping (src/postgres/housekeeping.ts), or
+ * replaced here when their key comes back.
  */
 export async function runOnce<T> (
-  pool: pg.Pool,
+  writer: IdempotencyWriter,
   scope: IdempotencyScope,
   opts: IdempotencyOptions,
   work: (claim: Claim) => Promise<T>
 ): Promise<{ result: T, replayed: boolean }> {
-  const params = [scope.orgId, scope.userId, scope.operationId, scope.key]
+  const { pool } = writer
+  const key: Key = [scope.orgId, scope.userId, scope.operationId, scope.key]
   const requestHash = createHash('sha256').update(canonical(scope.request)).digest('base64url')
   const { leaseMs } = opts
-  const owner = randomUUID()
-  const mine = [...params, owner]
   const deadline = Date.now() + opts.waitMs
   for (;;) {
-    // One statement claims a new key, takes over one whose owner stopped beating (same request
-    // only), or reuses one whose answer has expired; the row is read only when none of these applies.
-    const claimed = await pool.query<{ sent: boolean }>({
-      name: 'idempotency-claim',
-      text: `INSERT INTO idempotency_records AS r
-         (org_id, user_id, operation_id, idempotency_key, request_hash, owner, heartbeat_at)
-         VALUES ($1, $2, $3, $4, $5, $6, now())
-       ON CONFLICT (org_id, user_id, operation_id, idempotency_key) DO UPDATE
-         SET owner = excluded.owner, heartbeat_at = now(), request_hash = excluded.request_hash,
-             created_at = CASE WHEN r.completed_at IS NULL THEN r.created_at ELSE now() END,
-             sent_at = CASE WHEN r.completed_at IS NULL THEN r.sent_at END,
-             response = NULL, completed_at = NULL
-         WHERE (r.completed_at IS NULL AND r.request_hash = excluded.request_hash
-                AND r.heartbeat_at < now() - make_interval(secs => $7::double precision / 1000))
-            OR r.completed_at < now() - make_interval(secs => $8::double precision / 1000)
-       RETURNING r.sent_at IS NOT NULL AS sent`,
-      values: [...params, requestHash, owner, leaseMs, opts.retentionMs]
-    })
-    if (claimed.rowCount !== 1) {
+    const owner = randomUUID()
+    const mine = [...key, owner]
+    // The local fence: another process takes this claim over only once its heartbeat_at is
+    // leaseMs old by the database's clock, and heartbeat_at is stamped after the statement that
+    // sets it was sent. So while less than half the lease has passed on this process's monotonic
+    // clock since that send, nobody else can own the claim and `sending()` needs no statement.
+    // This assumes the two clocks run at rates within a factor of two of each other (NTP keeps
+    // them within parts per million); a database clock jumping forward could let a takeover in
+    // early, and then the org's upsert on Idempotency_Key__c still refuses a second quote.
+    let fencedUntil = performance.now() + leaseMs / 2
+    const claimed = await writer.claim({ key, requestHash, owner, opts })
+    if (claimed === undefined) {
       const { rows } = await pool.query<{ response: T, completed_at: Date | null, request_hash: string }>(
-        `SELECT response, completed_at, request_hash FROM idempotency_records WHERE ${WHERE}`, params)
+        `SELECT response, completed_at, request_hash FROM idempotency_records WHERE ${WHERE}`, key)
       const existing = rows[0]
       if (existing !== undefined && existing.request_hash !== requestHash) {
         throw new Unprocessable('IDEMPOTENCY_KEY_REUSED',
@@ -148,15 +319,22 @@ export async function runOnce<T> (
       await sleep(existing === undefined ? 0 : 100)
       continue
     }
+    let takenOver = false
     const heartbeat = setInterval(() => {
-      pool.query(`UPDATE idempotency_records SET heartbeat_at = now() WHERE ${WHERE} AND owner = $5`, mine)
-        .catch(() => {})
+      const sent = performance.now()
+      pool.query(`UPDATE idempotency_records SET heartbeat_at = now() WHERE ${WHERE} AND owner = $5`, mine).then(
+        (beat) => {
+          if (beat.rowCount === 1) fencedUntil = Math.max(fencedUntil, sent + leaseMs / 2)
+          else takenOver = true
+        },
+        () => {})
     }, Math.max(50, Math.floor(leaseMs / 3)))
     heartbeat.unref()
     const claim: Claim = {
       orgKey: orgKeyOf(scope),
-      writeMaybeDone: claimed.rows[0]?.sent === true,
+      writeMaybeDone: claimed.sent,
       sending: async () => {
+        if (!takenOver && performance.now() < fencedUntil) return
         const marked = await pool.query({ name: 'idempotency-sending', text: SENDING, values: mine })
         if (marked.rowCount !== 1) throw new ClaimTakenOver()
       }
@@ -177,10 +355,10 @@ export async function runOnce<T> (
       throw err
     }
     clearInterval(heartbeat)
-    // The work is done (a quote may exist in the org): its answer is recorded so that a repeat
-    // replays it. Should that fail for good, the lease runs out and a retry asks the org.
-    const answer = [...params, JSON.stringify(result)]
-    await settle(() => pool.query({ name: 'idempotency-complete', text: COMPLETE, values: answer }))
+    // The work is done (a quote may exist in the org): its answer is queued, so that a repeat
+    // replays it once written; meanwhile a repeat finds the claim live and waits. Should the
+    // write fail for good, the lease runs out and a retry asks the org.
+    writer.answer(key, JSON.stringify(result))
     return { result, replayed: false }
   }
 }

@@ -113,8 +113,9 @@ t.test('service processes on one database: crashes and concurrent duplicates', a
     })
     return { status: res.status, body: await res.json() as Rec }
   }
-  const claimOf = async (key: string) => (await pool.query<{ sent: boolean }>(
-    'SELECT sent_at IS NOT NULL AS sent FROM idempotency_records WHERE idempotency_key = $1', [key])).rows[0]
+  const claimOf = async (key: string) => (await pool.query<{ sent: boolean, done: boolean }>(
+    'SELECT sent_at IS NOT NULL AS sent, completed_at IS NOT NULL AS done FROM idempotency_records WHERE idempotency_key = $1',
+    [key])).rows[0]
 
   await t.test('the same key sent to both at once: one quote, the same answer from both', async (t) => {
     const opp = quotableOpportunity(org, 0)
@@ -156,7 +157,7 @@ t.test('service processes on one database: crashes and concurrent duplicates', a
     org.setFaults({ rateLostAnswer: 1, lostAnswerMode: 'stall', lostAnswerPaths: /^\/composite\/graph/ })
     const doomed = generate(victim, opp.Id, key).catch(() => undefined)
     await until('the quote in the org', () => quotesOf(org, opp.Id).length > before)
-    t.equal((await claimOf(key))?.sent, true, 'the claim says the graph was sent')
+    t.same(await claimOf(key), { sent: false, done: false }, 'the claim is live and unanswered (no sending mark within the lease)')
     process.kill(victim.pid, 'SIGKILL')
     await victim.exited
     await doomed
@@ -167,5 +168,7 @@ t.test('service processes on one database: crashes and concurrent duplicates', a
     t.equal(quotes.length, before + 1, 'one quote')
     t.equal(retry.body.quoteId, quotes.at(-1)?.Id, 'the one the dead process created')
     t.equal((retry.body.lines as Rec[]).length, linesOf(org, retry.body.quoteId).length)
+    await until('the answer written', async () => (await claimOf(key))?.done === true)
+    t.equal((await claimOf(key))?.sent, true, 'the takeover marked the claim as maybe sent')
   })
 })

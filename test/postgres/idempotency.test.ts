@@ -1,6 +1,6 @@
 import t, { type Test } from 'tap'
 import { randomUUID } from 'node:crypto'
-import { runOnce } from '../../src/postgres/idempotency.ts'
+import { IdempotencyWriter, runOnce } from '../../src/postgres/idempotency.ts'
 import { purgeExpired } from '../../src/postgres/housekeeping.ts'
 import { AppError, OutcomeUnknown } from '../../src/errors.ts'
 import { buildApp } from '../helper.ts'
@@ -33,9 +33,9 @@ t.test('idempotency records', async (t) => {
   t.test('a repeat of the same request replays the first answer, keys in any order', async (t) => {
     const s = scope()
     runs = 0
-    t.same(await runOnce(app.pg, s, options, work), { result: { n: 1 }, replayed: false })
+    t.same(await runOnce(app.idempotency, s, options, work), { result: { n: 1 }, replayed: false })
     t.same(
-      await runOnce(app.pg, { ...s, request: { b: [2, 3], a: 1 } }, options, work),
+      await runOnce(app.idempotency, { ...s, request: { b: [2, 3], a: 1 } }, options, work),
       { result: { n: 1 }, replayed: true }
     )
     t.equal(runs, 1)
@@ -44,25 +44,25 @@ t.test('idempotency records', async (t) => {
   t.test('the same key for another request is refused; another user has keys of their own', async (t) => {
     const s = scope()
     runs = 0
-    await runOnce(app.pg, s, options, work)
-    await failsWith(t, runOnce(app.pg, { ...s, request: { a: 2 } }, options, work), { errorCode: 'IDEMPOTENCY_KEY_REUSED', statusCode: 422 })
-    t.same(await runOnce(app.pg, { ...s, userId: '005000000000002AAA' }, options, work), { result: { n: 2 }, replayed: false })
+    await runOnce(app.idempotency, s, options, work)
+    await failsWith(t, runOnce(app.idempotency, { ...s, request: { a: 2 } }, options, work), { errorCode: 'IDEMPOTENCY_KEY_REUSED', statusCode: 422 })
+    t.same(await runOnce(app.idempotency, { ...s, userId: '005000000000002AAA' }, options, work), { result: { n: 2 }, replayed: false })
   })
 
   t.test('a failure frees the key; an unknown outcome is settled by the retry, told the write was sent', async (t) => {
     const failed = scope()
     runs = 0
-    await t.rejects(runOnce(app.pg, failed, options, async () => { throw new AppError(400, 'NOPE', 'refused') }))
-    t.same(await runOnce(app.pg, failed, options, work), { result: { n: 1 }, replayed: false }, 'the retry runs')
+    await t.rejects(runOnce(app.idempotency, failed, options, async () => { throw new AppError(400, 'NOPE', 'refused') }))
+    t.same(await runOnce(app.idempotency, failed, options, work), { result: { n: 1 }, replayed: false }, 'the retry runs')
 
     const lost = scope()
-    await failsWith(t, runOnce(app.pg, lost, options, async (claim) => {
+    await failsWith(t, runOnce(app.idempotency, lost, options, async (claim) => {
       await claim.sending()
       throw new OutcomeUnknown('no answer')
     }), { errorCode: 'OUTCOME_UNKNOWN' })
     const started = Date.now()
     let told: boolean | undefined
-    await runOnce(app.pg, lost, options, async (claim) => { told = claim.writeMaybeDone; return { n: 0 } })
+    await runOnce(app.idempotency, lost, options, async (claim) => { told = claim.writeMaybeDone; return { n: 0 } })
     t.equal(told, true, 'the retry runs at once and knows the write may have happened (it asks the org)')
     t.ok(Date.now() - started < 1000, 'without waiting for a lease')
   })
@@ -73,65 +73,134 @@ t.test('idempotency records', async (t) => {
     // The owner "dies" holding the claim: its work never ends, and it stops beating.
     let release = (): void => {}
     const never = async () => await new Promise<{ n: number }>((resolve) => { release = () => { resolve({ n: -1 }) } })
-    const stuck = runOnce(app.pg, s, { ...lease, leaseMs: 60_000 }, never)
+    const stuck = runOnce(app.idempotency, s, { ...lease, leaseMs: 60_000 }, never)
     await new Promise((resolve) => setTimeout(resolve, 100))
     await app.pg.query(
       "UPDATE idempotency_records SET heartbeat_at = now() - interval '1 hour' WHERE idempotency_key = $1", [s.key])
     let told: boolean | undefined
-    const taken = await runOnce(app.pg, s, lease, async (claim) => { told = claim.writeMaybeDone; return { n: 7 } })
+    const taken = await runOnce(app.idempotency, s, lease, async (claim) => {
+      told = claim.writeMaybeDone
+      return { n: 7 }
+    })
     t.same(taken, { result: { n: 7 }, replayed: false }, 'the next call takes the key over')
-    t.equal(told, false, 'and knows nothing had been sent')
+    t.equal(told, true, 'and is told the dead owner may have sent (it asks the org before writing)')
     release()
     await stuck
 
     const live = scope()
-    const slow = runOnce(app.pg, live, { ...lease, leaseMs: 150 }, async () => {
+    const slow = runOnce(app.idempotency, live, { ...lease, leaseMs: 150 }, async () => {
       await new Promise((resolve) => setTimeout(resolve, 700))
       return { n: 1 }
     })
     await new Promise((resolve) => setTimeout(resolve, 50))
     runs = 0
-    const waited = await runOnce(app.pg, live, lease, work)
+    const waited = await runOnce(app.idempotency, live, lease, work)
     t.same(waited, { result: { n: 1 }, replayed: true }, 'a beating owner is waited for, not taken over')
     t.equal(runs, 0)
     await slow
   })
 
-  t.test('an owner whose claim was taken over does not send; it answers what the new owner did', async (t) => {
-    const s = scope()
-    let sent = false
-    const slow = runOnce(app.pg, s, options, async (claim) => {
-      await app.pg.query('UPDATE idempotency_records SET owner = gen_random_uuid() WHERE idempotency_key = $1', [s.key])
-      setTimeout(() => {
-        void app.pg.query('UPDATE idempotency_records SET response = $2, completed_at = now() WHERE idempotency_key = $1',
-          [s.key, { n: 42 }])
-      }, 100)
-      await claim.sending()
-      sent = true
-      return { n: 1 }
+  t.test('past the local fence, an owner whose claim was taken over does not send; it answers what the new owner did',
+    async (t) => {
+      const s = scope()
+      const lease = { ...options, leaseMs: 200 }
+      let sent = false
+      const slow = runOnce(app.idempotency, s, lease, async (claim) => {
+        await app.pg.query('UPDATE idempotency_records SET owner = gen_random_uuid() WHERE idempotency_key = $1', [s.key])
+        setTimeout(() => {
+          void app.pg.query('UPDATE idempotency_records SET response = $2, completed_at = now() WHERE idempotency_key = $1',
+            [s.key, { n: 42 }])
+        }, 150)
+        // Half the lease has passed since the claim was sent: another process may own it by now.
+        await new Promise((resolve) => setTimeout(resolve, 110))
+        await claim.sending()
+        sent = true
+        return { n: 1 }
+      })
+      t.same(await slow, { result: { n: 42 }, replayed: true })
+      t.equal(sent, false, 'sending() stopped it')
     })
-    t.same(await slow, { result: { n: 42 }, replayed: true })
-    t.equal(sent, false, 'sending() stopped it')
-  })
 
-  t.test('the happy path costs three statements', async (t) => {
-    const s = scope()
+  /** Counts the statements sent on the app's pool while `run` runs, by name (unnamed: ''). */
+  const counting = async <T>(run: () => Promise<T>): Promise<{ result: T, names: string[] }> => {
     const query = app.pg.query.bind(app.pg)
-    let statements = 0
+    const names: string[] = []
     app.pg.query = ((...args: Parameters<typeof query>) => {
-      statements++
+      names.push((args[0] as { name?: string }).name ?? '')
       return query(...args)
     }) as typeof app.pg.query
-    t.teardown(() => { app.pg.query = query })
-    await runOnce(app.pg, s, options, async (claim) => { await claim.sending(); return { n: 1 } })
-    t.equal(statements, 3, 'claim, sending, answer')
+    try {
+      return { result: await run(), names }
+    } finally {
+      app.pg.query = query
+    }
+  }
+
+  t.test('the happy path costs one statement of its own; the answer follows', async (t) => {
+    const s = scope()
+    const { result, names } = await counting(async () =>
+      await runOnce(app.idempotency, s, options, async (claim) => { await claim.sending(); return { n: 1 } }))
+    t.same(result, { result: { n: 1 }, replayed: false })
+    t.same(names, ['idempotency-claims'], 'the claim; sending() within the local fence costs no statement')
+    await app.idempotency.close()
+    const { rows } = await app.pg.query('SELECT response FROM idempotency_records WHERE idempotency_key = $1', [s.key])
+    t.same(rows[0]?.response, { n: 1 }, 'the answer is written soon after')
+  })
+
+  t.test('concurrent claims share statements; answers ride along with the next claims', async (t) => {
+    const keys = Array.from({ length: 6 }, () => scope())
+    const { names } = await counting(async () => await Promise.all(keys.map(async (s) =>
+      await runOnce(app.idempotency, s, options, async () => ({ key: s.key })))))
+    t.equal(names.filter((n) => n === 'idempotency-claims').length, 2, 'the first claim, then the five queued behind it')
+    const { names: next } = await counting(async () => await runOnce(app.idempotency, scope(), options, work))
+    t.same(next, ['idempotency-claims'], 'the next claim carries the six answers')
+    const { rows } = await app.pg.query<{ key: string, response: { key: string } }>(
+      'SELECT idempotency_key AS key, response FROM idempotency_records WHERE idempotency_key = ANY($1)',
+      [keys.map((s) => s.key)])
+    t.equal(rows.length, 6)
+    t.ok(rows.every((row) => row.response.key === row.key), 'each key with its own answer')
+  })
+
+  t.test('a replay during the batch window gets the same answer, in this process or another', async (t) => {
+    const s = scope()
+    runs = 0
+    const first = await runOnce(app.idempotency, s, options, work)
+    const other = new IdempotencyWriter(app.pg)
+    const [here, there] = await Promise.all([
+      runOnce(app.idempotency, s, options, work),
+      runOnce(other, s, options, work)
+    ])
+    t.same(here, { result: first.result, replayed: true }, 'this process')
+    t.same(there, { result: first.result, replayed: true }, 'another process, once the answer is written')
+    t.equal(runs, 1)
+  })
+
+  t.test('closing the app writes the answers still queued', async (t) => {
+    const { app: closing } = await buildApp(t)
+    const s = scope()
+    await runOnce(closing.idempotency, s, options, work)
+    await closing.close()
+    const { rows } = await app.pg.query('SELECT completed_at FROM idempotency_records WHERE idempotency_key = $1', [s.key])
+    t.not(rows[0]?.completed_at, null, 'answered before the pool ended')
+  })
+
+  t.test('a statement that fails for one entry fails only that one', async (t) => {
+    const good = scope()
+    const bad = scope({ key: 'nul\u0000byte' })
+    const results = await Promise.allSettled([
+      runOnce(app.idempotency, scope(), options, work),
+      runOnce(app.idempotency, good, options, work),
+      runOnce(app.idempotency, bad, options, work)
+    ])
+    t.equal(results[1]?.status, 'fulfilled', 'the other claim of its statement goes through alone')
+    t.equal(results[2]?.status, 'rejected', 'the claim PostgreSQL refuses fails')
   })
 
   t.test('expired records are purged, live ones kept', async (t) => {
     const old = scope()
     const live = scope()
-    await runOnce(app.pg, old, options, work)
-    await runOnce(app.pg, live, options, work)
+    await runOnce(app.idempotency, old, options, work)
+    await runOnce(app.idempotency, live, options, work)
     await app.pg.query("UPDATE idempotency_records SET completed_at = now() - interval '2 days' WHERE idempotency_key = $1", [old.key])
     const purged = await purgeExpired(app.pg, 86_400_000)
     t.ok(purged.idempotencyRecords >= 1)
