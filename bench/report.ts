@@ -317,35 +317,74 @@ export function renderMarkdown (r: Results): string {
   return lines.join('\n')
 }
 
-/** The dyno figures recorded before the issue-16 changes (bench/before-dyno.json). */
-function loadBeforeDyno (): (DynoResults & { frameworkInBenchProcess: Results['frameworkInBenchProcess'] }) | undefined {
-  const file = new URL('./before-dyno.json', import.meta.url)
-  return existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) as DynoResults & { frameworkInBenchProcess: Results['frameworkInBenchProcess'] } : undefined
+/** Figures measured in processes (`BENCH_ONLY=dyno npm run bench`), read from a file of bench/. */
+function loadDyno (name: string): DynoResults | undefined {
+  const file = new URL(`./${name}`, import.meta.url)
+  return existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) as DynoResults : undefined
 }
 
-/** Before/after of the figures measured in processes, for the logging, pg-boss and pricing-rule changes. */
+/** A round of issue-16 changes: the figures recorded on the code before it, and after it (this run when absent). */
+interface DynoRound { title: string, before: string, after?: string, changes: string[] }
+
+const DYNO_ROUNDS: DynoRound[] = [
+  {
+    title: 'One log line per action; pg-boss maintenance only where jobs are worked; pricing rules reused for 5 s',
+    before: 'before-dyno.json',
+    after: 'before-dyno-2.json',
+    changes: []
+  },
+  {
+    title: 'One idempotency statement per quote; undici instead of fetch; callback hooks; a compiled answer shape in the local org',
+    before: 'before-dyno-2.json',
+    changes: [
+      '- **The idempotency record** (src/postgres/idempotency.ts): the claim is still committed durably before the org is',
+      '  written, but claims arriving while one is in flight share the next statement (one commit for all), the answers',
+      '  of finished calls ride in the next claim statement (or go alone, asynchronously committed, after 20 ms), and the',
+      '  sending mark is replaced by a local fence: within half the lease since the claim was sent no other process can',
+      '  take it over, so `sending()` needs no statement; past that it runs the fenced statement as before. A takeover',
+      '  is always told the write may have been sent, and asks the org.',
+      '- **The org client** (src/salesforce/org-client.ts): `undici.request` on one keep-alive agent instead of the',
+      '  global `fetch` (WHATWG streams, a Request and Response object per call), one cleared timer per call instead of',
+      '  `AbortSignal.timeout`; failures are classified as before (before the headers or inside the body).',
+      '- **The request path** (src/routes/actions.ts, src/salesforce/context.ts): per-request state on the request',
+      '  instead of WeakMaps, callback-style hooks (no promise and microtask per hook), and response serializers compiled',
+      '  once per schema instead of once per route.',
+      '- **The local org** (packages/local-org): a query\'s answer shape compiled once per query, parents looked up once',
+      '  per record, subqueries reading the parent-id index without copying it, indexes kept per type and field, and a',
+      '  new record copied from one blank per object.'
+    ]
+  }
+]
+
+/** Before/after of the figures measured in processes, one table per round of issue-16 changes. */
 function dynoChanges (r: Results): string[] {
-  const before = loadBeforeDyno()
-  if (before === undefined) return []
   const rows: Array<[string, (d: DynoResults) => string]> = [
     ['whoAmI ÷ bare Fastify process, req/s', (d) => ratio(d.framework.ratio)],
     ['whoAmI CPU per request ÷ bare', (d) => ratio(d.framework.whoAmI.cpu.serverMs / d.framework.baseline.cpu.serverMs)],
     ['generateQuote ÷ Heroku\'s sample, req/s', (d) => ratio(d.quote.ratio)],
     ['service CPU per quote ÷ the sample\'s', (d) => ratio(d.quote.generateQuote.cpu.serverMs / d.quote.baseline.cpu.serverMs)],
     ['PostgreSQL CPU per quote', (d) => ms(d.quote.generateQuote.cpu.postgresMs)],
+    ['local org CPU per quote ÷ the sample\'s', (d) => ratio(d.quote.generateQuote.cpu.orgMs / d.quote.baseline.cpu.orgMs)],
     ['p99 ÷ the sample\'s', (d) => ratio(d.quote.generateQuote.p99 / d.quote.baseline.p99)],
     ['local org CPU per answer, our query ÷ the sample\'s', (d) => ratio(d.orgQuery.ratio)]
   ]
-  return [
-    '**One log line per action; pg-boss maintenance only where jobs are worked; pricing rules reused for 5 s** (issue 16).',
-    'Before: bench/before-dyno.json (same machine, `BENCH_ONLY=dyno npm run bench`: figures 1, 1b and 7), recorded on the code before',
-    'these changes; after: this run. Both on a machine shared with other work: compare the ratios, not the raw figures.',
-    '',
-    '| figure | before | after |',
-    '|---|---|---|',
-    ...rows.map(([figure, pick]) => `| ${figure} | ${pick(before)} | ${pick(r)} |`),
-    ''
-  ]
+  return DYNO_ROUNDS.flatMap((round) => {
+    const before = loadDyno(round.before)
+    const after = round.after === undefined ? r : loadDyno(round.after)
+    if (before === undefined || after === undefined) return []
+    return [
+      `**${round.title}** (issue 16).`,
+      `Before: bench/${round.before}, recorded on the code before these changes; after: ` +
+        `${round.after === undefined ? 'this run' : `bench/${round.after}, recorded on the code after them`}. Both`,
+      '`BENCH_ONLY=dyno npm run bench` (figures 1, 1b and 7) on this machine: compare the ratios, not the raw figures.',
+      '',
+      ...(round.changes.length > 0 ? [...round.changes, ''] : []),
+      '| figure | before | after |',
+      '|---|---|---|',
+      ...rows.map(([figure, pick]) => `| ${figure} | ${pick(before)} | ${pick(after)} |`),
+      ''
+    ]
+  })
 }
 
 /** The generateQuote comparison's rows in the headline table. */
