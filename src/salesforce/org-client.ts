@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises'
+import { Agent, type Dispatcher } from 'undici'
 import { SalesforceApiError, parseSalesforceErrors } from './errors.ts'
 import { AppError, Unavailable } from '../errors.ts'
 
@@ -31,6 +32,16 @@ export interface SaveResult {
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'PATCH', 'PUT', 'DELETE'])
 const JSON_TYPE = 'application/json'
 
+/**
+ * One keep-alive connection pool per origin for every org client of the process, as global fetch
+ * had (undici's global dispatcher), without fetch's WHATWG Request/Response/Headers and web-stream
+ * layers on each call. Idle sockets do not keep the process alive (undici unrefs them), so it
+ * needs no closing. undici's own headers and body timeouts are off: the call's timeout (an
+ * AbortSignal, capped by the deadline) is the one timer, before the headers and while the body
+ * streams in, so a timeout is always reported the same way.
+ */
+const orgDispatcher = new Agent({ headersTimeout: 0, bodyTimeout: 0 })
+
 /** A request body sent as it is (a Bulk API 2.0 CSV upload) rather than as JSON. */
 export class RawBody {
   readonly contentType: string
@@ -42,9 +53,15 @@ export class RawBody {
 }
 
 /** `api-usage=N/M` → [N, M]. */
-export function parseLimitInfo (header: string | null): [number, number] | undefined {
-  const match = header === null ? null : /api-usage=(\d+)\/(\d+)/.exec(header)
+export function parseLimitInfo (header: string | undefined): [number, number] | undefined {
+  const match = header === undefined ? null : /api-usage=(\d+)\/(\d+)/.exec(header)
   return match === null ? undefined : [Number(match[1]), Number(match[2])]
+}
+
+/** A response header's value (the first, if it came more than once). */
+function headerValue (headers: Dispatcher.ResponseData['headers'], name: string): string | undefined {
+  const value = headers[name]
+  return Array.isArray(value) ? value[0] : value
 }
 
 /**
@@ -54,6 +71,9 @@ export function parseLimitInfo (header: string | null): [number, number] | undef
  */
 export class OrgClient {
   readonly #opts: OrgClientOptions
+  /** The instance's origin, and the path before `/services/` (empty for an org's instance URL). */
+  readonly #origin: string
+  readonly #root: string
   readonly #base: string
   #accessToken: string
   apiCalls = 0
@@ -61,7 +81,10 @@ export class OrgClient {
   constructor (opts: OrgClientOptions) {
     this.#opts = opts
     this.#accessToken = opts.accessToken
-    this.#base = `${opts.instanceUrl.replace(/\/+$/, '')}/services/data/v${opts.apiVersion}`
+    const instance = new URL(opts.instanceUrl)
+    this.#origin = instance.origin
+    this.#root = instance.pathname.replace(/\/+$/, '')
+    this.#base = `${this.#root}/services/data/v${opts.apiVersion}`
   }
 
   /** The current token, only to seal it into a job that calls the org after the request; never logged. */
@@ -107,20 +130,22 @@ export class OrgClient {
     if (remaining <= 0) throw new Unavailable('ORG_TIMEOUT', 'The request ran out of time before Salesforce could be called', 1)
     this.#opts.limits?.check()
     const timeout = Math.min(this.#opts.timeoutMs, remaining)
-    const url = path.startsWith('/services/') ? `${this.#opts.instanceUrl}${path}` : `${this.#base}${path}`
+    const target = path.startsWith('/services/') ? `${this.#root}${path}` : `${this.#base}${path}`
     this.apiCalls++
-    let response: Response
+    let response: Dispatcher.ResponseData
     let text: string
     // Reading the answer can fail at any point: before the headers (reset, timeout) or while
     // the body streams in (connection cut mid-body, the timeout firing between chunks). Once the
     // request went out, every one of these leaves a write's outcome unknown, so all of them are
     // classified here, the body included.
     try {
-      response = await fetch(url, {
-        method,
+      response = await orgDispatcher.request({
+        origin: this.#origin,
+        path: target,
+        method: method as Dispatcher.HttpMethod,
         headers: {
           authorization: `Bearer ${this.#accessToken}`,
-          accept: 'application/json',
+          accept: JSON_TYPE,
           ...(body === undefined ? {} : { 'content-type': body instanceof RawBody ? body.contentType : JSON_TYPE })
         },
         body: body === undefined ? undefined : body instanceof RawBody ? body.text : JSON.stringify(body),
@@ -129,18 +154,19 @@ export class OrgClient {
     } catch (err) {
       throw transportFailure(err, timeout, false)
     }
-    const usage = parseLimitInfo(response.headers.get('sforce-limit-info'))
+    const usage = parseLimitInfo(headerValue(response.headers, 'sforce-limit-info'))
     if (usage !== undefined) this.#opts.limits?.record(usage[0], usage[1])
     try {
-      text = await response.text()
+      text = await response.body.text()
     } catch (err) {
       throw transportFailure(err, timeout, true)
     }
     const parsed: unknown = text === '' ? undefined : safeJson(text)
-    if (!response.ok) {
-      const retryAfter = Number(response.headers.get('retry-after'))
+    const status = response.statusCode
+    if (status < 200 || status > 299) {
+      const retryAfter = Number(headerValue(response.headers, 'retry-after'))
       throw new SalesforceApiError(
-        response.status,
+        status,
         parseSalesforceErrors(parsed),
         Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter : undefined
       )
@@ -241,7 +267,8 @@ export class OrgUnreachable extends AppError {
   readonly connectionReset: boolean
   constructor (cause: unknown, answerStarted = false) {
     super(502, 'SALESFORCE_UNREACHABLE', 'Salesforce could not be reached; retry shortly', { cause, retryAfterSeconds: 5 })
-    const code = cause instanceof Error ? (cause.cause as { code?: string } | undefined)?.code : undefined
+    // undici's errors carry the code themselves (`UND_ERR_SOCKET`: the other side closed; a raw `ECONNRESET`).
+    const code = cause instanceof Error ? (cause as { code?: string }).code : undefined
     this.connectionReset = answerStarted || code === 'ECONNRESET' || code === 'UND_ERR_SOCKET'
   }
 }
