@@ -132,6 +132,10 @@ export class OrgClient {
     const timeout = Math.min(this.#opts.timeoutMs, remaining)
     const target = path.startsWith('/services/') ? `${this.#root}${path}` : `${this.#base}${path}`
     this.apiCalls++
+    // One timer for the whole exchange, cleared when it ends: AbortSignal.timeout's timer would
+    // outlive every call and fire (an abort event, a DOMException) long after its answer came.
+    const timer = new AbortController()
+    const timeoutId = setTimeout(() => { timer.abort() }, timeout)
     let response: Dispatcher.ResponseData
     let text: string
     // Reading the answer can fail at any point: before the headers (reset, timeout) or while
@@ -139,27 +143,31 @@ export class OrgClient {
     // request went out, every one of these leaves a write's outcome unknown, so all of them are
     // classified here, the body included.
     try {
-      response = await orgDispatcher.request({
-        origin: this.#origin,
-        path: target,
-        method: method as Dispatcher.HttpMethod,
-        headers: {
-          authorization: `Bearer ${this.#accessToken}`,
-          accept: JSON_TYPE,
-          ...(body === undefined ? {} : { 'content-type': body instanceof RawBody ? body.contentType : JSON_TYPE })
-        },
-        body: body === undefined ? undefined : body instanceof RawBody ? body.text : JSON.stringify(body),
-        signal: AbortSignal.timeout(timeout)
-      })
-    } catch (err) {
-      throw transportFailure(err, timeout, false)
-    }
-    const usage = parseLimitInfo(headerValue(response.headers, 'sforce-limit-info'))
-    if (usage !== undefined) this.#opts.limits?.record(usage[0], usage[1])
-    try {
-      text = await response.body.text()
-    } catch (err) {
-      throw transportFailure(err, timeout, true)
+      try {
+        response = await orgDispatcher.request({
+          origin: this.#origin,
+          path: target,
+          method: method as Dispatcher.HttpMethod,
+          headers: {
+            authorization: `Bearer ${this.#accessToken}`,
+            accept: JSON_TYPE,
+            ...(body === undefined ? {} : { 'content-type': body instanceof RawBody ? body.contentType : JSON_TYPE })
+          },
+          body: body === undefined ? undefined : body instanceof RawBody ? body.text : JSON.stringify(body),
+          signal: timer.signal
+        })
+      } catch (err) {
+        throw transportFailure(err, timeout, timer.signal.aborted, false)
+      }
+      const usage = parseLimitInfo(headerValue(response.headers, 'sforce-limit-info'))
+      if (usage !== undefined) this.#opts.limits?.record(usage[0], usage[1])
+      try {
+        text = await response.body.text()
+      } catch (err) {
+        throw transportFailure(err, timeout, timer.signal.aborted, true)
+      }
+    } finally {
+      clearTimeout(timeoutId)
     }
     const parsed: unknown = text === '' ? undefined : safeJson(text)
     const status = response.statusCode
@@ -246,8 +254,8 @@ function safeJson (text: string): unknown {
 }
 
 /** One error for a failed exchange, whether it broke before the answer's headers or inside its body. */
-function transportFailure (err: unknown, timeout: number, answerStarted: boolean): AppError {
-  if (err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError')) {
+function transportFailure (err: unknown, timeout: number, timedOut: boolean, answerStarted: boolean): AppError {
+  if (timedOut) {
     return new Unavailable('ORG_TIMEOUT', `Salesforce did not answer within ${timeout} ms`, 5, err)
   }
   return new OrgUnreachable(err, answerStarted)
