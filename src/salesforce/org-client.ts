@@ -1,4 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises'
+import { promisify } from 'node:util'
+import { gunzip, inflate } from 'node:zlib'
 import { Agent, type Dispatcher } from 'undici'
 import { SalesforceApiError, parseSalesforceErrors } from './errors.ts'
 import { AppError, Unavailable } from '../errors.ts'
@@ -36,11 +38,17 @@ const JSON_TYPE = 'application/json'
  * One keep-alive connection pool per origin for every org client of the process, as global fetch
  * had (undici's global dispatcher), without fetch's WHATWG Request/Response/Headers and web-stream
  * layers on each call. Idle sockets do not keep the process alive (undici unrefs them), so it
- * needs no closing. undici's own headers and body timeouts are off: the call's timeout (an
- * AbortSignal, capped by the deadline) is the one timer, before the headers and while the body
- * streams in, so a timeout is always reported the same way.
+ * needs no closing. undici's own headers and body timeouts are off: the call's timeout (capped by
+ * the deadline) is the one timer, before the headers and while the body streams in, so a timeout
+ * is always reported the same way.
+ *
+ * Answers are asked for compressed, as fetch asked for them: "For better performance, we suggest
+ * that clients accept and support compression as defined by the HTTP 1.1 specification", and
+ * "Salesforce compresses a response only if the request contains an Accept-Encoding: gzip,
+ * Accept-Encoding: deflate, ... header" (REST API Developer Guide, Compression Headers).
  */
 const orgDispatcher = new Agent({ headersTimeout: 0, bodyTimeout: 0 })
+const ACCEPT_ENCODING = 'gzip, deflate'
 
 /** A request body sent as it is (a Bulk API 2.0 CSV upload) rather than as JSON. */
 export class RawBody {
@@ -62,6 +70,18 @@ export function parseLimitInfo (header: string | undefined): [number, number] | 
 function headerValue (headers: Dispatcher.ResponseData['headers'], name: string): string | undefined {
   const value = headers[name]
   return Array.isArray(value) ? value[0] : value
+}
+
+const DECOMPRESS = new Map([['gzip', promisify(gunzip)], ['deflate', promisify(inflate)]])
+
+/** The answer's text, decompressed as its Content-Encoding says (an error answer's too: it carries the errorCode). */
+async function answerText (response: Dispatcher.ResponseData): Promise<string> {
+  const encoding = headerValue(response.headers, 'content-encoding')?.trim().toLowerCase()
+  if (encoding === undefined || encoding === '' || encoding === 'identity') return await response.body.text()
+  const data = Buffer.from(await response.body.arrayBuffer())
+  const decompress = DECOMPRESS.get(encoding)
+  if (decompress === undefined) throw new Error(`Salesforce answered in an encoding not asked for: ${encoding}`)
+  return (await decompress(data)).toString('utf8')
 }
 
 /**
@@ -151,6 +171,7 @@ export class OrgClient {
           headers: {
             authorization: `Bearer ${this.#accessToken}`,
             accept: JSON_TYPE,
+            'accept-encoding': ACCEPT_ENCODING,
             ...(body === undefined ? {} : { 'content-type': body instanceof RawBody ? body.contentType : JSON_TYPE })
           },
           body: body === undefined ? undefined : body instanceof RawBody ? body.text : JSON.stringify(body),
@@ -162,7 +183,7 @@ export class OrgClient {
       const usage = parseLimitInfo(headerValue(response.headers, 'sforce-limit-info'))
       if (usage !== undefined) this.#opts.limits?.record(usage[0], usage[1])
       try {
-        text = await response.body.text()
+        text = await answerText(response)
       } catch (err) {
         throw transportFailure(err, timeout, timer.signal.aborted, true)
       }

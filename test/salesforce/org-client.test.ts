@@ -4,6 +4,7 @@
 import t, { type Test } from 'tap'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { deflateSync, gzipSync } from 'node:zlib'
 import { OrgClient, OrgUnreachable, answerLost } from '../../src/salesforce/org-client.ts'
 import { SalesforceApiError } from '../../src/salesforce/errors.ts'
 import { Unavailable } from '../../src/errors.ts'
@@ -117,4 +118,20 @@ t.test('a whole answer: the error with its code and Retry-After, the usage heade
   t.equal(seen[1]?.type, 'application/json')
   t.same(usage, [[12, 15000], [12, 15000]])
   t.equal(api.apiCalls, 2, 'a create is sent once')
+})
+
+t.test('answers are asked for compressed and read whole, an error\'s too', async (t) => {
+  const asked: Array<string | undefined> = []
+  const org = await orgAnswering(t, (req, res) => {
+    asked.push(req.headers['accept-encoding'])
+    const ok = req.method === 'GET'
+    const text = ok ? BODY : '[{"message":"gone","errorCode":"ENTITY_IS_DELETED","fields":[]}]'
+    const encoding = ok ? 'gzip' : 'deflate'
+    res.writeHead(ok ? 200 : 404, { 'content-type': 'application/json', 'content-encoding': encoding })
+      .end(ok ? gzipSync(text) : deflateSync(text))
+  })
+  const api = client(org.url)
+  t.same(await api.request('GET', '/sobjects/Quote/x'), JSON.parse(BODY))
+  t.match(await rejection(api.update('Quote', 'x', { Name: 'q' })), { httpStatus: 404, errorCode: 'ENTITY_IS_DELETED' })
+  t.same(asked, ['gzip, deflate', 'gzip, deflate'])
 })
