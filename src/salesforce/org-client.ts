@@ -1,4 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises'
+import { promisify } from 'node:util'
+import { gunzip, inflate } from 'node:zlib'
+import { Agent, type Dispatcher } from 'undici'
 import { SalesforceApiError, parseSalesforceErrors } from './errors.ts'
 import { AppError, Unavailable } from '../errors.ts'
 
@@ -31,6 +34,22 @@ export interface SaveResult {
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'PATCH', 'PUT', 'DELETE'])
 const JSON_TYPE = 'application/json'
 
+/**
+ * One keep-alive connection pool per origin for every org client of the process, as global fetch
+ * had (undici's global dispatcher), without fetch's WHATWG Request/Response/Headers and web-stream
+ * layers on each call. Idle sockets do not keep the process alive (undici unrefs them), so it
+ * needs no closing. undici's own headers and body timeouts are off: the call's timeout (capped by
+ * the deadline) is the one timer, before the headers and while the body streams in, so a timeout
+ * is always reported the same way.
+ *
+ * Answers are asked for compressed, as fetch asked for them: "For better performance, we suggest
+ * that clients accept and support compression as defined by the HTTP 1.1 specification", and
+ * "Salesforce compresses a response only if the request contains an Accept-Encoding: gzip,
+ * Accept-Encoding: deflate, ... header" (REST API Developer Guide, Compression Headers).
+ */
+const orgDispatcher = new Agent({ headersTimeout: 0, bodyTimeout: 0 })
+const ACCEPT_ENCODING = 'gzip, deflate'
+
 /** A request body sent as it is (a Bulk API 2.0 CSV upload) rather than as JSON. */
 export class RawBody {
   readonly contentType: string
@@ -42,9 +61,27 @@ export class RawBody {
 }
 
 /** `api-usage=N/M` → [N, M]. */
-export function parseLimitInfo (header: string | null): [number, number] | undefined {
-  const match = header === null ? null : /api-usage=(\d+)\/(\d+)/.exec(header)
+export function parseLimitInfo (header: string | undefined): [number, number] | undefined {
+  const match = header === undefined ? null : /api-usage=(\d+)\/(\d+)/.exec(header)
   return match === null ? undefined : [Number(match[1]), Number(match[2])]
+}
+
+/** A response header's value (the first, if it came more than once). */
+function headerValue (headers: Dispatcher.ResponseData['headers'], name: string): string | undefined {
+  const value = headers[name]
+  return Array.isArray(value) ? value[0] : value
+}
+
+const DECOMPRESS = new Map([['gzip', promisify(gunzip)], ['deflate', promisify(inflate)]])
+
+/** The answer's text, decompressed as its Content-Encoding says (an error answer's too: it carries the errorCode). */
+async function answerText (response: Dispatcher.ResponseData): Promise<string> {
+  const encoding = headerValue(response.headers, 'content-encoding')?.trim().toLowerCase()
+  if (encoding === undefined || encoding === '' || encoding === 'identity') return await response.body.text()
+  const data = Buffer.from(await response.body.arrayBuffer())
+  const decompress = DECOMPRESS.get(encoding)
+  if (decompress === undefined) throw new Error(`Salesforce answered in an encoding not asked for: ${encoding}`)
+  return (await decompress(data)).toString('utf8')
 }
 
 /**
@@ -54,6 +91,9 @@ export function parseLimitInfo (header: string | null): [number, number] | undef
  */
 export class OrgClient {
   readonly #opts: OrgClientOptions
+  /** The instance's origin, and the path before `/services/` (empty for an org's instance URL). */
+  readonly #origin: string
+  readonly #root: string
   readonly #base: string
   #accessToken: string
   apiCalls = 0
@@ -61,7 +101,10 @@ export class OrgClient {
   constructor (opts: OrgClientOptions) {
     this.#opts = opts
     this.#accessToken = opts.accessToken
-    this.#base = `${opts.instanceUrl.replace(/\/+$/, '')}/services/data/v${opts.apiVersion}`
+    const instance = new URL(opts.instanceUrl)
+    this.#origin = instance.origin
+    this.#root = instance.pathname.replace(/\/+$/, '')
+    this.#base = `${this.#root}/services/data/v${opts.apiVersion}`
   }
 
   /** The current token, only to seal it into a job that calls the org after the request; never logged. */
@@ -116,40 +159,52 @@ export class OrgClient {
     if (remaining <= 0) throw new Unavailable('ORG_TIMEOUT', 'The request ran out of time before Salesforce could be called', 1)
     this.#opts.limits?.check()
     const timeout = Math.min(this.#opts.timeoutMs, remaining)
-    const url = path.startsWith('/services/') ? `${this.#opts.instanceUrl}${path}` : `${this.#base}${path}`
+    const target = path.startsWith('/services/') ? `${this.#root}${path}` : `${this.#base}${path}`
     this.apiCalls++
-    let response: Response
+    // One timer for the whole exchange, cleared when it ends: AbortSignal.timeout's timer would
+    // outlive every call and fire (an abort event, a DOMException) long after its answer came.
+    const timer = new AbortController()
+    const timeoutId = setTimeout(() => { timer.abort() }, timeout)
+    let response: Dispatcher.ResponseData
     let text: string
     // Reading the answer can fail at any point: before the headers (reset, timeout) or while
     // the body streams in (connection cut mid-body, the timeout firing between chunks). Once the
     // request went out, every one of these leaves a write's outcome unknown, so all of them are
     // classified here, the body included.
     try {
-      response = await fetch(url, {
-        method,
-        headers: {
-          authorization: `Bearer ${this.#accessToken}`,
-          accept: 'application/json',
-          ...(body === undefined ? {} : { 'content-type': body instanceof RawBody ? body.contentType : JSON_TYPE })
-        },
-        body: body === undefined ? undefined : body instanceof RawBody ? body.text : JSON.stringify(body),
-        signal: AbortSignal.timeout(timeout)
-      })
-    } catch (err) {
-      throw transportFailure(err, timeout, false)
-    }
-    const usage = parseLimitInfo(response.headers.get('sforce-limit-info'))
-    if (usage !== undefined) this.#opts.limits?.record(usage[0], usage[1])
-    try {
-      text = await response.text()
-    } catch (err) {
-      throw transportFailure(err, timeout, true)
+      try {
+        response = await orgDispatcher.request({
+          origin: this.#origin,
+          path: target,
+          method: method as Dispatcher.HttpMethod,
+          headers: {
+            authorization: `Bearer ${this.#accessToken}`,
+            accept: JSON_TYPE,
+            'accept-encoding': ACCEPT_ENCODING,
+            ...(body === undefined ? {} : { 'content-type': body instanceof RawBody ? body.contentType : JSON_TYPE })
+          },
+          body: body === undefined ? undefined : body instanceof RawBody ? body.text : JSON.stringify(body),
+          signal: timer.signal
+        })
+      } catch (err) {
+        throw transportFailure(err, timeout, timer.signal.aborted, false)
+      }
+      const usage = parseLimitInfo(headerValue(response.headers, 'sforce-limit-info'))
+      if (usage !== undefined) this.#opts.limits?.record(usage[0], usage[1])
+      try {
+        text = await answerText(response)
+      } catch (err) {
+        throw transportFailure(err, timeout, timer.signal.aborted, true)
+      }
+    } finally {
+      clearTimeout(timeoutId)
     }
     const parsed: unknown = text === '' ? undefined : safeJson(text)
-    if (!response.ok) {
-      const retryAfter = Number(response.headers.get('retry-after'))
+    const status = response.statusCode
+    if (status < 200 || status > 299) {
+      const retryAfter = Number(headerValue(response.headers, 'retry-after'))
       throw new SalesforceApiError(
-        response.status,
+        status,
         parseSalesforceErrors(parsed),
         Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter : undefined
       )
@@ -229,8 +284,8 @@ function safeJson (text: string): unknown {
 }
 
 /** One error for a failed exchange, whether it broke before the answer's headers or inside its body. */
-function transportFailure (err: unknown, timeout: number, answerStarted: boolean): AppError {
-  if (err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError')) {
+function transportFailure (err: unknown, timeout: number, timedOut: boolean, answerStarted: boolean): AppError {
+  if (timedOut) {
     return new Unavailable('ORG_TIMEOUT', `Salesforce did not answer within ${timeout} ms`, 5, err)
   }
   return new OrgUnreachable(err, answerStarted)
@@ -250,7 +305,8 @@ export class OrgUnreachable extends AppError {
   readonly connectionReset: boolean
   constructor (cause: unknown, answerStarted = false) {
     super(502, 'SALESFORCE_UNREACHABLE', 'Salesforce could not be reached; retry shortly', { cause, retryAfterSeconds: 5 })
-    const code = cause instanceof Error ? (cause.cause as { code?: string } | undefined)?.code : undefined
+    // undici's errors carry the code themselves (`UND_ERR_SOCKET`: the other side closed; a raw `ECONNRESET`).
+    const code = cause instanceof Error ? (cause as { code?: string }).code : undefined
     this.connectionReset = answerStarted || code === 'ECONNRESET' || code === 'UND_ERR_SOCKET'
   }
 }
