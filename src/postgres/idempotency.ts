@@ -162,16 +162,13 @@ const RETRY_MS = 250
  */
 export class IdempotencyWriter {
   readonly pool: pg.Pool
-  /** Where the batched statements go: `pool` unless a connection of their own is given. */
-  readonly statements: pg.Pool
   private claims: QueuedClaim[] = []
   private answers: QueuedAnswer[] = []
   private running: Promise<void> | undefined
   private timer: NodeJS.Timeout | undefined
 
-  constructor (pool: pg.Pool, statements: pg.Pool = pool) {
+  constructor (pool: pg.Pool) {
     this.pool = pool
-    this.statements = statements
   }
 
   /** Claims the key, durably, as in `runOnce`: the row when claimed, undefined when busy or answered. */
@@ -243,13 +240,13 @@ export class IdempotencyWriter {
     answerValues.push(column(answers, (a) => a.response))
     try {
       if (claims.length === 0) {
-        await this.statements.query({ name: 'idempotency-answers', text: ANSWERS_ALONE, values: answerValues })
+        await this.pool.query({ name: 'idempotency-answers', text: ANSWERS_ALONE, values: answerValues })
         return
       }
       const { leaseMs, retentionMs } = (claims[0] as QueuedClaim).opts
       const claimValues = [0, 1, 2, 3].map((i) => column(claims, (c) => c.key[i] ?? ''))
       claimValues.push(column(claims, (c) => c.requestHash), column(claims, (c) => c.owner))
-      const { rows } = await this.statements.query<{ owner: string, sent: boolean }>({
+      const { rows } = await this.pool.query<{ owner: string, sent: boolean }>({
         name: 'idempotency-claims',
         text: CLAIMS,
         values: [...answerValues, ...claimValues, leaseMs, retentionMs]
