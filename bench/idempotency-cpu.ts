@@ -8,6 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import pg from 'pg'
 import { IdempotencyWriter, runOnce } from '../src/postgres/idempotency.ts'
 import { migrate } from '../src/postgres/migrate.ts'
+import { genericPlanPool } from '../src/postgres/pool.ts'
 import { benchDatabase } from './env.ts'
 import { backendCpuSpent, cpuMs } from './processes.ts'
 
@@ -37,7 +38,9 @@ try {
   await migrate(db.pool)
   const pool = new pg.Pool({ connectionString: db.url, max: 10 })
   pool.on('error', () => {})
-  const writer = new IdempotencyWriter(pool)
+  // As the app runs it (src/postgres/idempotency-plugin.ts): batched statements on a generic-plan connection.
+  const statements = genericPlanPool(pool)
+  const writer = new IdempotencyWriter(pool, statements)
   const opts = { retentionMs: 86_400_000, waitMs: 5000, leaseMs: 10_000 }
   const call = () => runOnce(writer, {
     orgId: '00D000000000001AAA',
@@ -66,6 +69,7 @@ try {
   process.stdout.write(`${CALLS} calls, ${(CALLS / wallMs * 1000).toFixed(0)}/s: backends ${perCall(backendCpuSpent(before.backends, after.backends))} ms/call, ` +
     `background processes ${perCall(backendCpuSpent(before.background, after.background))} ms/call; ` +
     `WAL flushes (whole server) ${((after.walSyncs - before.walSyncs) / CALLS).toFixed(2)} per call\n`)
+  await statements.end()
   await pool.end()
 } finally {
   await db.drop()

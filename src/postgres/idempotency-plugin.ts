@@ -1,5 +1,7 @@
 import fp from 'fastify-plugin'
 import { IdempotencyWriter } from './idempotency.ts'
+import { countQueries } from './query-count.ts'
+import { genericPlanPool } from './pool.ts'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -8,12 +10,21 @@ declare module 'fastify' {
 }
 
 /**
- * The pool's idempotency writer (claims and answers batched across requests). On close, after
- * the in-flight requests finished and before the pg plugin ends the pool (a child's onClose runs
- * before its parent's, and this plugin is registered after pg), it writes the answers still queued.
+ * The pool's idempotency writer (claims and answers batched across requests), its batched
+ * statements on a connection of their own (see genericPlanPool). On close, after the in-flight
+ * requests finished and before the pg plugin ends the pool (a child's onClose runs before its
+ * parent's, and this plugin is registered after pg), it writes the answers still queued.
  */
 export default fp(async (app) => {
-  const writer = new IdempotencyWriter(app.pg)
+  const statements = genericPlanPool(app.pg)
+  countQueries(statements)
+  statements.on('error', (err) => {
+    app.log.warn({ err: { message: err.message } }, 'idle PostgreSQL client lost its connection')
+  })
+  const writer = new IdempotencyWriter(app.pg, statements)
   app.decorate('idempotency', writer)
-  app.addHook('onClose', async () => { await writer.close() })
+  app.addHook('onClose', async () => {
+    await writer.close()
+    await statements.end()
+  })
 }, { name: 'idempotency', dependencies: ['pg'] })

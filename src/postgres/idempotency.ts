@@ -86,12 +86,18 @@ const SENDING = `${ASYNC_COMMIT}
   UPDATE idempotency_records SET sent_at = now(), heartbeat_at = now()
     FROM async_commit WHERE ${WHERE} AND owner = $5`
 
-/** Answers of finished calls, one element per answer in each array: $1-$4 the key, $5 the answer. */
-const ANSWERS = `UPDATE idempotency_records r SET response = a.response, completed_at = now()
-    FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::jsonb[])
-      AS a (org_id, user_id, operation_id, idempotency_key, response)
-    WHERE (r.org_id, r.user_id, r.operation_id, r.idempotency_key)
-      = (a.org_id, a.user_id, a.operation_id, a.idempotency_key)`
+/**
+ * Answers of finished calls, one element per answer in each array: $1-$4 the key, $5 the request's
+ * hash, $6 the answer. An upsert rather than an UPDATE joined to the arrays: its rows are found
+ * through the primary key as the conflict arbiter, whatever the plan, so the generic plan these
+ * statements run with (see genericPlanPool) cannot scan the table. A record gone meanwhile
+ * (purged after IDEMPOTENCY_RETENTION_MS) comes back as the answered request it was.
+ */
+const ANSWERS = `INSERT INTO idempotency_records AS r
+      (org_id, user_id, operation_id, idempotency_key, request_hash, response, completed_at)
+    SELECT a.*, now() FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::jsonb[]) AS a
+  ON CONFLICT (org_id, user_id, operation_id, idempotency_key) DO UPDATE
+    SET response = excluded.response, completed_at = excluded.completed_at`
 
 /**
  * Answers alone (no claim waiting to carry them), committed asynchronously: losing them in a
@@ -100,13 +106,13 @@ const ANSWERS = `UPDATE idempotency_records r SET response = a.response, complet
 const ANSWERS_ALONE = `${ASYNC_COMMIT} ${ANSWERS.replace('FROM unnest', 'FROM async_commit, unnest')}`
 
 /**
- * Claims ($6-$11, one element per claim) and, in the same statement and commit, the answers
- * waiting to be written ($1-$5). One statement claims a new key, takes over one whose owner
+ * Claims ($7-$12, one element per claim) and, in the same statement and commit, the answers
+ * waiting to be written ($1-$6). One statement claims a new key, takes over one whose owner
  * stopped beating (same request only), or reuses one whose answer has expired; a claim that
  * returns no row found the key busy or answered. A takeover of an unfinished claim marks it
  * `sent_at`: its earlier owner may have sent the org write, so the new one asks the org first.
  *
- * The answers' UPDATE runs although nothing reads it: "data-modifying statements in WITH are
+ * The answers' upsert runs although nothing reads it: "data-modifying statements in WITH are
  * executed exactly once, and always to completion, independently of whether the primary query
  * reads all (or indeed any) of their output" (PostgreSQL, "WITH Queries (Common Table
  * Expressions)", https://www.postgresql.org/docs/current/queries-with.html). Both parts see one
@@ -119,15 +125,15 @@ const ANSWERS_ALONE = `${ASYNC_COMMIT} ${ANSWERS.replace('FROM unnest', 'FROM as
 const CLAIMS = `WITH answered AS (${ANSWERS})
   INSERT INTO idempotency_records AS r
       (org_id, user_id, operation_id, idempotency_key, request_hash, owner, heartbeat_at)
-    SELECT c.*, now() FROM unnest($6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::uuid[]) AS c
+    SELECT c.*, now() FROM unnest($7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::uuid[]) AS c
   ON CONFLICT (org_id, user_id, operation_id, idempotency_key) DO UPDATE
     SET owner = excluded.owner, heartbeat_at = now(), request_hash = excluded.request_hash,
         created_at = CASE WHEN r.completed_at IS NULL THEN r.created_at ELSE now() END,
         sent_at = CASE WHEN r.completed_at IS NULL THEN coalesce(r.sent_at, now()) END,
         response = NULL, completed_at = NULL
     WHERE (r.completed_at IS NULL AND r.request_hash = excluded.request_hash
-           AND r.heartbeat_at < now() - make_interval(secs => $12::double precision / 1000))
-       OR r.completed_at < now() - make_interval(secs => $13::double precision / 1000)
+           AND r.heartbeat_at < now() - make_interval(secs => $13::double precision / 1000))
+       OR r.completed_at < now() - make_interval(secs => $14::double precision / 1000)
   RETURNING r.owner, r.sent_at IS NOT NULL AS sent`
 
 /** The four columns of a record's key. */
@@ -145,7 +151,7 @@ interface QueuedClaim {
   reject: (err: unknown) => void
 }
 
-interface QueuedAnswer { key: Key, id: string, response: string, since: number, alone: boolean }
+interface QueuedAnswer { key: Key, id: string, requestHash: string, response: string, since: number, alone: boolean }
 
 /** Answers waiting alone are written after this long, unless a claim carries them first. */
 const FLUSH_MS = 20
@@ -162,13 +168,16 @@ const RETRY_MS = 250
  */
 export class IdempotencyWriter {
   readonly pool: pg.Pool
+  /** Where the batched statements go: `pool` unless a connection of their own is given. */
+  readonly statements: pg.Pool
   private claims: QueuedClaim[] = []
   private answers: QueuedAnswer[] = []
   private running: Promise<void> | undefined
   private timer: NodeJS.Timeout | undefined
 
-  constructor (pool: pg.Pool) {
+  constructor (pool: pg.Pool, statements: pg.Pool = pool) {
     this.pool = pool
+    this.statements = statements
   }
 
   /** Claims the key, durably, as in `runOnce`: the row when claimed, undefined when busy or answered. */
@@ -180,8 +189,8 @@ export class IdempotencyWriter {
   }
 
   /** Queues the answer of a finished call: a repeat replays it once written. */
-  answer (key: Key, response: string): void {
-    this.answers.push({ key, id: key.join('\0'), response, since: Date.now(), alone: false })
+  answer (key: Key, requestHash: string, response: string): void {
+    this.answers.push({ key, id: key.join('\0'), requestHash, response, since: Date.now(), alone: false })
     if (this.answers.length >= MAX_WAITING_ANSWERS) this.kick(true)
     else this.flushIn(FLUSH_MS)
   }
@@ -237,16 +246,16 @@ export class IdempotencyWriter {
   private async send (claims: QueuedClaim[], answers: QueuedAnswer[]): Promise<void> {
     const column = <T>(rows: T[], pick: (row: T) => string): string[] => rows.map(pick)
     const answerValues = [0, 1, 2, 3].map((i) => column(answers, (a) => a.key[i] ?? ''))
-    answerValues.push(column(answers, (a) => a.response))
+    answerValues.push(column(answers, (a) => a.requestHash), column(answers, (a) => a.response))
     try {
       if (claims.length === 0) {
-        await this.pool.query({ name: 'idempotency-answers', text: ANSWERS_ALONE, values: answerValues })
+        await this.statements.query({ name: 'idempotency-answers', text: ANSWERS_ALONE, values: answerValues })
         return
       }
       const { leaseMs, retentionMs } = (claims[0] as QueuedClaim).opts
       const claimValues = [0, 1, 2, 3].map((i) => column(claims, (c) => c.key[i] ?? ''))
       claimValues.push(column(claims, (c) => c.requestHash), column(claims, (c) => c.owner))
-      const { rows } = await this.pool.query<{ owner: string, sent: boolean }>({
+      const { rows } = await this.statements.query<{ owner: string, sent: boolean }>({
         name: 'idempotency-claims',
         text: CLAIMS,
         values: [...answerValues, ...claimValues, leaseMs, retentionMs]
@@ -358,7 +367,7 @@ export async function runOnce<T> (
     // The work is done (a quote may exist in the org): its answer is queued, so that a repeat
     // replays it once written; meanwhile a repeat finds the claim live and waits. Should the
     // write fail for good, the lease runs out and a retry asks the org.
-    writer.answer(key, JSON.stringify(result))
+    writer.answer(key, requestHash, JSON.stringify(result))
     return { result, replayed: false }
   }
 }

@@ -121,18 +121,22 @@ t.test('idempotency records', async (t) => {
       t.equal(sent, false, 'sending() stopped it')
     })
 
-  /** Counts the statements sent on the app's pool while `run` runs, by name (unnamed: ''). */
+  /** Statements sent on the app's pool and the writer's connection while `run` runs, by name (unnamed: ''). */
   const counting = async <T>(run: () => Promise<T>): Promise<{ result: T, names: string[] }> => {
-    const query = app.pg.query.bind(app.pg)
     const names: string[] = []
-    app.pg.query = ((...args: Parameters<typeof query>) => {
-      names.push((args[0] as { name?: string }).name ?? '')
-      return query(...args)
-    }) as typeof app.pg.query
+    const pools = [app.pg, app.idempotency.statements]
+    const queries = pools.map((pool) => pool.query)
+    for (const pool of pools) {
+      const query = pool.query.bind(pool)
+      pool.query = ((...args: Parameters<typeof query>) => {
+        names.push((args[0] as { name?: string }).name ?? '')
+        return query(...args)
+      }) as typeof pool.query
+    }
     try {
       return { result: await run(), names }
     } finally {
-      app.pg.query = query
+      pools.forEach((pool, i) => { pool.query = queries[i] as typeof pool.query })
     }
   }
 
