@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { promisify } from 'node:util'
-import { gunzip, inflate } from 'node:zlib'
+import { constants as zlibConstants, gunzip, inflate, inflateRaw } from 'node:zlib'
 import { Agent, type Dispatcher } from 'undici'
 import { SalesforceApiError, parseSalesforceErrors } from './errors.ts'
 import { AppError, Unavailable } from '../errors.ts'
@@ -72,13 +72,26 @@ function headerValue (headers: Dispatcher.ResponseData['headers'], name: string)
   return Array.isArray(value) ? value[0] : value
 }
 
-const DECOMPRESS = new Map([['gzip', promisify(gunzip)], ['deflate', promisify(inflate)]])
+/** As fetch decodes (undici): tolerant of a stream cut at a flush point, zlib-wrapped or raw deflate. */
+const SYNC_FLUSH = { finishFlush: zlibConstants.Z_SYNC_FLUSH }
+const gunzipAsync = promisify(gunzip)
+const inflateAsync = promisify(inflate)
+const inflateRawAsync = promisify(inflateRaw)
+const DECOMPRESS = new Map<string, (data: Buffer) => Promise<Buffer>>([
+  ['gzip', async (data) => await gunzipAsync(data, SYNC_FLUSH)],
+  // A zlib header's first byte names the deflate method (low four bits 8, RFC 1950); without it, raw deflate.
+  ['deflate', async (data) => ((data[0] ?? 0) & 0x0f) === 0x08
+    ? await inflateAsync(data, SYNC_FLUSH)
+    : await inflateRawAsync(data, SYNC_FLUSH)]
+])
 
 /** The answer's text, decompressed as its Content-Encoding says (an error answer's too: it carries the errorCode). */
 async function answerText (response: Dispatcher.ResponseData): Promise<string> {
   const encoding = headerValue(response.headers, 'content-encoding')?.trim().toLowerCase()
   if (encoding === undefined || encoding === '' || encoding === 'identity') return await response.body.text()
   const data = Buffer.from(await response.body.arrayBuffer())
+  // A 204 (an update) has no body to decode, whatever its headers say.
+  if (data.length === 0) return ''
   const decompress = DECOMPRESS.get(encoding)
   if (decompress === undefined) throw new Error(`Salesforce answered in an encoding not asked for: ${encoding}`)
   return (await decompress(data)).toString('utf8')

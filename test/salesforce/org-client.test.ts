@@ -4,7 +4,7 @@
 import t, { type Test } from 'tap'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { deflateSync, gzipSync } from 'node:zlib'
+import { deflateRawSync, deflateSync, gzipSync } from 'node:zlib'
 import { OrgClient, OrgUnreachable, answerLost } from '../../src/salesforce/org-client.ts'
 import { SalesforceApiError } from '../../src/salesforce/errors.ts'
 import { Unavailable } from '../../src/errors.ts'
@@ -134,4 +134,17 @@ t.test('answers are asked for compressed and read whole, an error\'s too', async
   t.same(await api.request('GET', '/sobjects/Quote/x'), JSON.parse(BODY))
   t.match(await rejection(api.update('Quote', 'x', { Name: 'q' })), { httpStatus: 404, errorCode: 'ENTITY_IS_DELETED' })
   t.same(asked, ['gzip, deflate', 'gzip, deflate'])
+})
+
+t.test('compressed answers decode as fetch decoded them: an empty 204, raw deflate', async (t) => {
+  const org = await orgAnswering(t, (req, res) => {
+    if (req.method === 'PATCH') {
+      res.writeHead(204, { 'content-encoding': 'gzip' }).end()
+      return
+    }
+    res.writeHead(200, { 'content-type': 'application/json', 'content-encoding': 'deflate' }).end(deflateRawSync(BODY))
+  })
+  const api = client(org.url)
+  t.equal(await api.update('Quote', 'x', { Name: 'q' }), undefined, 'an update answered 204 is done, not lost')
+  t.same(await api.request('GET', '/sobjects/Quote/x'), JSON.parse(BODY), 'deflate without its zlib header')
 })
