@@ -91,13 +91,15 @@ const SENDING = `${ASYNC_COMMIT}
  * hash, $6 the answer. An upsert rather than an UPDATE joined to the arrays: its rows are found
  * through the primary key as the conflict arbiter, whatever the plan, so the generic plan these
  * statements run with (see genericPlanPool) cannot scan the table. A record gone meanwhile
- * (purged after IDEMPOTENCY_RETENTION_MS) comes back as the answered request it was.
+ * (purged after IDEMPOTENCY_RETENTION_MS) comes back as the answered request it was; a record
+ * claimed meanwhile for another request (the key freed and reused) keeps its own.
  */
 const ANSWERS = `INSERT INTO idempotency_records AS r
       (org_id, user_id, operation_id, idempotency_key, request_hash, response, completed_at)
     SELECT a.*, now() FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::jsonb[]) AS a
   ON CONFLICT (org_id, user_id, operation_id, idempotency_key) DO UPDATE
-    SET response = excluded.response, completed_at = excluded.completed_at`
+    SET response = excluded.response, completed_at = excluded.completed_at
+    WHERE r.request_hash = excluded.request_hash`
 
 /**
  * Answers alone (no claim waiting to carry them), committed asynchronously: losing them in a
@@ -151,7 +153,18 @@ interface QueuedClaim {
   reject: (err: unknown) => void
 }
 
-interface QueuedAnswer { key: Key, id: string, requestHash: string, response: string, since: number, alone: boolean }
+interface QueuedAnswer {
+  key: Key
+  id: string
+  requestHash: string
+  response: string
+  since: number
+  alone: boolean
+  /** When it is written alone at the latest; after a failed write, the earliest it is tried again. */
+  dueAt: number
+  /** A failed write's answer waits until `dueAt`, rather than riding along with the next claims at once. */
+  held: boolean
+}
 
 /** Answers waiting alone are written after this long, unless a claim carries them first. */
 const FLUSH_MS = 20
@@ -190,9 +203,10 @@ export class IdempotencyWriter {
 
   /** Queues the answer of a finished call: a repeat replays it once written. */
   answer (key: Key, requestHash: string, response: string): void {
-    this.answers.push({ key, id: key.join('\0'), requestHash, response, since: Date.now(), alone: false })
+    const now = Date.now()
+    this.answers.push({ key, id: key.join('\0'), requestHash, response, since: now, alone: false, dueAt: now + FLUSH_MS, held: false })
     if (this.answers.length >= MAX_WAITING_ANSWERS) this.kick(true)
-    else this.flushIn(FLUSH_MS)
+    this.schedule()
   }
 
   /** Writes every waiting answer (retrying while the database is away, up to SETTLE_MS). */
@@ -204,27 +218,36 @@ export class IdempotencyWriter {
       if (this.answers.length > 0) await sleep(RETRY_MS)
     }
     clearTimeout(this.timer)
+    this.timer = undefined
   }
 
-  /** Writes the waiting answers in `ms`, unless a write is planned already. */
-  private flushIn (ms: number): void {
-    this.timer ??= setTimeout(() => {
+  /**
+   * Arms the timer for the answer due first, unless one is armed or a statement is in flight
+   * (its end sends what is ready and arms the timer again).
+   */
+  private schedule (): void {
+    if (this.running !== undefined || this.timer !== undefined || this.answers.length === 0) return
+    const due = Math.min(...this.answers.map((a) => a.dueAt))
+    this.timer = setTimeout(() => {
       this.timer = undefined
       this.kick(true)
-    }, ms).unref()
+      this.schedule()
+    }, Math.max(0, due - Date.now())).unref()
   }
 
   /** Sends the next statement unless one is in flight; answers alone only when `answers` says so. */
   private kick (answers: boolean): void {
     if (this.running !== undefined || (this.claims.length === 0 && !answers)) return
+    const now = Date.now()
+    const ready = this.answers.filter((a) => !a.held || a.dueAt <= now)
     const first = this.claims[0]
-    const firstAnswer = this.answers[0]
+    const firstAnswer = ready[0]
     let claims: QueuedClaim[] = []
     let written: QueuedAnswer[] = []
     if (first?.alone === true) claims = [first]
     else if (firstAnswer?.alone === true) written = [firstAnswer]
     else {
-      written = this.answers.filter((a) => !a.alone)
+      written = ready.filter((a) => !a.alone)
       const ids = new Set(written.map((a) => a.id))
       for (const c of this.claims) {
         const sameOptions = c.opts.leaseMs === first?.opts.leaseMs && c.opts.retentionMs === first.opts.retentionMs
@@ -240,6 +263,7 @@ export class IdempotencyWriter {
     this.running = this.send(claims, written).finally(() => {
       this.running = undefined
       this.kick(false)
+      this.schedule()
     })
   }
 
@@ -274,9 +298,9 @@ export class IdempotencyWriter {
         else c.reject(err)
       }
       // An answer that cannot be written is dropped: its lease runs out and a retry asks the org.
-      const kept = answers.filter((a) => down ? Date.now() - a.since < SETTLE_MS : several)
-      this.answers.push(...kept.map((a) => ({ ...a, alone: a.alone || !down })))
-      if (kept.length > 0) this.flushIn(RETRY_MS)
+      const now = Date.now()
+      const kept = answers.filter((a) => down ? now - a.since < SETTLE_MS : several)
+      this.answers.push(...kept.map((a) => ({ ...a, alone: a.alone || !down, held: true, dueAt: now + RETRY_MS })))
     }
   }
 }

@@ -188,6 +188,42 @@ t.test('idempotency records', async (t) => {
     t.not(rows[0]?.completed_at, null, 'answered before the pool ended')
   })
 
+  t.test('an answer queued while a slow statement is in flight is written once it ends', async (t) => {
+    // Every statement of this writer takes 80 ms: the answer's 20 ms timer fires while a claim is in flight.
+    const slow = Object.create(app.pg) as typeof app.pg
+    slow.query = (async (...args: Parameters<typeof app.pg.query>) => {
+      await new Promise((resolve) => setTimeout(resolve, 80))
+      return await (app.pg.query as (...a: unknown[]) => Promise<unknown>)(...args)
+    }) as typeof app.pg.query
+    const writer = new IdempotencyWriter(app.pg, slow)
+    const claimed = writer.claim({ key: ['o', 'u', 'slow', randomUUID()], requestHash: 'h', owner: randomUUID(), opts: options })
+    const answered = scope()
+    writer.answer([answered.orgId, answered.userId, answered.operationId, answered.key], 'h', '{"n":1}')
+    await claimed
+    const written = async () => (await app.pg.query(
+      'SELECT 1 FROM idempotency_records WHERE idempotency_key = $1 AND completed_at IS NOT NULL', [answered.key])).rowCount
+    const deadline = Date.now() + 2000
+    while (await written() !== 1 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20))
+    t.equal(await written(), 1, 'written without another claim or close() to carry it')
+  })
+
+  t.test('an answer refused for another request\'s record leaves that record as it is', async (t) => {
+    const s = scope()
+    let release = (): void => {}
+    const running = runOnce(app.idempotency, s, options, async () => {
+      await new Promise<void>((resolve) => { release = resolve })
+      return { n: 2 }
+    })
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    const key: [string, string, string, string] = [s.orgId, s.userId, s.operationId, s.key]
+    app.idempotency.answer(key, 'another request', '{"n":1}')
+    await app.idempotency.close()
+    const { rows } = await app.pg.query('SELECT completed_at FROM idempotency_records WHERE idempotency_key = $1', [s.key])
+    t.equal(rows[0]?.completed_at, null, 'the live claim is not answered with another request\'s answer')
+    release()
+    t.same(await running, { result: { n: 2 }, replayed: false })
+  })
+
   t.test('a statement that fails for one entry fails only that one', async (t) => {
     const good = scope()
     const bad = scope({ key: 'nul\u0000byte' })
