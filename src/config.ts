@@ -107,6 +107,10 @@ export function loadConfig (env: Record<string, string | undefined>): Config {
   if (config.NODE_ENV === 'production' && config.DATABASE_URL === undefined) {
     throw new ConfigError('DATABASE_URL is required when NODE_ENV=production (the embedded PostgreSQL is for development only)')
   }
+  // Housekeeping forgets a claim after the retention; its owner counts on keeping it for the lease.
+  if (config.IDEMPOTENCY_RETENTION_MS < config.IDEMPOTENCY_LEASE_MS) {
+    throw new ConfigError('IDEMPOTENCY_RETENTION_MS must be at least IDEMPOTENCY_LEASE_MS: a record is kept at least as long as a claim lasts')
+  }
   // Checked here too, so a missing or malformed key stops the start with this message, before any connection.
   keyringFrom(config)
   checkAuthorizationSettings(config, env)

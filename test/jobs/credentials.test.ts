@@ -43,6 +43,8 @@ t.test('production needs JOB_ENCRYPTION_KEYS; development gets a fixed dev key',
   t.throws(() => keysFor(`k1:${randomBytes(16).toString('base64')}`), { message: /16 bytes, AES-256 needs 32/ })
   t.throws(() => keysFor(`k1:${key()},k1:${key()}`), { message: /appears twice/ })
   t.throws(() => loadConfig({ JOB_ENCRYPTION_KEYS: 'no key here' }), { message: /JOB_ENCRYPTION_KEYS/ }, 'the format is checked with the config')
+  t.throws(() => loadConfig({ IDEMPOTENCY_RETENTION_MS: '500', IDEMPOTENCY_LEASE_MS: '1000' }),
+    { message: /IDEMPOTENCY_RETENTION_MS must be at least IDEMPOTENCY_LEASE_MS/ }, 'no record forgotten within its lease')
 })
 
 t.test('the web process works jobs unless production says otherwise', async (t) => {
