@@ -11,7 +11,8 @@ export async function purgeExpired (
   pool: pg.Pool, idempotencyRetentionMs: number
 ): Promise<{ idempotencyRecords: number, jobRuns: number, jobProgress: number, jobEvents: number }> {
   const idempotency = await pool.query(
-    'DELETE FROM idempotency_records WHERE coalesce(completed_at, created_at) < now() - make_interval(secs => $1::double precision / 1000)', [idempotencyRetentionMs])
+    // An unfinished claim is forgotten only once its owner has stopped beating for the retention.
+    'DELETE FROM idempotency_records WHERE coalesce(completed_at, heartbeat_at) < now() - make_interval(secs => $1::double precision / 1000)', [idempotencyRetentionMs])
   const runs = await pool.query('DELETE FROM rescore_runs WHERE created_at < now() - make_interval(days => $1)', [JOB_DATA_RETENTION_DAYS])
   const progress = await pool.query('DELETE FROM job_progress WHERE updated_at < now() - make_interval(days => $1)', [JOB_DATA_RETENTION_DAYS])
   const events = await pool.query(

@@ -247,4 +247,18 @@ t.test('idempotency records', async (t) => {
     const { rows } = await app.pg.query<{ key: string }>('SELECT idempotency_key AS key FROM idempotency_records WHERE idempotency_key = ANY($1)', [[old.key, live.key]])
     t.same(rows.map((r) => r.key), [live.key])
   })
+
+  t.test('an unfinished claim is purged only once its owner stopped beating for the retention', async (t) => {
+    const beating = scope()
+    const silent = scope()
+    for (const s of [beating, silent]) {
+      await app.pg.query(`INSERT INTO idempotency_records (org_id, user_id, operation_id, idempotency_key, request_hash,
+        created_at, heartbeat_at) VALUES ($1, $2, $3, $4, 'h', now() - interval '2 days', now() - $5::interval)`,
+      [s.orgId, s.userId, s.operationId, s.key, s === beating ? '1 second' : '2 days'])
+    }
+    await purgeExpired(app.pg, 86_400_000)
+    const { rows } = await app.pg.query<{ key: string }>(
+      'SELECT idempotency_key AS key FROM idempotency_records WHERE idempotency_key = ANY($1)', [[beating.key, silent.key]])
+    t.same(rows.map((r) => r.key), [beating.key], 'a long call still beating keeps its claim')
+  })
 })
