@@ -197,9 +197,7 @@ export async function startLocalOrg (opts: LocalOrgOptions = {}): Promise<LocalO
       if (!r) throw new Error(`local org: no record ${id}`)
       core.delete(admin, r.type, r.f.Id as string, { system: true })
     },
-    publishedEvents: (type) => core.events
-      .filter(e => type === undefined || e.type.toLowerCase() === type.toLowerCase())
-      .map(e => ({ ...e, fields: { ...e.fields } })),
+    publishedEvents: (type) => core.eventsOf(type).map(e => ({ ...e, fields: { ...e.fields } })),
     counts: () => {
       const out: Record<string, number> = {}
       for (const o of core.schema.all()) {

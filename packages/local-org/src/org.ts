@@ -143,13 +143,7 @@ export class OrgCore {
       throw new SfError(400, 'INSUFFICIENT_ACCESS_OR_READONLY', 'insufficient access rights on object id', [])
     }
     const values = this.coerce(user, def, body, 'create', {})
-    const missing = def.fields
-      .filter(f => !f.nillable && f.createable && !f.defaultedOnCreate)
-      .filter(f => values[f.name] === undefined || values[f.name] === null)
-      .map(f => f.name)
-    if (missing.length > 0) {
-      throw new SfError(400, 'REQUIRED_FIELD_MISSING', `Required fields are missing: [${missing.join(', ')}]`, missing)
-    }
+    requireFields(requiredMissing(def, values))
     this.checkRules(def, values)
     const fields: Record<string, Value> = {}
     for (const fd of def.fields) fields[fd.name] = null
@@ -165,6 +159,12 @@ export class OrgCore {
     return event
   }
 
+  /** The platform events published so far, oldest first; only those of `type` (any case) when given. */
+  eventsOf (type?: string): PublishedEvent[] {
+    const wanted = type?.toLowerCase()
+    return wanted === undefined ? this.events : this.events.filter(e => e.type.toLowerCase() === wanted)
+  }
+
   create (user: UserInfo, type: string, body: Record<string, unknown>, opts: WriteOptions = {}): Rec {
     const def = this.objectOr404(type)
     if (def.event) {
@@ -174,15 +174,9 @@ export class OrgCore {
       throw new SfError(400, 'INSUFFICIENT_ACCESS_OR_READONLY', 'insufficient access rights on object id', [])
     }
     const values = this.coerce(user, def, body, 'create', opts)
-    const missing = def.fields
-      .filter(f => !f.nillable && f.createable && !f.defaultedOnCreate &&
-        (values[f.name] === undefined || values[f.name] === null))
-      .map(f => f.name)
+    const missing = requiredMissing(def, values)
     this.derive(def, values, undefined)
-    const stillMissing = missing.filter(n => values[n] === undefined || values[n] === null)
-    if (stillMissing.length > 0) {
-      throw new SfError(400, 'REQUIRED_FIELD_MISSING', `Required fields are missing: [${stillMissing.join(', ')}]`, stillMissing)
-    }
+    requireFields(missing.filter(n => values[n] === undefined || values[n] === null))
     this.checkRules(def, values)
     this.checkUnique(def, values, undefined)
     const now = this.tick()
@@ -226,7 +220,7 @@ export class OrgCore {
     delete values.Id
     const nulled = Object.keys(values)
       .filter(k => values[k] === null && !(def.fieldMap.get(k.toLowerCase())?.nillable ?? true))
-    if (nulled.length > 0) throw new SfError(400, 'REQUIRED_FIELD_MISSING', `Required fields are missing: [${nulled.join(', ')}]`, nulled)
+    requireFields(nulled)
     this.derive(def, values, rec)
     this.checkRules(def, values)
     this.checkUnique(def, values, rec)
@@ -620,6 +614,21 @@ export class OrgCore {
 
   userByName (username: string): UserInfo | undefined {
     return this.usersByName.get(username.toLowerCase())
+  }
+}
+
+/** The fields a new record must be given: required on create, not defaulted, and absent or null in `values`. */
+function requiredMissing (def: ObjectDef, values: Record<string, Value>): string[] {
+  return def.fields
+    .filter(f => !f.nillable && f.createable && !f.defaultedOnCreate &&
+      (values[f.name] === undefined || values[f.name] === null))
+    .map(f => f.name)
+}
+
+/** Salesforce's answer to a write leaving required fields empty. */
+function requireFields (missing: string[]): void {
+  if (missing.length > 0) {
+    throw new SfError(400, 'REQUIRED_FIELD_MISSING', `Required fields are missing: [${missing.join(', ')}]`, missing)
   }
 }
 

@@ -295,9 +295,7 @@ export class OrgServer {
   /** Local only, no Salesforce counterpart: the platform events published so far (`?type=` filters). */
   private publishedEvents (method: string, qs: URLSearchParams): Reply {
     if (method !== 'GET') throw methodNotAllowed(method)
-    const type = qs.get('type')?.toLowerCase()
-    const events = this.org.events.filter(e => type === undefined || e.type.toLowerCase() === type)
-    return { status: 200, body: { events } }
+    return { status: 200, body: { events: this.org.eventsOf(qs.get('type') ?? undefined) } }
   }
 
   private versions (): unknown[] {
