@@ -8,7 +8,7 @@ import { startLocalSync } from '@applink-actions/local-connect'
 import { startLocalAppLink, type LocalAppLink } from '@applink-actions/local-applink'
 import { randomBytes } from 'node:crypto'
 import pg from 'pg'
-import { buildApp, testConfig, type BuiltApp } from '../helper.ts'
+import { buildApp, databaseText, testConfig, type BuiltApp } from '../helper.ts'
 import rescoreAccounts from '../../src/actions/rescore-accounts.ts'
 import startAccountRescore from '../../src/actions/start-account-rescore.ts'
 import getJobStatus from '../../src/actions/get-job-status.ts'
@@ -258,6 +258,21 @@ export async function settled (
 }
 
 export { databaseText, until } from '../helper.ts'
+
+/**
+ * A finished job left no token behind: none in any table of its database (whose text is seen to
+ * hold the job, so the scan is not of an empty dump) and none in the log.
+ */
+export async function assertNoTokensKept (
+  t: Test, databaseUrl: string, jobId: string, logs: string[], tokens: Iterable<string>
+): Promise<void> {
+  const text = await databaseText(databaseUrl)
+  t.ok(text.includes(jobId), 'the scan sees the job tables')
+  for (const token of tokens) {
+    t.notOk(text.includes(token), 'no token in any table')
+    t.notOk(logs.join('').includes(token), 'no token in the log')
+  }
+}
 
 export interface WorkerProcess { child: ChildProcess, logs: string[], exited: Promise<number | null> }
 
