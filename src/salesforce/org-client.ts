@@ -104,20 +104,27 @@ async function answerText (response: Dispatcher.ResponseData): Promise<string> {
  */
 export class OrgClient {
   readonly #opts: OrgClientOptions
-  /** The instance's origin, and the path before `/services/` (empty for an org's instance URL). */
-  readonly #origin: string
-  readonly #root: string
-  readonly #base: string
+  /**
+   * The instance's origin, the path before `/services/` (empty for an org's instance URL) and the
+   * REST base under it: parsed on the first call, as a client is made for every action request
+   * and many (whoAmI, mirror reads) never call the org.
+   */
+  #where: { origin: string, root: string, base: string } | undefined
   #accessToken: string
   apiCalls = 0
 
   constructor (opts: OrgClientOptions) {
     this.#opts = opts
     this.#accessToken = opts.accessToken
-    const instance = new URL(opts.instanceUrl)
-    this.#origin = instance.origin
-    this.#root = instance.pathname.replace(/\/+$/, '')
-    this.#base = `${this.#root}/services/data/v${opts.apiVersion}`
+  }
+
+  #instance (): { origin: string, root: string, base: string } {
+    if (this.#where === undefined) {
+      const instance = new URL(this.#opts.instanceUrl)
+      const root = instance.pathname.replace(/\/+$/, '')
+      this.#where = { origin: instance.origin, root, base: `${root}/services/data/v${this.#opts.apiVersion}` }
+    }
+    return this.#where
   }
 
   /** The current token, only to seal it into a job that calls the org after the request; never logged. */
@@ -172,7 +179,8 @@ export class OrgClient {
     if (remaining <= 0) throw new Unavailable('ORG_TIMEOUT', 'The request ran out of time before Salesforce could be called', 1)
     this.#opts.limits?.check()
     const timeout = Math.min(this.#opts.timeoutMs, remaining)
-    const target = path.startsWith('/services/') ? `${this.#root}${path}` : `${this.#base}${path}`
+    const { origin, root, base } = this.#instance()
+    const target = path.startsWith('/services/') ? `${root}${path}` : `${base}${path}`
     this.apiCalls++
     // One timer for the whole exchange, cleared when it ends: AbortSignal.timeout's timer would
     // outlive every call and fire (an abort event, a DOMException) long after its answer came.
@@ -187,7 +195,7 @@ export class OrgClient {
     try {
       try {
         response = await orgDispatcher.request({
-          origin: this.#origin,
+          origin,
           path: target,
           method: method as Dispatcher.HttpMethod,
           headers: {
