@@ -4,8 +4,8 @@ import t from 'tap'
 import pg from 'pg'
 import { BATCH_SIZE } from '../../src/jobs/rescore.ts'
 import {
-  AUTHORIZATION, RUN_AS, applinkUnderTest, assertNoTokensKept, jobStatus, jobsApp, mirroredDatabase, orgUnderTest,
-  settled, startRescore, until
+  AUTHORIZATION, RUN_AS, applinkUnderTest, assertNoTokensKept, financeAccounts, jobStatus, jobsApp, mirroredDatabase,
+  orgUnderTest, settled, startRescore, until
 } from './fixtures.ts'
 
 const ADMIN = 'admin@acme.local'
@@ -71,11 +71,8 @@ t.test('the run-as user writes only what the caller may edit; the rest is counte
   const databaseUrl = await mirroredDatabase(t, ut.org)
   const { env } = await applinkUnderTest(t, ut)
   const { app } = await jobsApp(t, databaseUrl, env)
-  const rep = ut.org.user(REP)
-  const accounts = ut.org.records('Account').filter((a) => a.Industry === 'Finance' && a.IsDeleted !== true)
-  const own = accounts.filter((a) => a.OwnerId === rep.id).map((a) => String(a.Id))
-  const others = accounts.filter((a) => a.OwnerId !== rep.id).map((a) => String(a.Id))
-  t.ok(own.length > 0 && others.length > 0, `rep1 owns ${own.length} of ${accounts.length} Finance accounts`)
+  const { all, own, others } = financeAccounts(ut, REP)
+  t.ok(own.length > 0 && others.length > 0, `rep1 owns ${own.length} of ${all.length} Finance accounts`)
   ut.org.clearSoqlLog()
 
   const accepted = await startRescore(app, ut, REP, { industry: 'Finance' })
@@ -88,7 +85,7 @@ t.test('the run-as user writes only what the caller may edit; the rest is counte
   t.same(summary.failures, [], 'and not listed')
   t.same([...ut.written].sort(), [...own].sort(), 'the run-as user (who may edit all) wrote only the rep\'s accounts')
   const accessQueries = ut.org.soqlLog.filter((q) => q.soql.includes('FROM UserRecordAccess'))
-  const askedForTheRep = accessQueries.every((q) => q.username === RUN_AS && q.soql.includes(`UserId = '${rep.id}'`))
+  const askedForTheRep = accessQueries.every((q) => q.username === RUN_AS && q.soql.includes(`UserId = '${ut.org.user(REP).id}'`))
   t.ok(accessQueries.length > 0 && askedForTheRep, 'the caller\'s access was asked through the run-as connection')
 })
 

@@ -259,6 +259,20 @@ export async function settled (
 
 export { databaseText, until } from '../helper.ts'
 
+/** The org's live Finance accounts (the tests' rescore filter), split by whether `username` owns them: ids. */
+export function financeAccounts (
+  ut: OrgUnderTest, username: string
+): { all: string[], own: string[], others: string[] } {
+  const owner = ut.org.user(username).id
+  const accounts = ut.org.records('Account').filter((a) => a.Industry === 'Finance' && a.IsDeleted !== true)
+  const ids = (list: typeof accounts) => list.map((a) => String(a.Id))
+  return {
+    all: ids(accounts),
+    own: ids(accounts.filter((a) => a.OwnerId === owner)),
+    others: ids(accounts.filter((a) => a.OwnerId !== owner))
+  }
+}
+
 /**
  * A finished job left no token behind: none in any table of its database (whose text is seen to
  * hold the job, so the scan is not of an empty dump) and none in the log.

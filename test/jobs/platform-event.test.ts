@@ -7,7 +7,7 @@ import t from 'tap'
 import { RESCORE_EVENT } from '../../src/jobs/rescore.ts'
 import { assertError } from '../helper.ts'
 import { METADATA_DIR } from '../spec/fixtures.ts'
-import { jobsApp, mirroredDatabase, orgUnderTest, settled, startFlowRescore, startRescore } from './fixtures.ts'
+import { financeAccounts, jobsApp, mirroredDatabase, orgUnderTest, settled, startFlowRescore, startRescore } from './fixtures.ts'
 
 const ADMIN = 'admin@acme.local'
 const REP = 'rep1@acme.local'
@@ -16,11 +16,8 @@ t.test('started without a callback, the job ends with one Account_Rescore__e car
   const ut = await orgUnderTest(t)
   const databaseUrl = await mirroredDatabase(t, ut.org)
   const { app } = await jobsApp(t, databaseUrl)
-  const rep = ut.org.user(REP)
-  const accounts = ut.org.records('Account').filter((a) => a.Industry === 'Finance' && a.IsDeleted !== true)
-  const own = accounts.filter((a) => a.OwnerId === rep.id).map((a) => String(a.Id))
-  const others = accounts.filter((a) => a.OwnerId !== rep.id)
-  t.ok(own.length > 1 && others.length > 0, `rep1 owns ${own.length} of ${accounts.length} Finance accounts`)
+  const { all, own, others } = financeAccounts(ut, REP)
+  t.ok(own.length > 1 && others.length > 0, `rep1 owns ${own.length} of ${all.length} Finance accounts`)
   // Deleted in the org since the mirror's last poll: Salesforce rejects that one.
   ut.org.deleteRecord(own[0] ?? '')
 
@@ -38,13 +35,13 @@ t.test('started without a callback, the job ends with one Account_Rescore__e car
   t.match(events[0]?.fields, {
     Job_Id__c: accepted.body.jobId,
     State__c: 'completed',
-    Accounts_Total__c: accounts.length,
+    Accounts_Total__c: all.length,
     Accounts_Written__c: own.length - 1,
     Accounts_Rejected__c: 1,
     Accounts_Not_Editable__c: others.length,
     Error_Code__c: null,
-    Started_By__c: rep.id,
-    CreatedById: rep.id
+    Started_By__c: ut.org.user(REP).id,
+    CreatedById: ut.org.user(REP).id
   })
 
   const deployed = readdirSync(join(METADATA_DIR, 'objects', RESCORE_EVENT, 'fields'))

@@ -7,8 +7,8 @@ import { writeScoresInBulk } from '../../src/jobs/bulk-writer.ts'
 import { toCsv } from '../../src/salesforce/bulk.ts'
 import type { RescoreSummaryType } from '../../src/schemas/jobs.ts'
 import {
-  jobStatus, jobsApp, logged, mirroredDatabase, orgUnderTest, settled, startRescore, startWorker, until,
-  type OrgUnderTest
+  financeAccounts, jobStatus, jobsApp, logged, mirroredDatabase, orgUnderTest, settled, startRescore, startWorker,
+  until, type OrgUnderTest
 } from './fixtures.ts'
 import { bulkClientFor } from '../salesforce/bulk-client.ts'
 
@@ -99,11 +99,8 @@ t.test('as a rep: refusals for lack of access are counted, other refusals listed
   const ut = await orgUnderTest(t)
   const databaseUrl = await mirroredDatabase(t, ut.org)
   const { app, logs } = await jobsApp(t, databaseUrl, BULK)
-  const rep = ut.org.user(REP)
-  const accounts = ut.org.records('Account').filter((a) => a.Industry === 'Finance' && a.IsDeleted !== true)
-  const own = accounts.filter((a) => a.OwnerId === rep.id).map((a) => String(a.Id))
-  const others = accounts.filter((a) => a.OwnerId !== rep.id).map((a) => String(a.Id))
-  t.ok(own.length > 1 && others.length > 0, `rep1 owns ${own.length} of ${accounts.length} Finance accounts`)
+  const { all, own, others } = financeAccounts(ut, REP)
+  t.ok(own.length > 1 && others.length > 0, `rep1 owns ${own.length} of ${all.length} Finance accounts`)
   // Deleted in the org since the mirror's last poll: the mirror still scores it.
   const gone = own[0] ?? ''
   ut.org.deleteRecord(gone)
@@ -116,7 +113,7 @@ t.test('as a rep: refusals for lack of access are counted, other refusals listed
   t.equal(summary.notPermitted, others.length, 'the others are refused for lack of access, counted')
   t.equal(summary.failed, 1)
   t.match(summary.failures, [{ id: gone, errorCode: 'ENTITY_IS_DELETED' }], 'the deleted one is listed, with its code')
-  t.same(status.progress, { done: accounts.length, total: accounts.length }, 'progress reached the total')
+  t.same(status.progress, { done: all.length, total: all.length }, 'progress reached the total')
   for (const token of ut.tokens) t.notOk(logs.join('').includes(token), 'no token in the log')
   const stamp = summary.scoredAt.replace('Z', '+0000')
   t.notOk(others.some((id) => ut.org.getRecord(id)?.Health_Scored_At__c === stamp), 'the others are untouched')

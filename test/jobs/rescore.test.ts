@@ -3,7 +3,7 @@ import { Value } from 'typebox/value'
 import { RescoreSummary } from '../../src/schemas/jobs.ts'
 import { BATCH_SIZE } from '../../src/jobs/rescore.ts'
 import { assertError } from '../helper.ts'
-import { assertNoTokensKept, databaseText, jobStatus, jobsApp, mirroredDatabase, orgUnderTest, settled, startRescore, until, type OrgUnderTest } from './fixtures.ts'
+import { assertNoTokensKept, databaseText, financeAccounts, jobStatus, jobsApp, mirroredDatabase, orgUnderTest, settled, startRescore, until, type OrgUnderTest } from './fixtures.ts'
 
 const ADMIN = 'admin@acme.local'
 const REP = 'rep1@acme.local'
@@ -63,11 +63,8 @@ t.test('records the caller may not edit are counted, not listed; the rest are wr
   const ut = await orgUnderTest(t)
   const databaseUrl = await mirroredDatabase(t, ut.org)
   const { app } = await jobsApp(t, databaseUrl)
-  const rep = ut.org.user(REP)
-  const accounts = ut.org.records('Account').filter((a) => a.Industry === 'Finance' && a.IsDeleted !== true)
-  const own = accounts.filter((a) => a.OwnerId === rep.id).map((a) => String(a.Id))
-  const others = accounts.filter((a) => a.OwnerId !== rep.id).map((a) => String(a.Id))
-  t.ok(own.length > 0 && others.length > 0, `rep1 owns ${own.length} of ${accounts.length} Finance accounts`)
+  const { all, own, others } = financeAccounts(ut, REP)
+  t.ok(own.length > 0 && others.length > 0, `rep1 owns ${own.length} of ${all.length} Finance accounts`)
 
   const accepted = await startRescore(app, ut, REP, { industry: 'Finance' })
   const status = await settled(app, ut, REP, accepted.body.jobId)
