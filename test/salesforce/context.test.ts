@@ -13,6 +13,37 @@ t.test('caller context', async (t) => {
     t.same(res.json(), { orgId: TEST_ORG_ID, userId: TEST_USER_ID, username: 'rep@acme.example', apiVersion: '62.0', orgDomainUrl: 'https://acme.my.salesforce.com' })
   })
 
+  // Canonical base64 takes a shorter path than other spellings (issue 16): every spelling of the
+  // same context must reach the handler as the same caller.
+  t.test('URL-safe, unpadded and line-wrapped spellings read as the same caller', async (t) => {
+    // A username whose UTF-8 bytes make "+" or "/" in standard base64, so the URL-safe spelling
+    // differs, lengthened until the encoding needs padding.
+    let username = 'ré~~?>@acme.example'
+    while (!encodeContext(clientContext({ userContext: { userId: TEST_USER_ID, username } })).endsWith('=')) username = `x${username}`
+    const canonical = encodeContext(clientContext({ userContext: { userId: TEST_USER_ID, username } }))
+    t.match(canonical, /[+/]/)
+    const expected = (await app.inject(whoAmI({ 'x-client-context': canonical }))).json()
+    t.equal(expected.username, username)
+    const spellings = {
+      'URL-safe': canonical.replaceAll('+', '-').replaceAll('/', '_'),
+      unpadded: canonical.replace(/=+$/, ''),
+      'line-wrapped': canonical.replace(/.{76}/g, '$&\r\n ')
+    }
+    for (const [name, spelling] of Object.entries(spellings)) {
+      const res = await app.inject(whoAmI({ 'x-client-context': spelling }))
+      t.equal(res.statusCode, 200, name)
+      t.same(res.json(), expected, name)
+    }
+  })
+
+  t.test('canonical base64 with a stray character or bad padding → 401 not base64', async (t) => {
+    const canonical = encodeContext(clientContext())
+    for (const spelling of [`${canonical.slice(0, 40)}*${canonical.slice(40)}`, `${canonical}=`, `${canonical.slice(0, 8)}=${canonical.slice(8)}`]) {
+      const body = assertError(t, await app.inject(whoAmI({ 'x-client-context': spelling })), 401, 'INVALID_CONTEXT')
+      t.match(body.message, /not base64/, spelling.slice(0, 12))
+    }
+  })
+
   t.test('missing header → 401 MISSING_CONTEXT', async (t) => {
     assertError(t, await app.inject(whoAmI({})), 401, 'MISSING_CONTEXT')
   })
