@@ -80,7 +80,14 @@ interface CondNode {
 }
 type Node = CondNode | { kind: 'and' | 'or'; items: Node[] } | { kind: 'not'; item: Node }
 
-interface OrderItem { get: Getter; field: FieldDef; desc: boolean; nullsFirst: boolean }
+interface OrderItem {
+  get: Getter
+  field: FieldDef
+  desc: boolean
+  nullsFirst: boolean
+  /** ORDER BY the record's own Id, ascending: a list already in Id order needs no sort. */
+  ownIdAscending?: boolean
+}
 
 type SelectItem =
   | { kind: 'field'; path: Path }
@@ -264,7 +271,9 @@ export class SoqlEngine {
           if (gi < 0) throw located('MALFORMED_QUERY', soql, o.field, `Ordered field must be grouped or aggregated: ${p.field.name}`)
           c.order.push({ get: (t) => (t as Group).values[gi] ?? null, field: p.field, desc, nullsFirst })
         } else {
-          c.order.push({ get: (t, ctx) => pathValue(t as Rec, p, ctx.store), field: p.field, desc, nullsFirst })
+          const ownIdAscending = !desc && p.steps.length === 0 && p.field.type === 'id'
+          const get: Getter = (t, ctx) => pathValue(t as Rec, p, ctx.store)
+          c.order.push({ get, field: p.field, desc, nullsFirst, ownIdAscending })
         }
       }
     }
@@ -550,7 +559,7 @@ export class SoqlEngine {
   }
 
   private sortAndSlice<T extends Target> (list: T[], c: Compiled, ctx: ExecCtx): T[] {
-    if (c.order.length > 0) {
+    if (c.order.length > 0 && !inIdOrder(list, c.order)) {
       const keyed = list.map(t => ({ t, k: c.order.map(o => norm(o.field, o.get(t, ctx))) }))
       keyed.sort((a, b) => {
         for (let i = 0; i < c.order.length; i++) {
@@ -752,6 +761,19 @@ function round (n: number): number {
 }
 
 /** A comparable form of a stored value: text lower-cased, datetimes as ms, dates as strings. */
+/**
+ * Whether `list` is already in the order of an ORDER BY of the record's own Id ascending: subquery
+ * children and index lookups come in Id order, and sorting them again through the generic keyed
+ * sort was most of a subquery's cost (issue 16). Ids compare exactly, as compareValues does.
+ */
+function inIdOrder (list: Target[], order: OrderItem[]): boolean {
+  if (order.length !== 1 || order[0]?.ownIdAscending !== true) return false
+  for (let i = 1; i < list.length; i++) {
+    if (!(((list[i - 1] as Rec).f.Id as string) < ((list[i] as Rec).f.Id as string))) return false
+  }
+  return true
+}
+
 function norm (f: FieldDef, v: Value): Value {
   if (v === null || v === undefined) return null
   if (f.type === 'datetime') return typeof v === 'string' ? parseDateTime(v) : v
