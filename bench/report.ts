@@ -389,14 +389,21 @@ const DYNO_ROUNDS: DynoRound[] = [
     ]
   },
   {
-    title: 'The caller context decoded and checked by atob in one pass',
+    title: 'The caller context decoded and checked by atob in one pass; no second sort of Id-ordered children',
     before: 'before-dyno-3.json',
     changes: [
       '- **The caller context** (src/salesforce/context.ts): a header in standard base64, as AppLink sends it, is decoded',
       '  and checked by `atob` in one native pass, instead of a whitespace strip, the alphabet\'s regular expression and a',
       '  Buffer; any other spelling (URL-safe alphabet, whitespace, no padding) takes the strict path as before, with the',
       '  same messages. A context that passes the schema skips the field-by-field checks, which only name the fault.',
-      '  In instructions per whoAmI request (see "Where the time goes"): 240 k → 222 k; a bare Fastify route takes 184 k.'
+      '  In instructions per whoAmI request (see "Where the time goes"): 240 k → 222 k; a bare Fastify route takes 184 k.',
+      '- **The local org** (packages/local-org/src/soql.ts): a subquery\'s children come in Id order, and an',
+      '  `ORDER BY Id` (generateQuote\'s lines) sorted them again through the generic keyed sort; a list already in the',
+      '  order asked for is now left as it is (checked, not assumed). Over HTTP, timed inside the org for a second',
+      '  look: of the ≈ 10 µs our answer costs more than the sample\'s, ≈ 2.5 µs are the engine (the subquery and its',
+      '  projection), ≈ 2.6 µs JSON.stringify and ≈ 4 µs writing it: our answer is 1,777 bytes, the sample\'s 798 (the',
+      '  opportunity, its account and its lines\' products, each with Salesforce\'s `attributes`), so figure 7 is',
+      '  mostly the answer\'s size and stays near its target.'
     ]
   }
 ]
