@@ -38,6 +38,8 @@ function standardBase64Text (header: string): string | undefined {
   } catch {
     return undefined
   }
+  // Nothing but whitespace: the strict path says it is not base64, as it always has.
+  if (binary === '') return undefined
   // One character per byte: when every byte is ASCII, that string is already the UTF-8 text.
   return Buffer.byteLength(binary, 'utf8') === binary.length ? binary : Buffer.from(binary, 'latin1').toString('utf8')
 }

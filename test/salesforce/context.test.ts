@@ -1,5 +1,6 @@
 import t from 'tap'
 import { assertError, buildApp, clientContext, encodeContext, TEST_ORG_ID, TEST_USER_ID } from '../helper.ts'
+import { decodeClientContext } from '../../src/salesforce/context.ts'
 
 const whoAmI = (headers: Record<string, string>) => ({ method: 'POST' as const, url: '/actions/whoAmI', headers, payload: {} })
 
@@ -51,6 +52,12 @@ t.test('caller context', async (t) => {
   t.test('not base64 → 401 saying so', async (t) => {
     const body = assertError(t, await app.inject(whoAmI({ 'x-client-context': '{not base64!}' })), 401, 'INVALID_CONTEXT')
     t.match(body.message, /not base64/)
+  })
+
+  t.test('a repeated header whose first value is only whitespace is not base64', async (t) => {
+    for (const header of [['\t\r\n ', encodeContext(clientContext())], ['', encodeContext(clientContext())]]) {
+      t.throws(() => decodeClientContext(header), { errorCode: 'INVALID_CONTEXT', message: /not base64$/ })
+    }
   })
 
   t.test('base64 of something that is not JSON → 401 saying so', async (t) => {
