@@ -23,12 +23,13 @@ const MAX_HEADER_LENGTH = 16_384
 const invalid = (message: string) => new InvalidContext('INVALID_CONTEXT', `The ${CLIENT_CONTEXT_HEADER} header ${message}`)
 
 /**
- * The text of a header in standard base64, as AppLink sends it, or undefined for any other
- * spelling. `atob` checks and decodes in one native pass (WHATWG "forgiving-base64 decode": ASCII
- * whitespace dropped, padding optional, any other character outside the standard alphabet
- * refused), where the alphabet's regular expression, a whitespace strip and a Buffer cost several:
- * the header is read on every action call, and its checks were the largest part of whoAmI's cost
- * over a bare route (issue 16). Node calls `atob` legacy, not deprecated.
+ * The text of a header in standard base64, or undefined for any other spelling. `atob` checks and
+ * decodes in one native pass (WHATWG "forgiving-base64 decode": ASCII whitespace dropped, padding
+ * optional, any other character outside the standard alphabet refused), where the alphabet's
+ * regular expression, a whitespace strip and a Buffer cost several: the header is read on every
+ * action call, and its checks were the largest part of whoAmI's cost over a bare route (issue 16).
+ * Node calls `atob` legacy, not deprecated. That AppLink uses the standard alphabet is inferred:
+ * its SDK decodes with `Buffer.from(header, 'base64')`, which takes either, so either is served.
  */
 function standardBase64Text (header: string): string | undefined {
   if (header.length > MAX_HEADER_LENGTH) return undefined
