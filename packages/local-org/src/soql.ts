@@ -760,7 +760,6 @@ function round (n: number): number {
   return Math.round(n * 1e6) / 1e6
 }
 
-/** A comparable form of a stored value: text lower-cased, datetimes as ms, dates as strings. */
 /**
  * Whether `list` is already in the order of an ORDER BY of the record's own Id ascending: subquery
  * children and index lookups come in Id order, and sorting them again through the generic keyed
@@ -774,6 +773,7 @@ function inIdOrder (list: Target[], order: OrderItem[]): boolean {
   return true
 }
 
+/** A comparable form of a stored value: text lower-cased, datetimes as ms, dates as strings. */
 function norm (f: FieldDef, v: Value): Value {
   if (v === null || v === undefined) return null
   if (f.type === 'datetime') return typeof v === 'string' ? parseDateTime(v) : v
