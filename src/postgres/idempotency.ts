@@ -166,6 +166,12 @@ interface QueuedAnswer {
   held: boolean
 }
 
+/** A statement's arrays for queued entries: the four key columns, the request hash, then `last`. */
+function columns<T extends { key: Key, requestHash: string }> (rows: T[], last: (row: T) => string): string[][] {
+  const keyColumns = [0, 1, 2, 3].map((i) => rows.map((row) => row.key[i] ?? ''))
+  return [...keyColumns, rows.map((row) => row.requestHash), rows.map(last)]
+}
+
 /** Answers waiting alone are written after this long, unless a claim carries them first. */
 const FLUSH_MS = 20
 /** More answers than this waiting are written at once. */
@@ -268,17 +274,14 @@ export class IdempotencyWriter {
   }
 
   private async send (claims: QueuedClaim[], answers: QueuedAnswer[]): Promise<void> {
-    const column = <T>(rows: T[], pick: (row: T) => string): string[] => rows.map(pick)
-    const answerValues = [0, 1, 2, 3].map((i) => column(answers, (a) => a.key[i] ?? ''))
-    answerValues.push(column(answers, (a) => a.requestHash), column(answers, (a) => a.response))
+    const answerValues = columns(answers, (a) => a.response)
     try {
       if (claims.length === 0) {
         await this.statements.query({ name: 'idempotency-answers', text: ANSWERS_ALONE, values: answerValues })
         return
       }
       const { leaseMs, retentionMs } = (claims[0] as QueuedClaim).opts
-      const claimValues = [0, 1, 2, 3].map((i) => column(claims, (c) => c.key[i] ?? ''))
-      claimValues.push(column(claims, (c) => c.requestHash), column(claims, (c) => c.owner))
+      const claimValues = columns(claims, (c) => c.owner)
       const { rows } = await this.statements.query<{ owner: string, sent: boolean }>({
         name: 'idempotency-claims',
         text: CLAIMS,
