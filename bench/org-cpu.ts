@@ -32,8 +32,7 @@ export function engineCpuPerAnswer (org: LocalOrg, username: string, soql: strin
   if (user === undefined) throw new Error(`no user ${username}`)
   const answer = () => {
     const result = org.core.query(user, soql, false)
-    const records = result.recs.map((r) => result.project(r))
-    return JSON.stringify({ totalSize: result.totalSize, done: true, records }).length
+    return result.recs.map((r) => result.json(r, org.apiVersion)).join(',').length
   }
   for (let i = 0; i < 100; i++) answer()
   const cpu0 = ownCpuMs()

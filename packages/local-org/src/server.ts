@@ -51,8 +51,15 @@ export interface Stats {
 export interface SoqlLogEntry { soql: string; username: string; at: number; queryAll: boolean }
 
 interface Token { token: string; username: string; issuedAt: number; revoked: boolean }
-interface Cursor { id: string; user: string; recs: Rec[]; project: QueryResult['project']; total: number; batch: number }
-interface Reply { status: number; body?: unknown; headers?: Record<string, string>; csv?: string }
+interface Cursor { id: string; user: string; recs: Rec[]; json: QueryResult['json']; total: number; batch: number }
+interface Reply {
+  status: number
+  body?: unknown
+  /** The body already written as JSON text (query answers). */
+  json?: string
+  headers?: Record<string, string>
+  csv?: string
+}
 interface Subrequest { method?: unknown; url?: unknown; body?: unknown; httpHeaders?: unknown }
 
 const JSON_TYPE = 'application/json;charset=UTF-8'
@@ -196,8 +203,8 @@ export class OrgServer {
       reply = errorReply(e)
     }
     const headers: Record<string, string> = { 'Sforce-Limit-Info': this.limitHeader(), ...(reply.headers ?? {}) }
-    const text = reply.csv ?? (reply.body === undefined ? '' : JSON.stringify(reply.body))
-    if (reply.csv !== undefined || reply.body !== undefined) {
+    const text = reply.csv ?? reply.json ?? (reply.body === undefined ? '' : JSON.stringify(reply.body))
+    if (reply.csv !== undefined || reply.json !== undefined || reply.body !== undefined) {
       headers['Content-Type'] = reply.csv !== undefined ? 'text/csv' : JSON_TYPE
       headers['Content-Length'] = String(Buffer.byteLength(text))
     }
@@ -329,10 +336,10 @@ export class OrgServer {
       case 'query':
       case 'queryAll': {
         if (method !== 'GET') throw methodNotAllowed(method)
-        if (r1 !== undefined) return { status: 200, body: this.queryMore(user, r1, version) }
+        if (r1 !== undefined) return { status: 200, json: this.queryMore(user, r1, version) }
         const q = qs.get('q')
         if (q === null || q.trim() === '') throw new SfError(400, 'MALFORMED_QUERY', 'The query string is empty')
-        return { status: 200, body: this.runQuery(user, q, r0 === 'queryAll', version, queryOptions) }
+        return { status: 200, json: this.runQuery(user, q, r0 === 'queryAll', version, queryOptions) }
       }
       case 'sobjects':
         return this.sobjects(user, method, rest.slice(1), qs, body, version, base)
@@ -375,35 +382,28 @@ export class OrgServer {
     queryAll: boolean,
     version: string,
     queryOptions?: string | string[]
-  ): unknown {
+  ): string {
     this.soqlLog.push({ soql, username: user.username, at: Date.now(), queryAll })
     if (this.soqlLog.length > 100_000) this.soqlLog.splice(0, this.soqlLog.length - 50_000)
     const res = this.org.query(user, soql, queryAll)
     if (res.rows && res.recs.length === 0) {
-      return { totalSize: res.totalSize, done: true, records: res.rows }
+      return queryPage(res.totalSize, JSON.stringify(res.rows).slice(1, -1))
     }
     const opt = Array.isArray(queryOptions) ? queryOptions[0] : queryOptions
     const m = opt ? /batchSize\s*=\s*(\d+)/i.exec(opt) : null
     const batch = m ? Math.min(2000, Math.max(200, Number(m[1]))) : 2000
-    const project = this.versioned(res.project, version)
-    if (res.recs.length <= batch) {
-      return { totalSize: res.totalSize, done: true, records: res.recs.map(project) }
-    }
+    if (res.recs.length <= batch) return queryPage(res.totalSize, records(res.recs, res.json, version))
     const id = this.cursorIds.next('01g')
-    this.cursors.set(id, { id, user: user.id, recs: res.recs, project: res.project, total: res.totalSize, batch })
+    this.cursors.set(id, { id, user: user.id, recs: res.recs, json: res.json, total: res.totalSize, batch })
     if (this.cursors.size > 500) {
       const oldest = this.cursors.keys().next().value
       if (oldest !== undefined) this.cursors.delete(oldest)
     }
-    return {
-      totalSize: res.totalSize,
-      done: false,
-      nextRecordsUrl: `/services/data/v${version}/query/${id}-${batch}`,
-      records: res.recs.slice(0, batch).map(project)
-    }
+    const next = `/services/data/v${version}/query/${id}-${batch}`
+    return queryPage(res.totalSize, records(res.recs.slice(0, batch), res.json, version), next)
   }
 
-  private queryMore (user: UserInfo, locator: string, version: string): unknown {
+  private queryMore (user: UserInfo, locator: string, version: string): string {
     const dash = locator.lastIndexOf('-')
     const id = dash > 0 ? locator.slice(0, dash) : locator
     const offset = dash > 0 ? Number(locator.slice(dash + 1)) : NaN
@@ -412,30 +412,8 @@ export class OrgServer {
       throw new SfError(400, 'INVALID_QUERY_LOCATOR', 'invalid query locator')
     }
     const end = Math.min(c.recs.length, offset + c.batch)
-    const project = this.versioned(c.project, version)
-    const done = end >= c.recs.length
-    const out: Record<string, unknown> = { totalSize: c.total, done }
-    if (!done) out.nextRecordsUrl = `/services/data/v${version}/query/${id}-${end}`
-    out.records = c.recs.slice(offset, end).map(project)
-    return out
-  }
-
-  /** Record urls carry the request's API version. */
-  private versioned (project: QueryResult['project'], version: string): QueryResult['project'] {
-    if (version === this.org.apiVersion) return project
-    const from = `/services/data/v${this.org.apiVersion}/`
-    const to = `/services/data/v${version}/`
-    const fix = (o: unknown): void => {
-      if (!o || typeof o !== 'object') return
-      for (const [k, v] of Object.entries(o as Record<string, unknown>)) {
-        if (k === 'attributes' && v && typeof v === 'object') {
-          const a = v as { url?: string }
-          if (a.url) a.url = a.url.replace(from, to)
-        } else if (k === 'records' && Array.isArray(v)) v.forEach(fix)
-        else fix(v)
-      }
-    }
-    return (r) => { const out = project(r); fix(out); return out }
+    const next = end >= c.recs.length ? undefined : `/services/data/v${version}/query/${id}-${end}`
+    return queryPage(c.total, records(c.recs.slice(offset, end), c.json, version), next)
   }
 
   // ---- sobjects -----------------------------------------------------------------------------
@@ -626,8 +604,10 @@ export class OrgServer {
     } catch (e) {
       reply = errorReply(e)
     }
-    if (reply.status < 400) refs.set(referenceId, reply.body ?? null)
-    return { body: reply.body ?? null, httpHeaders: reply.headers ?? {}, httpStatusCode: reply.status, referenceId }
+    // A query answer arrives as JSON text: its fields can be referenced, so it is read back.
+    const body = (reply.json === undefined ? reply.body : JSON.parse(reply.json)) ?? null
+    if (reply.status < 400) refs.set(referenceId, body)
+    return { body, httpHeaders: reply.headers ?? {}, httpStatusCode: reply.status, referenceId }
   }
 
   // ---- sObject collections ------------------------------------------------------------------
@@ -762,6 +742,15 @@ export class OrgServer {
 }
 
 // ---- helpers --------------------------------------------------------------------------------
+/** A query answer's page as JSON text; `records` is the text of its records, comma-separated. */
+function queryPage (totalSize: number, records: string, nextRecordsUrl?: string): string {
+  const next = nextRecordsUrl === undefined ? '' : `,"nextRecordsUrl":"${nextRecordsUrl}"`
+  return `{"totalSize":${totalSize},"done":${nextRecordsUrl === undefined}${next},"records":[${records}]}`
+}
+
+const records = (recs: Rec[], json: QueryResult['json'], version: string): string =>
+  recs.map((r) => json(r, version)).join(',')
+
 /**
  * Breaks an answer the org already acted on: 'reset' closes the connection without a byte,
  * 'cut' sends the headers and half the body then closes, 'stall' sends the headers and half the

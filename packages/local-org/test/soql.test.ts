@@ -3,7 +3,7 @@
 import t from 'tap'
 import type { LocalOrg } from '../src/index.ts'
 import { fmtDate } from '../src/dates.ts'
-import { ADMIN, REP1, orgFor, soql } from './helper.ts'
+import { ADMIN, REP1, call, orgFor, soql } from './helper.ts'
 
 type R = Record<string, any>
 interface Row {
@@ -174,4 +174,37 @@ t.test('the SOQL log records every query with its user', async t => {
   await soql(org, REP1, 'SELECT Id FROM Account LIMIT 1')
   await soql(org, ADMIN, 'SELEKT nope')
   t.same(org.soqlLog.map(e => [e.soql, e.username]), [['SELECT Id FROM Account LIMIT 1', REP1], ['SELEKT nope', ADMIN]])
+})
+
+t.test('a query answer is the JSON a serializer writes, whatever the field values hold', async t => {
+  const org = await orgFor(t)
+  const tricky = 'Say "hi" \\ back\tslash\nnew line \u0001 é 😀 \ud800 end'
+  const account = org.insertRecord('Account', { Name: tricky, AnnualRevenue: 1234.5, NumberOfEmployees: 0, Description: null })
+  org.insertRecord('Contact', { LastName: tricky, AccountId: account.Id })
+  const q = 'SELECT Id, Name, AnnualRevenue, NumberOfEmployees, Description, ' +
+    '(SELECT Id, LastName, Account.Name FROM Contacts) ' +
+    `FROM Account WHERE Id = '${String(account.Id)}'`
+  const res = await fetch(`${org.url}/services/data/v${org.apiVersion}/query?q=${encodeURIComponent(q)}`, {
+    headers: { Authorization: `Bearer ${org.user(ADMIN).accessToken}` }
+  })
+  const text = await res.text()
+  const body = JSON.parse(text)
+  t.equal(text, JSON.stringify(body), 'the text is canonical JSON, escapes as JSON.stringify writes them')
+  const record = body.records[0]
+  t.equal(record.Name, tricky, 'quotes, backslashes, controls, emoji and a lone surrogate read back as stored')
+  t.same([record.AnnualRevenue, record.NumberOfEmployees, record.Description], [1235, 0, null], 'numbers and null')
+  const contact = record.Contacts.records[0]
+  t.same([contact.LastName, contact.Account.Name], [tricky, tricky], 'child and its parent too')
+  t.equal(res.headers.get('content-length'), String(Buffer.byteLength(text)), 'Content-Length counts bytes')
+})
+
+t.test('record urls carry the API version the query was sent to, at every level', async t => {
+  const org = await orgFor(t)
+  const q = 'SELECT Id, Account.Name, (SELECT Id FROM OpportunityLineItems) FROM Opportunity ' +
+    'WHERE HasOpportunityLineItem = true LIMIT 1'
+  const res = await call(org, ADMIN, 'GET', `/services/data/v55.0/query?q=${encodeURIComponent(q)}`)
+  const record = res.body.records[0]
+  const urls = [record, record.Account, record.OpportunityLineItems.records[0]].map((r: R) => r.attributes.url)
+  t.equal(urls.length, 3)
+  for (const url of urls) t.match(url, /^\/services\/data\/v55\.0\/sobjects\/(Opportunity|Account|OpportunityLineItem)\/\w{18}$/)
 })
