@@ -7,15 +7,14 @@ export interface OpportunityLine {
   Product2Id: string
   Quantity: number
   UnitPrice: number
-  Product2: { Name: string, Family: string | null, ProductCode: string | null } | null
+  Product2: { Name: string, Family: string | null } | null
 }
 
 export interface OpportunityWithLines {
   Id: string
   Name: string
-  StageName: string
   Pricebook2Id: string | null
-  Account: { Name: string, BillingCountry: string | null } | null
+  Account: { BillingCountry: string | null } | null
   OpportunityLineItems: { totalSize: number, done: boolean, records: OpportunityLine[], nextRecordsUrl?: string } | null
 }
 
@@ -23,14 +22,19 @@ export interface OpportunityWithLines {
  * The opportunity and all its lines, as the caller sees them, in one query (one API call).
  * Undefined when the caller cannot see it. Salesforce pages a long child list: the rest is
  * fetched (an API call per further page), so no line is left out.
+ *
+ * Only the fields the quote uses: each one the caller cannot read fails the whole query ("Get
+ * Field Values from a Standard Object Record", REST API Developer Guide: "If you specify fields
+ * that don't exist or are inaccessible to you by field-level security, a 400 error response is
+ * returned"; that SOQL answers the same, INVALID_FIELD "No such column", is inferred from it).
  */
 export async function opportunityWithLines (
   org: OrgClient,
   opportunityId: string
 ): Promise<OpportunityWithLines | undefined> {
   const page = await org.query<OpportunityWithLines>(soql`
-    SELECT Id, Name, StageName, Pricebook2Id, Account.Name, Account.BillingCountry,
-      (SELECT Id, PricebookEntryId, Product2Id, Quantity, UnitPrice, Product2.Name, Product2.Family, Product2.ProductCode
+    SELECT Id, Name, Pricebook2Id, Account.BillingCountry,
+      (SELECT Id, PricebookEntryId, Product2Id, Quantity, UnitPrice, Product2.Name, Product2.Family
          FROM OpportunityLineItems ORDER BY Id)
     FROM Opportunity WHERE Id = ${toId18(opportunityId)}`.replace(/\s+/g, ' ').trim())
   const opportunity = page.records[0]
