@@ -112,12 +112,14 @@ t.test('writes', async t => {
         { method: 'POST', url: '/services/data/v62.0/sobjects/Account', referenceId: 'acc', body: { Name: 'Composite Co' } },
         { method: 'GET', url: '/services/data/v62.0/sobjects/Account/@{acc.id}?fields=Name', referenceId: 'got' },
         { method: 'POST', url: '/services/data/v62.0/sobjects/Contact', referenceId: 'con', body: { LastName: '@{got.Name}', AccountId: '@{acc.id}' } },
-        { method: 'GET', url: `/services/data/v62.0/query?q=${encodeURIComponent("SELECT Id FROM Contact WHERE LastName = 'Composite Co'")}`, referenceId: 'q' }
+        { method: 'GET', url: `/services/data/v62.0/query?q=${encodeURIComponent("SELECT Id FROM Contact WHERE LastName = 'Composite Co'")}`, referenceId: 'q' },
+        { method: 'GET', url: '/services/data/v62.0/sobjects/Contact/@{q.records[0].Id}?fields=LastName', referenceId: 'byQuery' }
       ]
     })
     t.equal(r.status, 200)
-    t.same(r.body.compositeResponse.map((x: any) => x.httpStatusCode), [201, 200, 201, 200])
+    t.same(r.body.compositeResponse.map((x: any) => x.httpStatusCode), [201, 200, 201, 200, 200])
     t.equal(r.body.compositeResponse[3].body.totalSize, 1)
+    t.match(r.body.compositeResponse[4].body.attributes.url, new RegExp(`/Contact/${r.body.compositeResponse[2].body.id as string}$`), 'a query\'s records can be referenced')
     const before = org.records('Account').length
     const bad = await call(org, REP1, 'POST', '/composite', {
       allOrNone: true,
