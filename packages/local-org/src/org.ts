@@ -96,8 +96,7 @@ export class OrgCore {
       user,
       usersById: this.usersById,
       includeDeleted,
-      now: Date.now(),
-      apiVersion: this.apiVersion
+      now: Date.now()
     }
   }
 
