@@ -354,8 +354,9 @@ export function renderMarkdown (r: Results): string {
     '  padded to our query\'s length (ten more `AND Id != null` terms, the same answer) measured 1.12–1.14×.',
     '- **Fourth round, whoAmI, on this session\'s machine**: 0.87–0.99× the bare process in eight runs of figure 1, CPU',
     '  per request 1.06–1.15×; counted as in the third round, 217 k instructions per request against the bare route\'s',
-    '  199 k. The earlier machine read 0.72–0.81× and 1.33× in CPU for about the same instruction counts (222 k',
-    '  against 184 k): what an instruction costs in time differs between the two machines more than the code did.',
+    '  199 k (0.92×). The earlier machine counted 222 k against 184 k (0.83×) for the same whoAmI code and read',
+    '  0.72–0.81×: counts compare within one machine only, and on both the ratio in time stayed near the one in',
+    '  instructions, so the margin over 0.8× depends on the machine.',
     '- **Start-up**: importing src/app.ts takes most of the start-up (typebox and fastify are the largest modules left);',
     '  the rest is the pool, the migration check and pg-boss\'s start.',
     ''
