@@ -85,8 +85,8 @@ async function dyno (s: BenchStack): Promise<DynoResults> {
     runs.reduce((n, r) => n + r.cpuMsPerAnswer * r.load.requests, 0) / runs.reduce((n, r) => n + r.load.requests, 0)
   const engine = { sampleUs: 0, oursUs: 0 }
   for (let i = 0; i < ROUNDS; i++) {
-    engine.sampleUs += engineCpuPerAnswer(s.org, REP, sampleQuery(opportunityId), 5000) / ROUNDS
-    engine.oursUs += engineCpuPerAnswer(s.org, REP, ourSoql, 5000) / ROUNDS
+    engine.sampleUs += engineCpuPerAnswer(s.org, REP, sampleQuery(opportunityId), 50_000) / ROUNDS
+    engine.oursUs += engineCpuPerAnswer(s.org, REP, ourSoql, 50_000) / ROUNDS
   }
   const orgQuery = {
     sampleSoql: sampleQuery(opportunityId),
