@@ -746,7 +746,28 @@ function shapeOf (select: SelectItem[]): Shape {
     }
     level.push({ kind: 'field', name: item.path.field.name, prop: jsonProp(item.path.field.name) })
   }
-  return root
+  return oneNodePerProp(root)
+}
+
+/**
+ * One node per property name, so the answer never repeats a key (two subqueries on one
+ * relationship, or a field named like a relationship): the first one's place, the last one's
+ * value, as assigning to an object would give.
+ */
+function oneNodePerProp (shape: Shape): Shape {
+  const at = new Map<string, number>()
+  const out: Shape = []
+  for (const n of shape) {
+    const node = n.kind === 'parent' ? { ...n, shape: oneNodePerProp(n.shape) } : n
+    const i = at.get(node.prop)
+    if (i === undefined) {
+      at.set(node.prop, out.length)
+      out.push(node)
+    } else {
+      out[i] = node
+    }
+  }
+  return out
 }
 
 /** `,"name":`, written before a value in an answer record. */

@@ -208,3 +208,18 @@ t.test('record urls carry the API version the query was sent to, at every level'
   t.equal(urls.length, 3)
   for (const url of urls) t.match(url, /^\/services\/data\/v55\.0\/sobjects\/(Opportunity|Account|OpportunityLineItem)\/\w{18}$/)
 })
+
+t.test('a relationship asked for twice appears once in a record, as the last subquery answers it', async t => {
+  const org = await orgFor(t)
+  const account = org.records('Account').find(a => org.records('Contact').some(c => c.AccountId === a.Id)) as R
+  const q = 'SELECT Id, (SELECT Id FROM Contacts), (SELECT LastName FROM contacts) ' +
+    `FROM Account WHERE Id = '${String(account.Id)}'`
+  const res = await fetch(`${org.url}/services/data/v${org.apiVersion}/query?q=${encodeURIComponent(q)}`, {
+    headers: { Authorization: `Bearer ${org.user(ADMIN).accessToken}` }
+  })
+  const text = await res.text()
+  t.equal(text.split('"Contacts":').length - 1, 1, 'one Contacts key')
+  const contacts = JSON.parse(text).records[0].Contacts.records as R[]
+  t.ok(contacts.length > 0)
+  for (const c of contacts) t.same(Object.keys(c), ['attributes', 'LastName'])
+})
