@@ -392,7 +392,7 @@ export class OrgServer {
     const opt = Array.isArray(queryOptions) ? queryOptions[0] : queryOptions
     const m = opt ? /batchSize\s*=\s*(\d+)/i.exec(opt) : null
     const batch = m ? Math.min(2000, Math.max(200, Number(m[1]))) : 2000
-    if (res.recs.length <= batch) return queryPage(res.totalSize, records(res.recs, res.json, version))
+    if (res.recs.length <= batch) return queryPage(res.totalSize, res.json(res.recs, version))
     const id = this.cursorIds.next('01g')
     this.cursors.set(id, { id, user: user.id, recs: res.recs, json: res.json, total: res.totalSize, batch })
     if (this.cursors.size > 500) {
@@ -400,7 +400,7 @@ export class OrgServer {
       if (oldest !== undefined) this.cursors.delete(oldest)
     }
     const next = `/services/data/v${version}/query/${id}-${batch}`
-    return queryPage(res.totalSize, records(res.recs.slice(0, batch), res.json, version), next)
+    return queryPage(res.totalSize, res.json(res.recs.slice(0, batch), version), next)
   }
 
   private queryMore (user: UserInfo, locator: string, version: string): string {
@@ -413,7 +413,7 @@ export class OrgServer {
     }
     const end = Math.min(c.recs.length, offset + c.batch)
     const next = end >= c.recs.length ? undefined : `/services/data/v${version}/query/${id}-${end}`
-    return queryPage(c.total, records(c.recs.slice(offset, end), c.json, version), next)
+    return queryPage(c.total, c.json(c.recs.slice(offset, end), version), next)
   }
 
   // ---- sobjects -----------------------------------------------------------------------------
@@ -747,9 +747,6 @@ function queryPage (totalSize: number, records: string, nextRecordsUrl?: string)
   const next = nextRecordsUrl === undefined ? '' : `,"nextRecordsUrl":"${nextRecordsUrl}"`
   return `{"totalSize":${totalSize},"done":${nextRecordsUrl === undefined}${next},"records":[${records}]}`
 }
-
-const records = (recs: Rec[], json: QueryResult['json'], version: string): string =>
-  recs.map((r) => json(r, version)).join(',')
 
 /**
  * Breaks an answer the org already acted on: 'reset' closes the connection without a byte,

@@ -131,8 +131,8 @@ export interface QueryResult {
   /** Matched records (plain queries) or aggregate rows already projected. */
   recs: Rec[]
   rows?: Array<Record<string, unknown>>
-  /** A matched record as the answer's `records` hold it, as JSON text, its urls at `apiVersion`. */
-  json: (r: Rec, apiVersion: string) => string
+  /** Matched records as an answer's `records` hold them: JSON text, comma-separated, urls at `apiVersion`. */
+  json: (recs: Rec[], apiVersion: string) => string
 }
 
 // ---- errors -------------------------------------------------------------------------------
@@ -555,7 +555,10 @@ export class SoqlEngine {
     }
 
     matched = this.sortAndSlice(matched, c, ctx)
-    const json = (r: Rec, apiVersion: string) => this.json(c.shape, r, ctx, sobjectsBase(apiVersion))
+    const json = (recs: Rec[], apiVersion: string) => {
+      const base = sobjectsBase(apiVersion)
+      return recs.map((r) => this.json(c.shape, r, ctx, base)).join(',')
+    }
     return { totalSize: matched.length, recs: matched, json }
   }
 
