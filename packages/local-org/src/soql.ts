@@ -614,7 +614,7 @@ export class SoqlEngine {
     }
     if (best) {
       // Keep the store's (creation) order, as a full scan would.
-      return best.length > 1 ? best.sort((a, b) => ((a.f.Id as string) < (b.f.Id as string) ? -1 : 1)) : best
+      return best.length > 1 ? best.sort(byId) : best
     }
     return ctx.store.all(c.def.name)
   }
@@ -706,7 +706,7 @@ export class SoqlEngine {
       if (pred && !pred(k)) continue
       list.push(k)
     }
-    if (list.length > 1) list.sort((a, b) => ((a.f.Id as string) < (b.f.Id as string) ? -1 : 1))
+    if (list.length > 1) list.sort(byId)
     list = this.sortAndSlice(list, sub, ctx)
     if (list.length === 0) return 'null'
     let records = ''
@@ -794,6 +794,9 @@ export function pathValue (rec: Rec, p: Path, store: Store): Value {
 function round (n: number): number {
   return Math.round(n * 1e6) / 1e6
 }
+
+/** Records in Id order, which is the store's creation order. */
+const byId = (a: Rec, b: Rec): number => ((a.f.Id as string) < (b.f.Id as string) ? -1 : 1)
 
 /**
  * Whether `list` is already in the order of an ORDER BY of the record's own Id ascending: subquery
