@@ -3,6 +3,9 @@ import { Value } from 'typebox/value'
 import { keyringFrom } from './keyring.ts'
 import { ConfigError } from './errors.ts'
 
+/** Salesforce My Domain hosts (see src/salesforce/org-domains.ts for the formats behind it). */
+export const DEFAULT_ORG_DOMAINS = '.my.salesforce.com'
+
 /** Every setting the service reads, validated once at start; nothing else reads `process.env`. */
 export const ConfigSchema = Type.Object({
   NODE_ENV: Type.Enum(['development', 'test', 'production'], {
@@ -48,6 +51,22 @@ export const ConfigSchema = Type.Object({
     pattern: '^https?://[^\\s,/]+(,https?://[^\\s,/]+)*$',
     description: 'comma-separated origins a callbackUrl may use besides the caller\'s own org; they get the summary without the caller\'s session'
   })),
+  ORG_DOMAINS: Type.String({
+    pattern: '^\\s*(\\.[a-z0-9.-]+|https?://[a-z0-9.-]+(:(\\d+|\\*))?)\\s*(,\\s*(\\.[a-z0-9.-]+|https?://[a-z0-9.-]+(:(\\d+|\\*))?)\\s*)*$',
+    default: DEFAULT_ORG_DOMAINS,
+    description: 'hosts a caller\'s orgDomainUrl may name, comma-separated: host suffixes reached over https ' +
+      '(.my.salesforce.com), or exact origins (http://127.0.0.1:41563; port * for any), as the local stack adds'
+  }),
+  IDENTITY_CACHE_TTL_MS: Type.Integer({
+    minimum: 0,
+    default: 600_000,
+    description: 'how long a token the org confirmed (userinfo) is trusted without asking again, at most'
+  }),
+  JOB_MAX_ACTIVE_PER_ORG: Type.Integer({
+    minimum: 1,
+    default: 5,
+    description: 'jobs of one org queued or running at once; more answer 429 TOO_MANY_JOBS'
+  }),
   JOB_LIMIT_WAIT_SECONDS: Type.Integer({
     minimum: 1,
     default: 300,

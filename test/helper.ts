@@ -1,15 +1,26 @@
 import type { Test } from 'tap'
 import Fastify, { type FastifyInstance } from 'fastify'
 import { Writable } from 'node:stream'
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { randomBytes, randomUUID } from 'node:crypto'
 import pg from 'pg'
 import app, { type AppOptions } from '../src/app.ts'
 import { serverOptions } from '../src/server-options.ts'
-import { loadConfig, type Config } from '../src/config.ts'
+import { DEFAULT_ORG_DOMAINS, loadConfig, type Config } from '../src/config.ts'
+
+/** Salesforce's hosts, and the local orgs tests start on loopback (any port). */
+export const LOCAL_ORG_DOMAINS = `${DEFAULT_ORG_DOMAINS},http://127.0.0.1:*`
 
 /** Config as a test run sees it: the database of the run (DATABASE_URL, set by `npm test`). */
 export function testConfig (overrides: Record<string, string | undefined> = {}): Config {
-  return loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'info', DATABASE_URL: process.env.DATABASE_URL, ...overrides })
+  return loadConfig({
+    NODE_ENV: 'test',
+    LOG_LEVEL: 'info',
+    DATABASE_URL: process.env.DATABASE_URL,
+    ORG_DOMAINS: LOCAL_ORG_DOMAINS,
+    ...overrides
+  })
 }
 
 export interface BuiltApp {
@@ -48,6 +59,22 @@ export function clientContext (overrides: Record<string, unknown> = {}): Record<
     userContext: { userId: TEST_USER_ID, username: 'rep@acme.example' },
     ...overrides
   }
+}
+
+/**
+ * An org that only answers who a token belongs to (`/services/oauth2/userinfo`): every token is
+ * TEST_USER_ID of TEST_ORG_ID. For tests of database-only actions that need a caller the identity
+ * check accepts; returns its URL, for `clientContext({ orgDomainUrl })`.
+ */
+export async function userInfoOrg (t: Test): Promise<string> {
+  const server = createServer((req, res) => {
+    const ok = req.url === '/services/oauth2/userinfo' && req.headers.authorization !== undefined
+    res.writeHead(ok ? 200 : 403, { 'content-type': 'application/json' })
+    res.end(ok ? JSON.stringify({ user_id: TEST_USER_ID, organization_id: TEST_ORG_ID }) : '"Bad_OAuth_Token"')
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => new Promise<void>((resolve) => server.close(() => { resolve() })))
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`
 }
 
 export const encodeContext = (context: Record<string, unknown>): string => Buffer.from(JSON.stringify(context)).toString('base64')

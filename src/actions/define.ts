@@ -30,6 +30,12 @@ export interface ActionDefinition<Req extends TObject = TObject, Res extends TSc
   /** 200 for answers, 202 for accepted asynchronous work. */
   successStatus?: 200 | 201 | 202
   sfdc?: ActionSfdc
+  /**
+   * 'verified' (the default): before the handler runs, the org confirms that the context's token
+   * belongs to the context's org and user (src/salesforce/identity.ts), so nothing is read, written or
+   * queued for a forged caller. 'from-context': the handler only repeats the context back (whoAmI).
+   */
+  identity?: 'verified' | 'from-context'
   /** OpenAPI `callbacks` of an asynchronous action. */
   callbacks?: Record<string, unknown>
   handler: (input: Static<Req>, ctx: ActionContext) => Promise<Static<Res>>

@@ -9,6 +9,8 @@ export default defineAction({
   request: WhoAmIRequest,
   response: WhoAmIResponse,
   sfdc: agentAction,
+  // It reads and writes nothing: the context it repeats is all it knows.
+  identity: 'from-context',
   handler: async (_input, { caller }) => ({
     orgId: caller.org.id,
     userId: caller.user.id,

@@ -58,6 +58,7 @@ export default async function actionRoutes (app: FastifyInstance, { actions }: A
   })
   for (const action of actions) {
     const successStatus = action.successStatus ?? 200
+    const verified = action.identity !== 'from-context'
     app.post(actionPath(action.operationId), {
       schema: {
         operationId: action.operationId,
@@ -70,6 +71,7 @@ export default async function actionRoutes (app: FastifyInstance, { actions }: A
         const usage = { queries: 0 }
         request.dbUsage = usage
         const context = { ...request.salesforce, app, log: request.log }
+        if (verified) await app.identity.verify(context.caller, context.org.accessToken)
         const result = await queryCount.run(usage, () => action.handler(request.body as never, context))
         return reply.status(successStatus).send(result)
       },

@@ -5,6 +5,8 @@ import { OrgClient } from './org-client.ts'
 import { AccessCache } from './access-cache.ts'
 import { ApiLimits } from './api-limits.ts'
 import { InvalidContext } from '../errors.ts'
+import { OrgDomains } from './org-domains.ts'
+import { IdentityCheck } from './identity.ts'
 
 /** What an action request knows of its caller. */
 export interface SalesforceRequestContext {
@@ -19,6 +21,8 @@ declare module 'fastify' {
     accessCache: AccessCache
     /** Each org's API usage from Sforce-Limit-Info; refuses calls under the floor. */
     apiLimits: ApiLimits
+    /** Asks the org whose token a context carries (once per token, then remembered). */
+    identity: IdentityCheck
     /** The caller of a request from its `x-client-context`; throws InvalidContext (401) without one. */
     salesforceContext: (request: FastifyRequest) => SalesforceRequestContext
   }
@@ -32,10 +36,17 @@ declare module 'fastify' {
 export default fp(async (app) => {
   app.decorate('accessCache', new AccessCache(app.config.ACCESS_CACHE_TTL_MS))
   app.decorate('apiLimits', new ApiLimits(app.config.API_LIMIT_FLOOR_PERCENT))
+  app.decorate('identity', new IdentityCheck({ ttlMs: app.config.IDENTITY_CACHE_TTL_MS, timeoutMs: app.config.ORG_TIMEOUT_MS }))
+  const orgDomains = new OrgDomains(app.config.ORG_DOMAINS)
   app.decorate('salesforceContext', (request: FastifyRequest): SalesforceRequestContext => {
     const context = decodeOnce(request.raw)
     if (context instanceof InvalidContext) throw context
     const caller = callerFrom(context, String(request.id))
+    // The token goes to this host with every org call: only a Salesforce host (ORG_DOMAINS) gets it.
+    if (!orgDomains.allows(caller.org.domainUrl)) {
+      throw new InvalidContext('INVALID_CONTEXT', 'The x-client-context header names an orgDomainUrl that is not a ' +
+        'Salesforce org\'s My Domain URL (ORG_DOMAINS)')
+    }
     const org = new OrgClient({
       instanceUrl: caller.org.domainUrl,
       apiVersion: caller.org.apiVersion,

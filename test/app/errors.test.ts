@@ -28,6 +28,8 @@ async function replayingOrg (t: Test, response: OrgResponse): Promise<string> {
 const recorded = (name: string): { status: number, body: string } =>
   (JSON.parse(readFileSync(new URL(`../../../shared/fixtures/salesforce-recorded/${name}`, import.meta.url), 'utf8')) as { response: { status: number, body: string } }).response
 
+// These actions test how errors are answered, not who the caller is: the org they talk to (a fake
+// answering recorded bodies) has no userinfo endpoint, so they take the context as given.
 const testActions = [
   defineAction({
     operationId: 'echoInput',
@@ -39,6 +41,7 @@ const testActions = [
       options: Type.Optional(Type.Object({ flag: Type.Boolean() }, { additionalProperties: false }))
     }, { additionalProperties: false }),
     response: Type.Object({ name: Type.String(), count: Type.Integer() }),
+    identity: 'from-context',
     handler: async (input) => ({ name: input.name, count: input.count })
   }),
   defineAction({
@@ -47,6 +50,7 @@ const testActions = [
     description: 'Runs one query as the caller',
     request: Type.Object({}),
     response: Type.Object({ totalSize: Type.Integer() }),
+    identity: 'from-context',
     handler: async (_input, { org }) => ({ totalSize: (await org.query('SELECT Id FROM Account')).totalSize })
   }),
   defineAction({
@@ -55,6 +59,7 @@ const testActions = [
     description: 'Fails unexpectedly',
     request: Type.Object({}),
     response: Type.Object({}),
+    identity: 'from-context',
     handler: async () => { throw new Error('connect ECONNREFUSED 10.1.2.3:5432 at /app/src/secret.ts:42') }
   })
 ]

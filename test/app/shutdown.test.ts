@@ -13,6 +13,8 @@ const slow = defineAction({
   description: 'Takes a while',
   request: Type.Object({}),
   response: Type.Object({ done: Type.Boolean() }),
+  // A shutdown test: its fake context's org does not exist to confirm the token.
+  identity: 'from-context',
   handler: async () => { handlerEntered(); await sleep(600); return { done: true } }
 })
 

@@ -66,6 +66,9 @@ const JSON_TYPE = 'application/json;charset=UTF-8'
 /** The local org's own read-out of published platform events (tests, `npm run dev`). */
 export const PUBLISHED_EVENTS_PATH = '/_local/platform-events'
 const DEFAULT_LIMIT = 100_000
+const USERINFO_PATH = '/services/oauth2/userinfo'
+/** The issuer Salesforce names in a production org's `sub` claim. */
+const LOGIN_URL = 'https://login.salesforce.com'
 const VERSION_RE = /^v(\d{2})\.(\d)$/
 const MIN_VERSION = 31
 const MAX_VERSION = 66
@@ -205,7 +208,7 @@ export class OrgServer {
     const headers: Record<string, string> = { 'Sforce-Limit-Info': this.limitHeader(), ...(reply.headers ?? {}) }
     const text = reply.csv ?? reply.json ?? (reply.body === undefined ? '' : JSON.stringify(reply.body))
     if (reply.csv !== undefined || reply.json !== undefined || reply.body !== undefined) {
-      headers['Content-Type'] = reply.csv !== undefined ? 'text/csv' : JSON_TYPE
+      headers['Content-Type'] = reply.headers?.['Content-Type'] ?? (reply.csv !== undefined ? 'text/csv' : JSON_TYPE)
       headers['Content-Length'] = String(Buffer.byteLength(text))
     }
     if (lost !== undefined) {
@@ -264,6 +267,7 @@ export class OrgServer {
     const method = (req.method ?? 'GET').toUpperCase()
     const segs = url.pathname.split('/').filter(Boolean)
     if (url.pathname === PUBLISHED_EVENTS_PATH) return this.publishedEvents(method, url.searchParams)
+    if (url.pathname === USERINFO_PATH) return this.userInfo(req, method)
     if (segs[0] !== 'services' || segs[1] !== 'data') throw notFound()
     if (segs.length === 2) {
       if (method !== 'GET') throw methodNotAllowed(method)
@@ -297,6 +301,34 @@ export class OrgServer {
     if (rest[0] === 'jobs' && rest[1] === 'ingest') return this.bulk.handle(user, method, rest.slice(2), raw, version)
     const body = parseJson(raw, method)
     return this.dispatch(user, method, rest, url.searchParams, body, version, req.headers['sforce-query-options'])
+  }
+
+  /**
+   * The OpenID Connect UserInfo endpoint (Salesforce Help, "Query for User Information": "A connected
+   * app can query the UserInfo endpoint for information about the user associated with the connected
+   * app's access token"), with the claims a service checks a caller by: `user_id` and
+   * `organization_id`, both 18 characters. A token it does not accept answers 403 with the plain text
+   * `Bad_OAuth_Token`, as Salesforce's identity service does (inferred from its identity URL error
+   * list). Not counted against the daily API allowance.
+   */
+  private userInfo (req: IncomingMessage, method: string): Reply {
+    if (method !== 'GET' && method !== 'POST') throw methodNotAllowed(method)
+    let user: UserInfo
+    try {
+      user = this.authenticate(req)
+    } catch {
+      return { status: 403, csv: 'Bad_OAuth_Token', headers: { 'Content-Type': 'text/plain' } }
+    }
+    return {
+      status: 200,
+      body: {
+        sub: `${LOGIN_URL}/id/${this.org.orgId}/${user.id}`,
+        user_id: user.id,
+        organization_id: this.org.orgId,
+        preferred_username: user.username,
+        name: user.name
+      }
+    }
   }
 
   /** Local only, no Salesforce counterpart: the platform events published so far (`?type=` filters). */
