@@ -51,6 +51,11 @@ export const ConfigSchema = Type.Object({
     pattern: '^https?://[^\\s,/]+(,https?://[^\\s,/]+)*$',
     description: 'comma-separated origins a callbackUrl may use besides the caller\'s own org; they get the summary without the caller\'s session'
   })),
+  CALLBACK_ALLOW_PRIVATE_ADDRESSES: Type.Boolean({
+    default: false,
+    description: 'let job callbacks reach loopback, private and link-local addresses (the local stack, whose ' +
+      'org lives on loopback); off: only public addresses, checked after DNS resolution'
+  }),
   ORG_DOMAINS: Type.String({
     pattern: '^\\s*(\\.[a-z0-9.-]+|https?://[a-z0-9.-]+(:(\\d+|\\*))?)\\s*(,\\s*(\\.[a-z0-9.-]+|https?://[a-z0-9.-]+(:(\\d+|\\*))?)\\s*)*$',
     default: DEFAULT_ORG_DOMAINS,

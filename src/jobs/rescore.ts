@@ -8,6 +8,7 @@ import { editableBy } from '../salesforce/queries.ts'
 import { SalesforceApiError } from '../salesforce/errors.ts'
 import { Unavailable } from '../errors.ts'
 import { allowedCallbackOrigins, callbackTarget } from '../salesforce/callback-url.ts'
+import { CallbackRefused, postCallback } from './callback.ts'
 import type { RescoreResultType, RescoreSummaryType } from '../schemas/jobs.ts'
 import { scoreAccounts, type AccountFilter, type AccountScore } from './account-health.ts'
 import type { JobContext, JobKind } from './queue.ts'
@@ -164,35 +165,49 @@ async function notEditable (org: OrgClient, userId: string, records: AccountScor
   return records.filter((r) => !editable.has(r.id.slice(0, 15)))
 }
 
-/** POSTs the summary once per job; a summary the callback refused is recorded, not retried. */
+/**
+ * POSTs the summary once per job; a summary the callback refused is recorded, not retried. The
+ * caller's session goes with it only to the caller's own org and only when the job holds that
+ * session (the sealed-session fallback): under an AppLink authorization the job has no token of the
+ * caller's, and the run-as user's token is never sent, since it is not the caller's to give.
+ * No Salesforce document says how the callback URL of an asynchronous External Services operation
+ * authenticates the external system (Salesforce Help, "Use Apex to Create an Asynchronous Callout to
+ * an External Service": "Salesforce creates a callback URL on the asynchronous callout (initial
+ * callout) that's read-only"), so the caller's own session is the most the service may send.
+ */
 async function sendCallback (
   ctx: JobContext<RescorePayload>, callbackUrl: string, summary: RescoreSummaryType
 ): Promise<number | undefined> {
-  const { rows } = await ctx.pool.query<{ callback_status: number | null, callback_sent_at: Date | null }>('SELECT callback_status, callback_sent_at FROM rescore_runs WHERE job_id = $1', [ctx.id])
+  const { rows } = await ctx.pool.query<{ callback_status: number | null, callback_sent_at: Date | null }>(
+    'SELECT callback_status, callback_sent_at FROM rescore_runs WHERE job_id = $1', [ctx.id])
   if (rows[0]?.callback_sent_at != null) return rows[0].callback_status ?? undefined
   const target = callbackTarget(callbackUrl, ctx.credentials.instanceUrl, allowedCallbackOrigins(ctx.config))
   if (!target.allowed) {
     ctx.log.warn('callbackUrl is neither on the org\'s domains nor an allowed origin: summary not sent')
     return undefined
   }
-  const authorization = target.withSession ? { authorization: `Bearer ${ctx.credentials.accessToken}` } : {}
-  let status: number
+  const callersOwn = target.withSession && ctx.session.mode === 'caller-session'
+  let status: number | null
   try {
-    const response = await fetch(callbackUrl, {
-      method: 'POST',
-      headers: { ...authorization, 'content-type': 'application/json' },
-      body: JSON.stringify(summary),
-      signal: AbortSignal.timeout(ctx.config.ORG_TIMEOUT_MS)
+    status = await postCallback(callbackUrl, summary, {
+      ...(callersOwn ? { bearer: ctx.credentials.accessToken } : {}),
+      timeoutMs: ctx.config.ORG_TIMEOUT_MS,
+      allowPrivateAddresses: ctx.config.CALLBACK_ALLOW_PRIVATE_ADDRESSES
     })
-    await response.arrayBuffer()
-    status = response.status
   } catch (err) {
-    throw new Unavailable('CALLBACK_UNREACHABLE', 'The callback URL did not answer', 30, err)
+    if (!(err instanceof CallbackRefused)) throw err
+    ctx.log.warn({ reason: err.message }, 'callbackUrl refused: summary not sent')
+    status = null
   }
-  if (status >= 500 || status === 429) throw new Unavailable('CALLBACK_UNAVAILABLE', `The callback URL answered HTTP ${status}`, 30)
-  if (status >= 400) ctx.log.warn({ status }, 'the callback URL refused the summary')
+  if (status !== null && status >= 300 && status < 400) {
+    ctx.log.warn({ status }, 'the callback URL answered a redirect, which is not followed: summary refused')
+  } else if (status !== null && (status >= 500 || status === 429)) {
+    throw new Unavailable('CALLBACK_UNAVAILABLE', `The callback URL answered HTTP ${status}`, 30)
+  } else if (status !== null && status >= 400) {
+    ctx.log.warn({ status }, 'the callback URL refused the summary')
+  }
   await ctx.pool.query('UPDATE rescore_runs SET callback_status = $2, callback_sent_at = now() WHERE job_id = $1', [ctx.id, status])
-  return status
+  return status ?? undefined
 }
 
 /** The counts of a run so far (all of it once every batch is done). */
