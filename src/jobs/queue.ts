@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type pg from 'pg'
 import type { FastifyBaseLogger } from 'fastify'
+import { inTransaction } from '@applink-actions/platform/postgres'
 import { PgBoss, type JobResult, type JobWithMetadata } from 'pg-boss'
 import type { Config } from '../config.ts'
 import { AppError } from '../errors.ts'
@@ -36,6 +37,11 @@ export interface JobKind<P extends object = object, R extends object = object> {
   /** pg-boss queue name; its dead-letter queue is `<name>-dead`. */
   name: string
   run: (ctx: JobContext<P>) => Promise<R>
+  /**
+   * What makes two starts the same work: while a job of this kind with the same key is queued or
+   * running for the same user, starting it again answers that job instead of queuing another.
+   */
+  sameWork?: (payload: P) => string
   /**
    * Called once the job is given up for good (dead-lettered), before the queue records it; its
    * errors are logged, never thrown. May run again for the same job if the process dies here.
@@ -74,7 +80,26 @@ export function throwIfInterrupted (signal: AbortSignal): void {
  * scheduled run) and either the caller's sealed credentials or the name of the AppLink
  * authorization the job asks for a token when it runs.
  */
-interface JobData { orgId?: string, userId?: string, payload: object, credentials?: string, authorization?: string }
+interface JobData {
+  orgId?: string
+  userId?: string
+  payload: object
+  credentials?: string
+  authorization?: string
+  /** The kind's sameWork key of the payload. */
+  sameWork?: string
+}
+
+/** The org has JOB_MAX_ACTIVE_PER_ORG jobs queued or running: 429 until one ends. */
+export class TooManyJobs extends AppError {
+  constructor (limit: number) {
+    super(429, 'TOO_MANY_JOBS', `The org already has ${limit} jobs queued or running, the most this service runs ` +
+      'for one org at once; start this one when one of them has ended (getJobStatus)', { retryAfterSeconds: 60 })
+  }
+}
+
+/** Jobs not yet ended, as pg-boss records their state. */
+const ACTIVE_STATES = ['created', 'retry', 'active']
 
 /** A job the queue's scheduler starts on a cron expression, as nobody (under an authorization). */
 export interface JobSchedule { kind: JobKind, cron: string, tz: string, payload: object, authorization: string }
@@ -171,6 +196,8 @@ export class JobQueue {
   /** Retry-time adjustments still to land after pg-boss settled an attempt. */
   readonly #adjusting = new Set<Promise<void>>()
   #working = false
+  /** The last start of each org's jobs in this process (see #oneStartPerOrg). */
+  readonly #starting = new Map<string, Promise<void>>()
 
   constructor (opts: JobQueueOptions) {
     this.#opts = opts
@@ -225,25 +252,60 @@ export class JobQueue {
   /**
    * Queues a job for the caller. With APPLINK_AUTHORIZATION the job will ask the add-on for a token
    * and nothing of the caller's session is kept; without it the caller's credentials are sealed to
-   * the job's id before they are stored.
+   * the job's id before they are stored. A start of the same work (the kind's sameWork) by the same
+   * user while a job of it is queued or running answers that job; past JOB_MAX_ACTIVE_PER_ORG
+   * unended jobs of the org, TooManyJobs. Both are decided under a lock per org, so starts that
+   * race each other (on any process) count each other.
    */
   async enqueue<P extends object> (
     kind: JobKind<P>,
     payload: P,
     credentials: JobCredentials
   ): Promise<{ jobId: string, state: JobState }> {
-    const jobId = randomUUID()
-    const authorization = this.#opts.config.APPLINK_AUTHORIZATION
-    const data: JobData = {
-      orgId: credentials.orgId,
-      userId: credentials.userId,
-      payload,
-      ...(authorization === undefined
-        ? { credentials: sealCredentials(this.#keyring, credentials, jobId) }
-        : { authorization })
-    }
-    await this.#boss.send(kind.name, data, { id: jobId })
-    return { jobId, state: 'queued' }
+    const { pool, config } = this.#opts
+    const sameWork = kind.sameWork?.(payload)
+    const org = credentials.orgId.slice(0, 15)
+    return await this.#oneStartPerOrg(org, async () => await inTransaction(pool, async (client) => {
+      await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`applink-actions:jobs:${org}`])
+      const { rows: active } = await client.query<{ id: string, name: string, state: JobWithMetadata['state'], data: JobData }>(
+        `SELECT id, name, state, data FROM pgboss.job
+          WHERE name = ANY($1) AND state::text = ANY($2) AND left(data->>'orgId', 15) = $3`,
+        [[...this.#kinds.keys()], ACTIVE_STATES, org])
+      const running = sameWork === undefined
+        ? undefined
+        : active.find((job) => job.name === kind.name && job.data.sameWork === sameWork &&
+          job.data.userId !== undefined && sameId(job.data.userId, credentials.userId))
+      if (running !== undefined) return { jobId: running.id, state: STATES[running.state] }
+      if (active.length >= config.JOB_MAX_ACTIVE_PER_ORG) throw new TooManyJobs(config.JOB_MAX_ACTIVE_PER_ORG)
+      const jobId = randomUUID()
+      const authorization = config.APPLINK_AUTHORIZATION
+      const data: JobData = {
+        orgId: credentials.orgId,
+        userId: credentials.userId,
+        payload,
+        ...(sameWork === undefined ? {} : { sameWork }),
+        ...(authorization === undefined
+          ? { credentials: sealCredentials(this.#keyring, credentials, jobId) }
+          : { authorization })
+      }
+      const db = { executeSql: async (text: string, values?: unknown[]) => await client.query(text, values) }
+      await this.#boss.send(kind.name, data, { id: jobId, db })
+      return { jobId, state: 'queued' as const }
+    }))
+  }
+
+  /**
+   * Starts of one org's jobs, one at a time in this process: a burst would otherwise hold every
+   * pool connection waiting for the org's lock, leaving none for pg-boss's own queries (the lock
+   * then orders the processes).
+   */
+  async #oneStartPerOrg<R> (org: string, start: () => Promise<R>): Promise<R> {
+    const before = this.#starting.get(org) ?? Promise.resolve()
+    const mine = before.then(start, start)
+    const settled = mine.then(() => {}, () => {})
+    this.#starting.set(org, settled)
+    void settled.then(() => { if (this.#starting.get(org) === settled) this.#starting.delete(org) })
+    return await mine
   }
 
   /** The job as its owner sees it; null when it does not exist or belongs to someone else. */

@@ -255,6 +255,8 @@ async function announce (ctx: JobContext<RescorePayload>, org: OrgClient, end: R
  */
 export const rescoreAccountsJob: JobKind<RescorePayload, RescoreResultType> = {
   name: 'rescore-accounts',
+  // The same filter is the same work, whatever the callback: a repeat answers the running job.
+  sameWork: ({ filter }) => JSON.stringify(Object.entries(filter).sort(([a], [b]) => a.localeCompare(b))),
   async run (ctx) {
     // A lost answer is settled by the next attempt's reconcile, never by sending the batch again.
     const org = ctx.session.orgClient({ retries: 0 })

@@ -29,6 +29,7 @@ const ERROR_RESPONSES = {
   413: errorResponse('The request body is too large'),
   415: errorResponse('The body is not application/json'),
   422: errorResponse('A business rule refused the request; the body says which and names the field'),
+  429: errorResponse('Too much work at once for the org (jobs queued or running); retry after the Retry-After delay'),
   500: errorResponse('Unexpected failure; the body carries the request id'),
   502: errorResponse('Salesforce failed to answer properly'),
   503: errorResponse('A dependency is unavailable or the org\'s API limit is near; retry after the Retry-After delay')

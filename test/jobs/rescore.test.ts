@@ -193,7 +193,8 @@ t.test('only the user who started a job sees it', async (t) => {
     headers: { 'x-client-context': Buffer.from(JSON.stringify({ ...ut.org.contextFor(REP, { orgDomainUrl: ut.url }), orgId: '00D000000000001AAA' })).toString('base64') },
     payload: { jobId: accepted.body.jobId }
   })
-  assertError(t, otherOrg, 404, 'NOT_FOUND')
+  // The org says the token is not of that org: refused before any job is looked up.
+  assertError(t, otherOrg, 401, 'CONTEXT_MISMATCH')
   const unknown = await jobStatus(app, ut, REP, '00000000-0000-4000-8000-000000000000')
   t.equal(unknown.statusCode, 404)
 })
