@@ -8,7 +8,18 @@ export interface AccountFilter {
   ownerId?: string
 }
 
-export interface AccountScore { id: string, score: number }
+/**
+ * An account's new score. `editable: false` when the caller who started the job may read the account
+ * but not edit it (UserRecordAccess, asked when the job plans its work): it is not sent, and counts
+ * as not permitted. Accounts the caller may not read are not in the plan at all.
+ */
+export interface AccountScore { id: string, score: number, editable?: false }
+
+/** What a job reports for a record the caller may not edit (it is not sent). */
+export const CALLER_MAY_NOT_EDIT = {
+  errorCode: 'INSUFFICIENT_ACCESS_OR_READONLY',
+  message: 'The user who started the job may not edit this record'
+}
 
 /**
  * How the 0–100 health score is made: up to 30 points of open pipeline, 30 of revenue won in the

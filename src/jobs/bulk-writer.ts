@@ -3,7 +3,7 @@ import type { FastifyBaseLogger } from 'fastify'
 import { BulkIngest, sdkBulkApi, toCsv, type IngestInfo } from '../salesforce/bulk.ts'
 import { SalesforceApiError } from '../salesforce/errors.ts'
 import type { OrgClient } from '../salesforce/org-client.ts'
-import type { AccountScore } from './account-health.ts'
+import { CALLER_MAY_NOT_EDIT, type AccountScore } from './account-health.ts'
 import { JobInterrupted, throwIfInterrupted, type JobContext } from './queue.ts'
 
 type BulkState = 'creating' | 'created' | 'uploaded' | 'closed' | 'done'
@@ -55,9 +55,9 @@ export interface ScoreBatch {
 /**
  * Runs of more than RESCORE_BULK_THRESHOLD accounts go through one Bulk API 2.0 job instead of
  * ⌈N/200⌉ collection calls; a run keeps the path it started on (a collection batch may be on its way).
- * A run under an AppLink authorization for a caller stays on collections: each batch first asks
- * which records the caller may edit (UserRecordAccess, 200 ids a query), which a single ingest job
- * of every record cannot honour, and which costs a call per 200 records either way.
+ * What the caller may edit was settled when the run was planned, so either path sends only that.
+ * A run under an AppLink authorization for a caller stays on collections, where the renewal of the
+ * run-as user's token between calls is tested; the Bulk path has not been tried under one.
  */
 export async function usesBulk (ctx: JobContext<object>, batches: ScoreBatch[]): Promise<boolean> {
   if ((await loadState(ctx.pool, ctx.id)) !== undefined) return true
@@ -84,9 +84,13 @@ export async function writeInBulk<B extends ScoreBatch> (
     signal: ctx.signal,
     log: ctx.log,
     progress: async (processed) => { await ctx.progress(Math.min(total, before + processed), total) }
-  }, pending.flatMap((b) => b.records), scoredAt)
+  }, pending.flatMap((b) => b.records.filter((r) => r.editable !== false)), scoredAt)
   for (const batch of pending) {
     for (const record of batch.records) {
+      if (record.editable === false) {
+        batch.failures.push({ id: record.id, ...CALLER_MAY_NOT_EDIT })
+        continue
+      }
       const id = key(record.id)
       if (outcome.written.has(id)) {
         batch.written++

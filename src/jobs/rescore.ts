@@ -4,13 +4,13 @@ import { soql } from '../salesforce/soql.ts'
 import { isValidId } from '@applink-actions/platform/ids'
 import { inTransaction } from '@applink-actions/platform/postgres'
 import type { OrgClient, SaveResult } from '../salesforce/org-client.ts'
-import { editableBy } from '../salesforce/queries.ts'
+import { accessOf } from '../salesforce/queries.ts'
 import { SalesforceApiError } from '../salesforce/errors.ts'
 import { Unavailable } from '../errors.ts'
 import { allowedCallbackOrigins, callbackTarget } from '../salesforce/callback-url.ts'
 import { CallbackRefused, postCallback } from './callback.ts'
 import type { RescoreResultType, RescoreSummaryType } from '../schemas/jobs.ts'
-import { scoreAccounts, type AccountFilter, type AccountScore } from './account-health.ts'
+import { CALLER_MAY_NOT_EDIT, scoreAccounts, type AccountFilter, type AccountScore } from './account-health.ts'
 import type { JobContext, JobKind } from './queue.ts'
 import { throwIfInterrupted } from './queue.ts'
 import { announceOnce, type AnnounceState } from './announce.ts'
@@ -41,26 +41,25 @@ interface Failure { id: string, errorCode: string, message: string }
 /** A row of rescore_batches, as stored. */
 interface BatchRow { batch_no: number, records: AccountScore[], state: Batch['state'], written: number, failures: Failure[] }
 
-/** What an authorization-mode job reports for a record the caller may not edit (it is not sent). */
-const CALLER_MAY_NOT_EDIT = {
-  errorCode: 'INSUFFICIENT_ACCESS_OR_READONLY',
-  message: 'The user who started the job may not edit this record'
-}
-
 /** Refusals that mean the caller may not edit (or see) the record: reported as a count only. */
 const isAccessRefusal = (failure: Failure): boolean => failure.errorCode.startsWith('INSUFFICIENT_ACCESS')
 
 /**
  * Scores the accounts once (from the mirror) and stores the plan; every later attempt works from
- * the plan, so a resumed job writes the same values and skips what is done.
+ * the plan, so a resumed job writes the same values and skips what is done. The mirror knows nothing
+ * of sharing: the plan holds only the accounts the caller may read, asked of the org
+ * (UserRecordAccess), so neither the summary, the progress nor the event counts what the caller
+ * cannot see; those the caller may read but not edit are kept, marked, and never sent. A scheduled
+ * run has no caller and plans every account.
  */
-async function planOf (ctx: JobContext<RescorePayload>): Promise<{ scoredAt: Date, batches: Batch[] }> {
+async function planOf (ctx: JobContext<RescorePayload>, org: OrgClient): Promise<{ scoredAt: Date, batches: Batch[] }> {
   const { pool, id } = ctx
   let plan = await loadPlan(pool, id)
   if (plan !== undefined) return plan
   // Salesforce keeps datetimes to the second: the stamp must read back equal (see reconcile).
   const scoredAt = new Date(Math.floor(Date.now() / 1000) * 1000)
-  const scores = await scoreAccounts(pool, createMirror(pool, ctx.config.CONNECT_SCHEMA), ctx.payload.filter, scoredAt)
+  const scored = await scoreAccounts(pool, createMirror(pool, ctx.config.CONNECT_SCHEMA), ctx.payload.filter, scoredAt)
+  const scores = ctx.session.caller === undefined ? scored : await visibleTo(org, ctx.session.caller.userId, scored)
   await inTransaction(pool, async (client) => {
     const inserted = await client.query('INSERT INTO rescore_runs (job_id, scored_at, total) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING', [id, scoredAt, scores.length])
     if (inserted.rowCount === 1) {
@@ -72,6 +71,16 @@ async function planOf (ctx: JobContext<RescorePayload>): Promise<{ scoredAt: Dat
   plan = await loadPlan(pool, id)
   if (plan === undefined) throw new Error('rescore plan vanished after it was stored')
   return plan
+}
+
+/** The scores of the accounts the user may read, those the user may not edit marked so. */
+async function visibleTo (org: OrgClient, userId: string, scores: AccountScore[]): Promise<AccountScore[]> {
+  const access = await accessOf(org, userId, scores.map((s) => s.id).filter(isValidId))
+  return scores.flatMap((s) => {
+    const of = access.get(s.id.slice(0, 15))
+    if (of?.read !== true) return []
+    return of.edit ? [s] : [{ ...s, editable: false as const }]
+  })
 }
 
 async function loadPlan (pool: pg.Pool, jobId: string): Promise<{ scoredAt: Date, batches: Batch[] } | undefined> {
@@ -118,19 +127,16 @@ async function writeBatch (
   scoredAt: Date
 ): Promise<void> {
   const writtenBefore = batch.written
-  let records = batch.records
+  // Only what the caller may edit is sent (under an authorization, the run-as user could write more).
+  const refused = batch.records.filter((r) => r.editable === false)
+  let records = batch.records.filter((r) => r.editable !== false)
   if (batch.state === 'sending') {
     const done = await alreadyWritten(org, records, scoredAt)
+    const resumed = records.length
     records = records.filter((r) => !done.has(r.id.slice(0, 15)))
-    batch.written += batch.records.length - records.length
-    ctx.log.info({ batchNo: batch.batchNo, alreadyWritten: batch.records.length - records.length }, 'resumed a batch that may have been sent')
+    batch.written += resumed - records.length
+    ctx.log.info({ batchNo: batch.batchNo, alreadyWritten: resumed - records.length }, 'resumed a batch that may have been sent')
   }
-  // Under an authorization the run-as user writes: only what the caller could edit is sent.
-  const { caller } = ctx.session
-  const refused = ctx.session.mode === 'authorization' && caller !== undefined && records.length > 0
-    ? await notEditable(org, caller.userId, records)
-    : []
-  records = records.filter((r) => !refused.includes(r))
   batch.state = 'sending'
   await setBatch(ctx.pool, ctx.id, batch)
   let results: SaveResult[] = []
@@ -158,11 +164,6 @@ async function writeBatch (
   })
   batch.state = 'done'
   await setBatch(ctx.pool, ctx.id, batch)
-}
-
-async function notEditable (org: OrgClient, userId: string, records: AccountScore[]): Promise<AccountScore[]> {
-  const editable = await editableBy(org, userId, records.map((r) => r.id).filter(isValidId))
-  return records.filter((r) => !editable.has(r.id.slice(0, 15)))
 }
 
 /**
@@ -260,7 +261,7 @@ export const rescoreAccountsJob: JobKind<RescorePayload, RescoreResultType> = {
   async run (ctx) {
     // A lost answer is settled by the next attempt's reconcile, never by sending the batch again.
     const org = ctx.session.orgClient({ retries: 0 })
-    const { scoredAt, batches } = await planOf(ctx)
+    const { scoredAt, batches } = await planOf(ctx, org)
     const total = batches.reduce((n, b) => n + b.records.length, 0)
     const processed = () => batches.reduce((n, b) => n + (b.state === 'done' ? b.records.length : 0), 0)
     await ctx.progress(processed(), total)

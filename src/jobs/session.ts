@@ -69,7 +69,8 @@ export class JobSession {
   ): Promise<JobSession> {
     const credentials = await JobSession.#fetch(developerName, opts.config)
     if (caller !== undefined && !sameId(credentials.orgId, caller.orgId)) {
-      const reason = `it belongs to org ${credentials.orgId}, not to the org ${caller.orgId} of the user who started the job`
+      // The caller learns that the authorization is of another org, not which: that is not theirs to know.
+      const reason = 'it belongs to another org than the one of the user who started the job'
       throw new AuthorizationError(developerName, reason, true)
     }
     opts.log.info({ authorization: developerName, runAs: credentials.userId }, 'calling the org as the authorization\'s user')

@@ -96,19 +96,24 @@ export async function recordAccess (org: OrgClient, userId: string, recordId: st
 const USER_RECORD_ACCESS_MAX_IDS = 200
 
 /**
- * The records of `recordIds` the user may edit, asked through another user's connection (an
- * AppLink run-as user), one query per 200 ids. The Object Reference (UserRecordAccess): "When the
- * running user is querying a user's access to a set of records, records that the running user
- * doesn't have read access to are filtered out of the results" — a record missing from the answer
- * counts as not editable. Returns 15-character ids.
+ * What the user may do with each of `recordIds`, one query per 200 ids, asked as the user or
+ * through another user's connection (an AppLink run-as user). The Object Reference
+ * (UserRecordAccess): "When the running user is querying a user's access to a set of records,
+ * records that the running user doesn't have read access to are filtered out of the results" — a
+ * record missing from the answer counts as neither readable nor editable. Keys are 15-character ids.
  */
-export async function editableBy (org: OrgClient, userId: string, recordIds: string[]): Promise<Set<string>> {
-  const editable = new Set<string>()
+export async function accessOf (
+  org: OrgClient, userId: string, recordIds: string[]
+): Promise<Map<string, RecordAccess>> {
+  const access = new Map<string, RecordAccess>()
   for (let i = 0; i < recordIds.length; i += USER_RECORD_ACCESS_MAX_IDS) {
     const ids = recordIds.slice(i, i + USER_RECORD_ACCESS_MAX_IDS).map((id) => toId18(id))
-    const page = await org.query<{ RecordId: string, HasEditAccess: boolean }>(soql`SELECT RecordId, HasEditAccess
+    const page = await org.query<{ RecordId: string, HasReadAccess: boolean, HasEditAccess: boolean }>(
+      soql`SELECT RecordId, HasReadAccess, HasEditAccess
       FROM UserRecordAccess WHERE UserId = ${toId18(userId)} AND RecordId IN ${ids}`.replace(/\s+/g, ' '))
-    for (const row of page.records) if (row.HasEditAccess) editable.add(row.RecordId.slice(0, 15))
+    for (const row of page.records) {
+      access.set(row.RecordId.slice(0, 15), { read: row.HasReadAccess, edit: row.HasEditAccess })
+    }
   }
-  return editable
+  return access
 }

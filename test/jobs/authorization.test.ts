@@ -2,6 +2,8 @@
 // for the run-as user's token; the job keeps none and still honours the caller's access.
 import t from 'tap'
 import pg from 'pg'
+import { startLocalOrg } from '@applink-actions/local-org'
+import { startLocalAppLink } from '@applink-actions/local-applink'
 import { BATCH_SIZE } from '../../src/jobs/rescore.ts'
 import {
   AUTHORIZATION, RUN_AS, applinkUnderTest, assertNoTokensKept, financeAccounts, jobStatus, jobsApp, mirroredDatabase,
@@ -66,7 +68,7 @@ t.test('sessions expire mid-run: the job gets a fresh token from the authorizati
     [...ut.tokens, ...runAsTokens, applink.env.HEROKU_APPLINK_TOKEN])
 })
 
-t.test('the run-as user writes only what the caller may edit; the rest is counted as before', async (t) => {
+t.test('the run-as user writes only what the caller may edit; what the caller cannot see is not counted', async (t) => {
   const ut = await orgUnderTest(t)
   const databaseUrl = await mirroredDatabase(t, ut.org)
   const { env } = await applinkUnderTest(t, ut)
@@ -80,7 +82,8 @@ t.test('the run-as user writes only what the caller may edit; the rest is counte
   t.equal(status.state, 'completed')
   const summary = ut.callbacks[0]?.body as { written: number, failed: number, notPermitted: number, failures: [] }
   t.equal(summary.written, own.length, 'the rep\'s own accounts are written')
-  t.equal(summary.notPermitted, others.length, 'the others are counted as not permitted')
+  t.equal(summary.notPermitted, 0, 'the others, which the rep cannot see, are not counted')
+  t.equal((summary as { total?: number }).total, own.length, 'nor in the total')
   t.equal(summary.failed, 0)
   t.same(summary.failures, [], 'and not listed')
   t.same([...ut.written].sort(), [...own].sort(), 'the run-as user (who may edit all) wrote only the rep\'s accounts')
@@ -122,4 +125,23 @@ t.test('the add-on\'s refusals reach the job as clear failure reasons', async (t
       t.notOk(logs.join('').includes(applink.env.HEROKU_APPLINK_TOKEN), 'the add-on token is not logged')
     })
   }
+})
+
+t.test('an authorization of another org fails the job without naming that org', async (t) => {
+  const ut = await orgUnderTest(t)
+  const databaseUrl = await mirroredDatabase(t, ut.org)
+  const foreign = await startLocalOrg({ port: 0, dataset: 'small', seed: 5 })
+  t.teardown(() => foreign.close())
+  const applink = await startLocalAppLink({
+    org: foreign, authorizations: { [AUTHORIZATION]: RUN_AS }, instanceUrl: foreign.url
+  })
+  t.teardown(applink.close)
+  Object.assign(process.env, applink.env)
+  const { app } = await jobsApp(t, databaseUrl, { ...applink.env, APPLINK_AUTHORIZATION: AUTHORIZATION })
+  const accepted = await startRescore(app, ut, REP, { industry: 'Finance' })
+  const status = await settled(app, ut, REP, accepted.body.jobId)
+  t.equal(status.error?.errorCode, 'AUTHORIZATION_FAILED', 'refused for good')
+  t.match(status.error?.message, /another org/, 'says why')
+  t.notOk(status.error?.message.includes(foreign.orgId.slice(0, 15)), 'without the other org\'s id')
+  t.equal(ut.written.length, 0, 'nothing written')
 })

@@ -3,7 +3,10 @@ import { Value } from 'typebox/value'
 import { RescoreSummary } from '../../src/schemas/jobs.ts'
 import { BATCH_SIZE } from '../../src/jobs/rescore.ts'
 import { assertError } from '../helper.ts'
-import { assertNoTokensKept, databaseText, financeAccounts, jobStatus, jobsApp, mirroredDatabase, orgUnderTest, settled, startRescore, until, type OrgUnderTest } from './fixtures.ts'
+import {
+  assertNoTokensKept, databaseText, financeAccounts, jobStatus, jobsApp, mirroredDatabase, orgUnderTest, settled,
+  startRescore, until, type OrgUnderTest
+} from './fixtures.ts'
 
 const ADMIN = 'admin@acme.local'
 const REP = 'rep1@acme.local'
@@ -42,7 +45,8 @@ t.test('a job for 5,000 accounts: 202 at once, ⌈N/200⌉ collection calls, one
   const calls = Math.ceil(expected.length / BATCH_SIZE)
   t.equal(ut.patchCalls, calls, `${calls} collection calls`)
   t.equal(ut.org.stats.byPath['PATCH /composite/sobjects'] ?? ut.patchCalls, calls, 'the org counted the same')
-  t.equal(ut.org.stats.apiCalls, calls + 1, 'and one more: the platform event that announces the end')
+  t.equal(ut.org.stats.byPath['GET /query'], calls, `${calls} UserRecordAccess queries: the plan holds what the caller may see`)
+  t.equal(ut.org.stats.apiCalls, 2 * calls + 1, 'and one more: the platform event that announces the end')
   t.match(ut.org.publishedEvents('Account_Rescore__e'),
     [{ fields: { Job_Id__c: accepted.body.jobId, State__c: 'completed' } }],
     'a job with a callback announces its end in the org too')
@@ -59,7 +63,7 @@ t.test('a job for 5,000 accounts: 202 at once, ⌈N/200⌉ collection calls, one
   await assertNoTokensKept(t, databaseUrl, accepted.body.jobId, logs, tokensOf(ut))
 })
 
-t.test('records the caller may not edit are counted, not listed; the rest are written', async (t) => {
+t.test('accounts the caller cannot see are neither written nor counted; those they may only read are counted', async (t) => {
   const ut = await orgUnderTest(t)
   const databaseUrl = await mirroredDatabase(t, ut.org)
   const { app } = await jobsApp(t, databaseUrl)
@@ -69,12 +73,24 @@ t.test('records the caller may not edit are counted, not listed; the rest are wr
   const accepted = await startRescore(app, ut, REP, { industry: 'Finance' })
   const status = await settled(app, ut, REP, accepted.body.jobId)
   t.equal(status.state, 'completed')
-  const summary = ut.callbacks[0]?.body as Summary
+  const summary = ut.callbacks[0]?.body as Summary & { total: number }
   t.equal(summary.written, own.length, 'the rep\'s own accounts are written')
-  t.equal(summary.notPermitted, others.length, 'the others are refused for lack of access')
-  t.equal(summary.failed, 0)
+  t.equal(summary.total, own.length, 'the total counts only what the rep may see (private sharing)')
+  t.equal(summary.notPermitted, 0, 'accounts the rep cannot see are not counted as refused either')
+  t.same(status.progress, { done: own.length, total: own.length }, 'nor in the progress')
+  t.match(ut.org.publishedEvents('Account_Rescore__e'),
+    [{ fields: { Accounts_Total__c: own.length, Accounts_Not_Editable__c: 0 } }], 'nor in the event')
   t.same(summary.failures, [], 'ids the rep cannot see are not listed')
   t.same([...ut.written].sort(), [...own].sort(), 'only the accepted records were written')
+
+  const reader = 'readonly@acme.local'
+  const byReader = await startRescore(app, ut, reader, { industry: 'Finance' }, 'reader')
+  const readerStatus = await settled(app, ut, reader, byReader.body.jobId)
+  const readerSummary = ut.callbacks[1]?.body as Summary & { total: number }
+  t.equal(readerStatus.state, 'completed')
+  t.match(readerSummary, { total: all.length, written: 0, failed: 0, notPermitted: all.length, failures: [] },
+    'a user who may read but not edit: every account counted as not permitted, none sent')
+  t.equal(ut.written.length, own.length, 'nothing more was written')
 })
 
 t.test('records Salesforce rejects are reported with id and code; the rest are written', async (t) => {
@@ -82,10 +98,14 @@ t.test('records Salesforce rejects are reported with id and code; the rest are w
   const databaseUrl = await mirroredDatabase(t, ut.org)
   const { app } = await jobsApp(t, databaseUrl)
   const accounts = ut.org.records('Account').filter((a) => a.Industry === 'Finance' && a.IsDeleted !== true).map((a) => String(a.Id))
-  // Deleted in the org since the mirror's last poll: the mirror still scores it.
+  // Deleted in the org after the job planned its run (the plan asks the org what the caller may
+  // see): the write finds it gone. The org's latency holds the write while the test deletes it.
   const gone = accounts[0] as string
-  ut.org.deleteRecord(gone)
+  ut.org.setFaults({ latencyMs: 400 })
   const accepted = await startRescore(app, ut, ADMIN, { industry: 'Finance' })
+  await until('the run to be planned', async () =>
+    (await jobStatus(app, ut, ADMIN, accepted.body.jobId)).body.progress.total > 0)
+  ut.org.deleteRecord(gone)
   const status = await settled(app, ut, ADMIN, accepted.body.jobId)
   t.equal(status.state, 'completed')
   const summary = ut.callbacks[0]?.body as Summary
@@ -155,7 +175,8 @@ t.test('a collection call whose answer is lost: the retry finds those records wr
   t.equal(status.attempts, 2, 'the lost answer failed the first attempt')
   t.equal(ut.patchCalls, Math.ceil(expected.length / BATCH_SIZE), 'the batch was not sent again')
   t.same([...ut.written].sort(), [...expected].sort(), 'every record written exactly once')
-  t.equal(ut.org.stats.byPath['GET /query'], 1, 'one query checked what the lost call wrote')
+  const checks = ut.org.soqlLog.filter((q) => q.soql.startsWith('SELECT Id, Health_Scored_At__c FROM Account'))
+  t.equal(checks.length, 1, 'one query checked what the lost call wrote')
 })
 
 t.test('an expired session fails the job at once with a clear reason, no retry', async (t) => {
