@@ -1,7 +1,8 @@
 import { STATUS_CODES, type IncomingMessage } from 'node:http'
 import type { Socket } from 'node:net'
 import { randomUUID } from 'node:crypto'
-import type { FastifyInstance } from 'fastify'
+import fp from 'fastify-plugin'
+import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { requestIdFrom } from '../salesforce/context.ts'
 import type { ErrorBodyType } from '../schemas/common.ts'
 
@@ -57,3 +58,64 @@ export function clientErrorHandler (this: FastifyInstance, err: Error & { code?:
     `Content-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(json)}\r\n\r\n${json}`,
   () => { socket.destroy() })
 }
+
+/**
+ * How long, and how much, a connection answered before its body arrived in full is still read
+ * and thrown away before it is closed. Closing a socket with data still coming makes the kernel
+ * answer with a reset, and the reset makes the caller's side drop the answer it has not read yet:
+ * curl shows 000, a proxy a 502, never the 413. A caller that sees the answer stops sending within
+ * a round trip or two, and what is in flight is at most the two sides' socket buffers (some MB);
+ * the bounds only stop a caller that never stops from holding the connection.
+ */
+const LINGER_MS = 5000
+const LINGER_BYTES = 32 * 1_048_576
+
+/**
+ * Answered before the whole body came: the answer says `Connection: close` and, once it is written,
+ * the rest of the body is read and dropped (a lingering close) until it ends or the bounds run out.
+ * Node ends such a connection with `socket.destroySoon()` (lib/_http_server.js, resOnFinish), which
+ * would close the socket at once; this socket's own method takes its place.
+ */
+function closeAfterBody (request: FastifyRequest): void {
+  const { raw } = request
+  const socket = raw.socket
+  let dropped = 0
+  // Reading on keeps the body flowing (Node would otherwise drop it unread, uncounted).
+  raw.on('data', (chunk: Buffer) => {
+    dropped += chunk.length
+    if (dropped > LINGER_BYTES) socket.destroy()
+  })
+  socket.destroySoon = () => {
+    socket.end()
+    const timer = setTimeout(() => { socket.destroy() }, LINGER_MS).unref()
+    socket.once('close', () => { clearTimeout(timer) })
+    const close = (): void => {
+      if (socket.writableFinished) socket.destroy()
+      else socket.once('finish', () => { socket.destroy() })
+    }
+    if (raw.complete) close()
+    else raw.once('end', close)
+  }
+}
+
+/**
+ * Bodies over the limit get their 413 in every case: a caller asking `Expect: 100-continue` gets the
+ * 413 instead of the 100, and one already sending gets it with a lingering close (see above).
+ */
+export default fp(async (app) => {
+  const limit = app.config.BODY_LIMIT_BYTES
+  // Without a 100 the caller keeps its body; Fastify's body parser then answers 413 from the
+  // declared length alone. Anything else goes on as Node would have let it.
+  app.server.on('checkContinue', (req: IncomingMessage, res) => {
+    if (!(Number(req.headers['content-length']) > limit)) res.writeContinue()
+    app.server.emit('request', req, res)
+  })
+  // A callback, not an async hook: it runs on every answer (issue 16).
+  app.addHook('onSend', (request, reply, _payload, done) => {
+    if (!request.raw.complete) {
+      void reply.header('connection', 'close')
+      closeAfterBody(request)
+    }
+    done()
+  })
+}, { name: 'request-limits', dependencies: ['config'] })

@@ -41,7 +41,8 @@ interface Answer { status: number, headers: Record<string, string>, body: string
 
 /**
  * A raw HTTP/1.1 connection: what a proxy sees, with no client library smoothing over a reset.
- * It reads all the time, including while it writes.
+ * It reads all the time, including while it writes, and goes on writing after the service has
+ * said its last word, as a proxy streaming a body does.
  */
 class RawConnection {
   readonly socket: net.Socket
@@ -52,7 +53,7 @@ class RawConnection {
   private waiters: Array<() => void> = []
 
   constructor (port: number) {
-    this.socket = net.connect(port, '127.0.0.1')
+    this.socket = net.connect({ port, host: '127.0.0.1', allowHalfOpen: true })
     this.socket.on('data', (chunk: Buffer) => { this.received = Buffer.concat([this.received, chunk]); this.wake() })
     this.socket.on('error', (err) => { this.error ??= err })
     this.closed = new Promise((resolve) => this.socket.on('close', () => { this.wake(); resolve() }))
@@ -155,4 +156,83 @@ t.test('the connection timeout must outlast the org budget, or it would cut a sl
   t.throws(() => testConfig({ CONNECTION_TIMEOUT_MS: '25000' }),
     /CONNECTION_TIMEOUT_MS must be longer than REQUEST_BUDGET_MS/)
   t.equal(testConfig({ CONNECTION_TIMEOUT_MS: '6000', REQUEST_BUDGET_MS: '5000' }).CONNECTION_TIMEOUT_MS, 6000)
+})
+
+const MB = 1_048_576
+const LIMIT = MB
+
+/** A raw client writes the whole body while it reads, as a proxy does. */
+async function oversized (port: number, bytes: number): Promise<{ conn: RawConnection, answer: Answer | undefined }> {
+  const conn = new RawConnection(port)
+  await conn.write(head('/actions/echoInput', { 'content-length': bytes }))
+  const answer = conn.answer()
+  await conn.writeBody(bytes)
+  conn.socket.end()
+  return { conn, answer: await answer }
+}
+
+t.test('a body over the limit gets its 413 while the caller is still sending', async (t) => {
+  const { port, logs } = await listening(t)
+  for (const bytes of [LIMIT + 1, 10 * MB]) {
+    const { conn, answer } = await oversized(port, bytes)
+    errorBody(t, answer, 413, 'REQUEST_TOO_LARGE')
+    t.equal(answer?.headers.connection, 'close', 'the connection is closed after the answer')
+    await conn.closed
+    t.equal(conn.error?.code, undefined, `${bytes} bytes: no reset (${conn.error?.code})`)
+    t.ok(conn.written > bytes, 'the whole request is taken')
+  }
+  const { conn, answer } = await oversized(port, 100 * MB)
+  errorBody(t, answer, 413, 'REQUEST_TOO_LARGE')
+  await conn.closed
+  const read = Math.round(conn.written / MB)
+  t.ok(conn.written >= 32 * MB, `100 MB: the service reads on for a bounded amount (${read} MB) before it closes`)
+  t.notMatch(logs.join(''), /"stack"|"level":50/, 'no error of the service\'s is logged')
+})
+
+t.test('a chunked body that grows past the limit gets its 413', async (t) => {
+  const { port } = await listening(t)
+  const conn = new RawConnection(port)
+  await conn.write(head('/actions/echoInput', { 'transfer-encoding': 'chunked' }))
+  const answer = conn.answer()
+  const chunked = (chunk: Buffer): Buffer =>
+    Buffer.concat([Buffer.from(`${chunk.length.toString(16)}\r\n`), chunk, Buffer.from('\r\n')])
+  await conn.writeBody(20 * MB, chunked)
+  await conn.write('0\r\n\r\n')
+  conn.socket.end()
+  errorBody(t, await answer, 413, 'REQUEST_TOO_LARGE')
+  await conn.closed
+  t.equal(conn.error?.code, undefined, 'the whole body is taken, with no reset')
+})
+
+t.test('Expect: 100-continue with a declared length over the limit gets 413, not 100', async (t) => {
+  const { port } = await listening(t)
+  const conn = new RawConnection(port)
+  await conn.write(head('/actions/echoInput', { 'content-length': 10 * MB, expect: '100-continue' }))
+  const answer = await conn.answer()
+  errorBody(t, answer, 413, 'REQUEST_TOO_LARGE')
+  t.notMatch(conn.received.toString('latin1'), /100 Continue/)
+  conn.socket.destroy()
+
+  const small = new RawConnection(port)
+  await small.write(head('/actions/echoInput', { 'content-length': 12, expect: '100-continue' }))
+  const goOn = await small.answer()
+  t.equal(goOn?.status, 100, 'a body within the limit is asked for')
+  await small.write('{"name":"a"}')
+  const done = await small.answer()
+  t.equal(done?.status, 200)
+  t.same(JSON.parse(done?.body ?? '{}'), { name: 'a' })
+  small.socket.destroy()
+})
+
+t.test('a normal request on a kept-alive connection still works', async (t) => {
+  const { port } = await listening(t)
+  const conn = new RawConnection(port)
+  for (const name of ['a', 'b']) {
+    await conn.write(head('/actions/echoInput', { 'content-length': 12 }) + `{"name":"${name}"}`)
+    const answer = await conn.answer()
+    t.equal(answer?.status, 200)
+    t.not(answer?.headers.connection, 'close', 'the connection stays open')
+    t.same(JSON.parse(answer?.body ?? '{}'), { name })
+  }
+  conn.socket.destroy()
 })
