@@ -2,9 +2,10 @@ import type { Test } from 'tap'
 import t from 'tap'
 import net from 'node:net'
 import { setTimeout as sleep } from 'node:timers/promises'
+import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { Type } from 'typebox'
 import { defineAction } from '../../src/actions/define.ts'
-import { buildApp, clientContext, encodeContext, testConfig } from '../helper.ts'
+import { assertError, buildApp, clientContext, encodeContext, testConfig } from '../helper.ts'
 
 const testActions = [
   defineAction({
@@ -235,4 +236,38 @@ t.test('a normal request on a kept-alive connection still works', async (t) => {
     t.same(JSON.parse(answer?.body ?? '{}'), { name })
   }
   conn.socket.destroy()
+})
+
+t.test('deeply nested JSON is refused before it is parsed, without holding the event loop', async (t) => {
+  const { app } = await buildApp(t, { database: false, actions: testActions })
+  const post = async (payload: string): Promise<Awaited<ReturnType<typeof app.inject>>> => app.inject({
+    method: 'POST',
+    url: '/actions/echoInput',
+    headers: { 'content-type': 'application/json', 'x-client-context': encodeContext(clientContext()) },
+    payload
+  })
+  const depth = 500_000
+  const nested = `{"name":${'['.repeat(depth)}${']'.repeat(depth)}}`
+  t.ok(nested.length < LIMIT, 'within the body limit')
+  await post(nested) // warm-up: the first request compiles the route's validator
+  const delay = monitorEventLoopDelay({ resolution: 5 })
+  delay.enable()
+  const started = performance.now()
+  const res = await post(nested)
+  const took = performance.now() - started
+  await sleep(20) // the monitor records a stall when its timer finally runs
+  delay.disable()
+  const body = assertError(t, res, 400, 'INVALID_REQUEST', [])
+  t.match(body.message, /nested deeper than 32/)
+  // The JSON parser took 240–410 ms for this body; the depth scan stops at level 33.
+  const blocked = delay.max / 1e6
+  t.ok(took < 75 && blocked < 75, `answered in ${took.toFixed(1)} ms, event loop held at most ${blocked.toFixed(1)} ms`)
+
+  t.equal((await post(`{"name":"${'['.repeat(40)}"}`)).statusCode, 200, 'brackets inside a string do not count')
+  t.equal((await post('{"name":"\\\\"}')).statusCode, 200, 'an escaped backslash ends before the closing quote')
+  const deep = (n: number): string => `{"name":"a","x":${'['.repeat(n)}${']'.repeat(n)}}`
+  assertError(t, await post(deep(31)), 400, 'INVALID_REQUEST', ['x'])
+  t.match((await post(deep(32))).json(), { message: /nested deeper than 32/ }, 'one level more is refused by depth')
+  t.match((await post('{"name":"__proto__", "__proto__": {"a": 1}}')).json(), { errorCode: 'INVALID_REQUEST' },
+    'prototype poisoning is still refused')
 })
