@@ -5,6 +5,7 @@ import type { ActionDefinition } from './actions/define.ts'
 import configPlugin from './plugins/config.ts'
 import errorHandler from './plugins/error-handler.ts'
 import gracefulClose from './plugins/graceful-close.ts'
+import requestLimits from './plugins/request-limits.ts'
 import pgPlugin from './postgres/plugin.ts'
 import idempotencyPlugin from './postgres/idempotency-plugin.ts'
 import mirrorPlugin from './postgres/mirror-plugin.ts'
@@ -34,6 +35,7 @@ async function app (instance: FastifyInstance, opts: AppOptions): Promise<void> 
   await instance.register(configPlugin, { config: opts.config })
   await instance.register(errorHandler)
   await instance.register(gracefulClose)
+  await instance.register(requestLimits)
   if (opts.database !== false) {
     await instance.register(pgPlugin)
     await instance.register(idempotencyPlugin)

@@ -30,6 +30,18 @@ export const ConfigSchema = Type.Object({
   IDEMPOTENCY_RETENTION_MS: Type.Integer({ minimum: 0, default: 86_400_000, description: 'how long a write action\'s answer is returned again for the same idempotency key' }),
   API_LIMIT_FLOOR_PERCENT: Type.Number({ minimum: 0, maximum: 100, default: 5, description: 'below this share of the daily API allowance left, actions that call the org answer 503' }),
   REQUEST_BUDGET_MS: Type.Integer({ minimum: 1000, default: 25_000, description: 'time a request may spend on org calls (the Heroku router cuts at 30 s)' }),
+  REQUEST_TIMEOUT_MS: Type.Integer({
+    minimum: 1000,
+    default: 10_000,
+    description: 'time a caller has to send a whole request, headers and body; a slower one gets 408. ' +
+      'The handler\'s time is not counted'
+  }),
+  CONNECTION_TIMEOUT_MS: Type.Integer({
+    minimum: 1000,
+    default: 35_000,
+    description: 'a connection silent this long in the middle of a request is closed; longer than ' +
+      'REQUEST_BUDGET_MS, so a handler waiting on the org is never cut'
+  }),
   IDEMPOTENCY_WAIT_MS: Type.Integer({ minimum: 0, default: 20_000, description: 'how long a duplicate call waits for the first one to finish' }),
   IDEMPOTENCY_LEASE_MS: Type.Integer({
     minimum: 100,
@@ -134,6 +146,11 @@ export function loadConfig (env: Record<string, string | undefined>): Config {
   // Housekeeping forgets a claim after the retention; its owner counts on keeping it for the lease.
   if (config.IDEMPOTENCY_RETENTION_MS < config.IDEMPOTENCY_LEASE_MS) {
     throw new ConfigError('IDEMPOTENCY_RETENTION_MS must be at least IDEMPOTENCY_LEASE_MS: a record is kept at least as long as a claim lasts')
+  }
+  // The socket is silent while a handler waits on the org: a shorter idle limit would cut a legitimate slow call.
+  if (config.CONNECTION_TIMEOUT_MS <= config.REQUEST_BUDGET_MS) {
+    throw new ConfigError('CONNECTION_TIMEOUT_MS must be longer than REQUEST_BUDGET_MS: a connection is silent while ' +
+      'its request waits on the org')
   }
   // Checked here too, so a missing or malformed key stops the start with this message, before any connection.
   keyringFrom(config)

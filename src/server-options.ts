@@ -1,7 +1,9 @@
-import { LogController, type FastifyServerOptions } from 'fastify'
+import type { Server } from 'node:http'
+import { LogController, type FastifyHttpOptions, type FastifyServerOptions } from 'fastify'
 import { SerializerSelector, type SerializerFactory, type Serializer } from '@fastify/fast-json-stringify-compiler'
 import type { Config } from './config.ts'
 import { requestIdFrom } from './salesforce/context.ts'
+import { clientErrorHandler } from './plugins/request-limits.ts'
 
 /**
  * Fastify's own serializer compiler, building each response schema once per scope rather than
@@ -32,7 +34,7 @@ function serializerPerSchema (): SerializerFactory {
 export function serverOptions (
   config: Config,
   logger: FastifyServerOptions['logger'] = { level: config.LOG_LEVEL }
-): FastifyServerOptions {
+): FastifyHttpOptions<Server> {
   return {
     logger,
     genReqId: requestIdFrom,
@@ -43,6 +45,23 @@ export function serverOptions (
     // service=18ms status=200 bytes=13").
     logController: new LogController({ requestIdLogLabel: 'requestId', disableRequestLogging: true }),
     bodyLimit: config.BODY_LIMIT_BYTES,
+    // Request Timeout, Heroku Dev Center: "The countdown for this 30 second timeout begins after the
+    // entire request (all request headers and, if applicable, the request body) has been sent from
+    // the router to the dyno." Node's default (none) let a body sent a byte at a time hold a
+    // connection for ever; a request must now arrive in full within REQUEST_TIMEOUT_MS, which does
+    // not count the handler's time, nor a kept-alive connection's idle time between requests.
+    requestTimeout: config.REQUEST_TIMEOUT_MS,
+    // Inactivity while a request is under way; a handler waiting on the org leaves the socket
+    // silent for up to REQUEST_BUDGET_MS, which config.ts keeps shorter than this.
+    connectionTimeout: config.CONNECTION_TIMEOUT_MS,
+    http: {
+      requestTimeout: config.REQUEST_TIMEOUT_MS,
+      // At most the request timeout (Node refuses more), so the headers count in the same bound.
+      headersTimeout: config.REQUEST_TIMEOUT_MS,
+      // Node looks for late requests every 30 s by default, which would stretch the bound by as much.
+      connectionsCheckingInterval: Math.min(1000, Math.ceil(config.REQUEST_TIMEOUT_MS / 4))
+    },
+    clientErrorHandler,
     return503OnClosing: true,
     schemaController: { compilersFactory: { buildSerializer: serializerPerSchema() } },
     ajv: {

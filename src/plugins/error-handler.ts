@@ -45,6 +45,14 @@ function toBody (err: FastifyError & { code?: string }, request: FastifyRequest)
   if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
     return { status: 415, body: { errorCode: 'UNSUPPORTED_MEDIA_TYPE', message: 'Send the request body as application/json', fields: [], requestId } }
   }
+  // The connection closed while the body was arriving (the caller hung up, or was cut for being too
+  // slow): nobody is left to answer, and it is no failure of the service's.
+  if (err.code === 'ECONNRESET' && !request.raw.complete) {
+    return {
+      status: 400,
+      body: { errorCode: 'INVALID_REQUEST', message: 'The request body was cut off', fields: [], requestId }
+    }
+  }
   if (err.statusCode === 400 && typeof err.code === 'string' && err.code.startsWith('FST_ERR_CTP')) {
     return { status: 400, body: { errorCode: 'INVALID_REQUEST', message: 'The request body is not valid JSON', fields: [], requestId } }
   }
