@@ -85,7 +85,11 @@ export const ConfigSchema = Type.Object({
       'smaller ones through sObject Collections'
   }),
   DOCS_ENABLED: Type.Optional(Type.Boolean({ description: 'serve the interactive API reference at /docs; unset: yes unless NODE_ENV=production' })),
-  DOCS_CLIENT_CONTEXT: Type.Optional(Type.String({ minLength: 1, description: 'base64 x-client-context the /docs "try it" sends (npm run dev mints one for a local-org user)' }))
+  DOCS_CLIENT_CONTEXT: Type.Optional(Type.String({
+    minLength: 1,
+    description: 'base64 x-client-context the /docs "try it" calls run with, added on the server, never sent to ' +
+      'the page (npm run dev mints one for a local-org user)'
+  }))
 })
 export type Config = Static<typeof ConfigSchema>
 
