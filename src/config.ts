@@ -36,7 +36,8 @@ export const ConfigSchema = Type.Object({
   WORKER_IN_WEB: Type.Optional(Type.Boolean({ description: 'the web process also works jobs; unset: yes unless NODE_ENV=production (run `npm run worker` there)' })),
   JOB_ENCRYPTION_KEYS: Type.Optional(Type.String({
     pattern: '^[A-Za-z0-9_-]+:[A-Za-z0-9+/]+={0,2}(,[A-Za-z0-9_-]+:[A-Za-z0-9+/]+={0,2})*$',
-    description: 'kid:base64 32-byte keys, comma-separated: the first encrypts job credentials, all decrypt (rotate by prepending). Required in production'
+    description: 'kid:base64 32-byte keys, comma-separated: the first encrypts job credentials, all decrypt ' +
+      '(rotate by prepending). Required unless APPLINK_AUTHORIZATION is set'
   })),
   JOB_CONCURRENCY: Type.Integer({ minimum: 1, maximum: 50, default: 2, description: 'jobs one process works at a time' }),
   JOB_POLL_SECONDS: Type.Number({ minimum: 0.5, default: 2, description: 'how often an idle worker looks for jobs' }),
@@ -115,9 +116,10 @@ export function loadConfig (env: Record<string, string | undefined>): Config {
   if (config.IDEMPOTENCY_RETENTION_MS < config.IDEMPOTENCY_LEASE_MS) {
     throw new ConfigError('IDEMPOTENCY_RETENTION_MS must be at least IDEMPOTENCY_LEASE_MS: a record is kept at least as long as a claim lasts')
   }
-  // Checked here too, so a missing or malformed key stops the start with this message, before any connection.
-  keyringFrom(config)
   checkAuthorizationSettings(config, env)
+  // Checked here too, so a missing or malformed key stops the start with this message, before any connection.
+  // Under an AppLink authorization no session is sealed, so a key is needed only to open older jobs.
+  if (config.APPLINK_AUTHORIZATION === undefined || config.JOB_ENCRYPTION_KEYS !== undefined) keyringFrom(config)
   return config
 }
 

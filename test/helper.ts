@@ -7,9 +7,21 @@ import app, { type AppOptions } from '../src/app.ts'
 import { serverOptions } from '../src/server-options.ts'
 import { loadConfig, type Config } from '../src/config.ts'
 
-/** Config as a test run sees it: the database of the run (DATABASE_URL, set by `npm test`). */
+/**
+ * The job key of this test process, made for it: no key is built in (src/keyring.ts). Processes a
+ * test spawns on the same database get it too, to open the jobs this one sealed.
+ */
+export const TEST_JOB_ENCRYPTION_KEYS = `test:${randomBytes(32).toString('base64')}`
+
+/** Config as a test run sees it: the database of the run (DATABASE_URL, set by `npm test`), the test's job key. */
 export function testConfig (overrides: Record<string, string | undefined> = {}): Config {
-  return loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'info', DATABASE_URL: process.env.DATABASE_URL, ...overrides })
+  return loadConfig({
+    NODE_ENV: 'test',
+    LOG_LEVEL: 'info',
+    DATABASE_URL: process.env.DATABASE_URL,
+    JOB_ENCRYPTION_KEYS: TEST_JOB_ENCRYPTION_KEYS,
+    ...overrides
+  })
 }
 
 export interface BuiltApp {
