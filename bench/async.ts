@@ -6,7 +6,7 @@ import type { FastifyInstance } from 'fastify'
 import type { ActionDefinition } from '../src/actions/define.ts'
 import { actions } from '../src/actions/index.ts'
 import { startLocalOrg, type LocalOrg } from '@applink-actions/local-org'
-import { benchDatabase, loadMirror, serveApp, type BenchDatabase } from './env.ts'
+import { BENCH_JOB_ENCRYPTION_KEYS, benchDatabase, loadMirror, serveApp, type BenchDatabase } from './env.ts'
 import { progress } from './measure.ts'
 
 export type RescoreCalls =
@@ -114,7 +114,14 @@ export async function measureRescoreCalls (): Promise<RescoreCalls> {
 
 function startWorker (databaseUrl: string): Promise<ChildProcess> {
   const child = spawn(process.execPath, [fileURLToPath(new URL('../src/jobs/worker.ts', import.meta.url))], {
-    env: { ...process.env, DATABASE_URL: databaseUrl, ...JOB_ENV, LOG_LEVEL: 'info', NODE_ENV: 'development' },
+    env: {
+      ...process.env,
+      DATABASE_URL: databaseUrl,
+      ...JOB_ENV,
+      LOG_LEVEL: 'info',
+      NODE_ENV: 'development',
+      JOB_ENCRYPTION_KEYS: BENCH_JOB_ENCRYPTION_KEYS
+    },
     stdio: ['ignore', 'pipe', 'pipe']
   })
   return new Promise((resolve, reject) => {

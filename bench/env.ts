@@ -57,9 +57,18 @@ export async function listen (app: FastifyInstance): Promise<string> {
   return await app.listen({ port: 0, host: '127.0.0.1' })
 }
 
+/** The bench's job key, made per run (none is built in); its worker processes are given it too. */
+export const BENCH_JOB_ENCRYPTION_KEYS = `bench:${randomBytes(32).toString('base64')}`
+
 /** The real app, listening, with the bench's database and no job worker in the web process. */
 export async function serveApp (env: Record<string, string>, actions?: ActionDefinition[]): Promise<Served> {
-  const config = loadConfig({ NODE_ENV: 'development', LOG_LEVEL: 'info', WORKER_IN_WEB: 'false', ...env })
+  const config = loadConfig({
+    NODE_ENV: 'development',
+    LOG_LEVEL: 'info',
+    WORKER_IN_WEB: 'false',
+    JOB_ENCRYPTION_KEYS: BENCH_JOB_ENCRYPTION_KEYS,
+    ...env
+  })
   const instance = Fastify(benchServerOptions(config))
   await instance.register(app, { config, ...(actions === undefined ? {} : { actions }) })
   return { app: instance, url: await listen(instance) }

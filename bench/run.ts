@@ -9,7 +9,7 @@ import { productAvailability } from '../src/postgres/availability.ts'
 import { OrgClient } from '../src/salesforce/org-client.ts'
 import { actionPath } from '../src/actions/define.ts'
 import { startLocalOrg, type LocalOrg } from '@applink-actions/local-org'
-import { benchServerOptions, listen, machine, startStack, type BenchStack } from './env.ts'
+import { BENCH_JOB_ENCRYPTION_KEYS, benchServerOptions, listen, machine, startStack, type BenchStack } from './env.ts'
 import { compare, httpLoad, loop, median, percentile, progress, sample } from './measure.ts'
 import { accountSummaryFromApi, naiveQuote } from './baselines.ts'
 import { measureStartup } from './startup.ts'
@@ -39,7 +39,8 @@ async function frameworkInBenchProcess (s: BenchStack): Promise<Results['framewo
   const headers = jsonHeaders(s.org.mintContext(REP))
   const url = `${s.url}${actionPath('whoAmI')}`
   const answer = await (await fetch(url, { method: 'POST', headers, body: '{}' })).json() as Rec
-  const bare = Fastify(benchServerOptions(loadConfig({ LOG_LEVEL: 'info' })))
+  const config = loadConfig({ LOG_LEVEL: 'info', JOB_ENCRYPTION_KEYS: BENCH_JOB_ENCRYPTION_KEYS })
+  const bare = Fastify(benchServerOptions(config))
   bare.post('/bare', async () => answer)
   const bareUrl = `${await listen(bare)}/bare`
   try {

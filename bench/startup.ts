@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -92,7 +93,13 @@ export async function measureStartup (opts: {
   const root = (path: string) => fileURLToPath(new URL(path, import.meta.url))
   const bare = await measure(root('./bare-server.ts'), {}, 'bare Fastify listening', { path: '/bare', headers }, opts.seconds, starts)
   const app = await measure(root('../src/server.ts'), {
-    DATABASE_URL: opts.databaseUrl, APP_PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', NODE_ENV: 'development', WORKER_IN_WEB: 'false'
+    DATABASE_URL: opts.databaseUrl,
+    APP_PORT: '0',
+    HOST: '127.0.0.1',
+    LOG_LEVEL: 'info',
+    NODE_ENV: 'development',
+    WORKER_IN_WEB: 'false',
+    JOB_ENCRYPTION_KEYS: `bench:${randomBytes(32).toString('base64')}`
   }, 'AppLink Actions listening', { path: '/actions/whoAmI', headers }, opts.seconds, starts)
   return { app, bare, starts, seconds: opts.seconds }
 }

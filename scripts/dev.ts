@@ -5,7 +5,8 @@
 // exactly as `npm start` runs it. Once ready it prints SERVICE_URL=, LOCAL_ORG_URL=, the local
 // AppLink add-on's settings (HEROKU_APP_ID=, HEROKU_APPLINK_API_URL=, HEROKU_APPLINK_TOKEN=,
 // APPLINK_AUTHORIZATION=) and one CONTEXT line per local-org user, and writes the URLs and contexts
-// to .data/dev.json for `npm run invoke`.
+// to .data/dev.json for `npm run invoke`. Its JOB_ENCRYPTION_KEYS (unless set) is made once and kept
+// in .data/job-key.
 // --faults switches on the local org's faults (also later: POST <LOCAL_ORG_URL>/__admin/faults).
 // Stops cleanly, saving the local org, on Ctrl-C, SIGTERM, or when the service dies of any cause.
 import { MAPPING } from '../src/postgres/mapping.ts'
@@ -23,7 +24,7 @@ import { FAULTS_USAGE, formatFaults, parseFaultSpec, startLocalOrg } from '@appl
 import { startLocalSync } from '@applink-actions/local-connect'
 import { startLocalAppLink } from '@applink-actions/local-applink'
 import { seedAppData } from './app-data.ts'
-import { DEV_DATA_DIR, devStateFile, type DevState } from './dev-state.ts'
+import { DEV_DATA_DIR, devJobKeys, devStateFile, type DevState } from './dev-state.ts'
 
 const { values: args } = parseArgs({
   options: {
@@ -48,7 +49,10 @@ const orgDir = path.join(dataDir, 'local-org')
 const stateFile = devStateFile(dataDir)
 
 const say = (line: string) => { process.stderr.write(`[dev] ${line}\n`) }
-const config = loadConfig(process.env)
+// No job key is built in: the stack makes one and keeps it in its data folder, unless one is given.
+const givenKeys = process.env.JOB_ENCRYPTION_KEYS
+const jobKeys = givenKeys !== undefined && givenKeys !== '' ? givenKeys : await devJobKeys(dataDir)
+const config = loadConfig({ ...process.env, JOB_ENCRYPTION_KEYS: jobKeys })
 const cleanups: Array<() => Promise<unknown>> = []
 
 /** Stops what started so far and exits with a message a person can act on. */
@@ -103,6 +107,7 @@ const service = spawn(process.execPath, ['src/server.ts'], {
     ...process.env,
     ...applinkEnv,
     DATABASE_URL: databaseUrl,
+    JOB_ENCRYPTION_KEYS: jobKeys,
     DOCS_CLIENT_CONTEXT: org.mintContext('rep1@acme.local')
   },
   stdio: ['ignore', 'pipe', 'inherit']

@@ -51,7 +51,8 @@ export const ConfigSchema = Type.Object({
   WORKER_IN_WEB: Type.Optional(Type.Boolean({ description: 'the web process also works jobs; unset: yes unless NODE_ENV=production (run `npm run worker` there)' })),
   JOB_ENCRYPTION_KEYS: Type.Optional(Type.String({
     pattern: '^[A-Za-z0-9_-]+:[A-Za-z0-9+/]+={0,2}(,[A-Za-z0-9_-]+:[A-Za-z0-9+/]+={0,2})*$',
-    description: 'kid:base64 32-byte keys, comma-separated: the first encrypts job credentials, all decrypt (rotate by prepending). Required in production'
+    description: 'kid:base64 32-byte keys, comma-separated: the first encrypts job credentials, all decrypt ' +
+      '(rotate by prepending). Required unless APPLINK_AUTHORIZATION is set'
   })),
   JOB_CONCURRENCY: Type.Integer({ minimum: 1, maximum: 50, default: 2, description: 'jobs one process works at a time' }),
   JOB_POLL_SECONDS: Type.Number({ minimum: 0.5, default: 2, description: 'how often an idle worker looks for jobs' }),
@@ -121,7 +122,11 @@ export const ConfigSchema = Type.Object({
       'smaller ones through sObject Collections'
   }),
   DOCS_ENABLED: Type.Optional(Type.Boolean({ description: 'serve the interactive API reference at /docs; unset: yes unless NODE_ENV=production' })),
-  DOCS_CLIENT_CONTEXT: Type.Optional(Type.String({ minLength: 1, description: 'base64 x-client-context the /docs "try it" sends (npm run dev mints one for a local-org user)' }))
+  DOCS_CLIENT_CONTEXT: Type.Optional(Type.String({
+    minLength: 1,
+    description: 'base64 x-client-context the /docs "try it" calls run with, added on the server, never sent to ' +
+      'the page (npm run dev mints one for a local-org user)'
+  }))
 })
 export type Config = Static<typeof ConfigSchema>
 
@@ -152,9 +157,10 @@ export function loadConfig (env: Record<string, string | undefined>): Config {
     throw new ConfigError('CONNECTION_TIMEOUT_MS must be longer than REQUEST_BUDGET_MS: a connection is silent while ' +
       'its request waits on the org')
   }
-  // Checked here too, so a missing or malformed key stops the start with this message, before any connection.
-  keyringFrom(config)
   checkAuthorizationSettings(config, env)
+  // Checked here too, so a missing or malformed key stops the start with this message, before any connection.
+  // Under an AppLink authorization no session is sealed, so a key is needed only to open older jobs.
+  if (config.APPLINK_AUTHORIZATION === undefined || config.JOB_ENCRYPTION_KEYS !== undefined) keyringFrom(config)
   return config
 }
 

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto'
 import { ConfigError } from './errors.ts'
 
 // The keys that seal what a job needs after its request ended; validated with the config at start.
@@ -11,19 +10,17 @@ export interface Keyring {
 }
 
 /** The settings the keyring is made from (see src/config.ts). */
-export interface KeySettings { NODE_ENV: string, JOB_ENCRYPTION_KEYS?: string | undefined }
-
-const DEV_KID = 'dev'
+export interface KeySettings { JOB_ENCRYPTION_KEYS?: string | undefined }
 
 /**
- * Keys from `JOB_ENCRYPTION_KEYS` (`kid:base64,…`, the first encrypts). Outside production a
- * fixed development key stands in when unset, so a fresh clone runs; production refuses to start.
+ * Keys from `JOB_ENCRYPTION_KEYS` (`kid:base64,…`, the first encrypts). There is no default in
+ * any environment: a key anyone could read in the source would open every sealed session.
  */
 export function keyringFrom (config: KeySettings): Keyring {
   if (config.JOB_ENCRYPTION_KEYS === undefined) {
-    if (config.NODE_ENV === 'production') throw new ConfigError('JOB_ENCRYPTION_KEYS is required when NODE_ENV=production (kid:base64 32-byte key, e.g. k1:$(openssl rand -base64 32))')
-    const key = createHash('sha256').update('applink-actions development job key (not secret)').digest()
-    return { current: { kid: DEV_KID, key }, keys: new Map([[DEV_KID, key]]) }
+    throw new ConfigError('JOB_ENCRYPTION_KEYS is required unless APPLINK_AUTHORIZATION is set: it seals the ' +
+      'caller\'s session each job keeps. Make one (kid:base64 of 32 random bytes): ' +
+      'JOB_ENCRYPTION_KEYS="k1:$(openssl rand -base64 32)"')
   }
   const keys = new Map<string, Buffer>()
   let current: Keyring['current'] | undefined

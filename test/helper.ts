@@ -12,13 +12,20 @@ import { DEFAULT_ORG_DOMAINS, loadConfig, type Config } from '../src/config.ts'
 /** Salesforce's hosts, and the local orgs tests start on loopback (any port). */
 export const LOCAL_ORG_DOMAINS = `${DEFAULT_ORG_DOMAINS},http://127.0.0.1:*`
 
-/** Config as a test run sees it: the database of the run (DATABASE_URL, set by `npm test`). */
+/**
+ * The job key of this test process, made for it: no key is built in (src/keyring.ts). Processes a
+ * test spawns on the same database get it too, to open the jobs this one sealed.
+ */
+export const TEST_JOB_ENCRYPTION_KEYS = `test:${randomBytes(32).toString('base64')}`
+
+/** Config as a test run sees it: the database of the run (DATABASE_URL, set by `npm test`), the test's job key. */
 export function testConfig (overrides: Record<string, string | undefined> = {}): Config {
   return loadConfig({
     NODE_ENV: 'test',
     LOG_LEVEL: 'info',
     DATABASE_URL: process.env.DATABASE_URL,
     ORG_DOMAINS: LOCAL_ORG_DOMAINS,
+    JOB_ENCRYPTION_KEYS: TEST_JOB_ENCRYPTION_KEYS,
     ...overrides
   })
 }

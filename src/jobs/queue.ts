@@ -188,7 +188,8 @@ const START_LOCK = 'applink-actions:pg-boss-start'
 export class JobQueue {
   readonly #opts: JobQueueOptions
   readonly #boss: PgBoss
-  readonly #keyring: Keyring
+  /** Unset under an AppLink authorization without keys: then no session is sealed (see loadConfig). */
+  readonly #keyring: Keyring | undefined
   /** Each org's API usage as this process last read it (jobs wait under the floor). */
   readonly #apiLimits: ApiLimits
   readonly #kinds: Map<string, JobKind>
@@ -201,7 +202,7 @@ export class JobQueue {
 
   constructor (opts: JobQueueOptions) {
     this.#opts = opts
-    this.#keyring = keyringFrom(opts.config)
+    this.#keyring = opts.config.JOB_ENCRYPTION_KEYS === undefined ? undefined : keyringFrom(opts.config)
     this.#kinds = new Map(opts.kinds.map((k) => [k.name, k]))
     const { pool, config, log } = opts
     this.#apiLimits = new ApiLimits(config.API_LIMIT_FLOOR_PERCENT, config.JOB_LIMIT_WAIT_SECONDS * 1000)
@@ -285,7 +286,7 @@ export class JobQueue {
         payload,
         ...(sameWork === undefined ? {} : { sameWork }),
         ...(authorization === undefined
-          ? { credentials: sealCredentials(this.#keyring, credentials, jobId) }
+          ? { credentials: sealCredentials(this.#keys(), credentials, jobId) }
           : { authorization })
       }
       const db = { executeSql: async (text: string, values?: unknown[]) => await client.query(text, values) }
@@ -433,7 +434,15 @@ export class JobQueue {
     if (credentials === undefined) {
       throw new CredentialsError('the job carries neither sealed credentials nor an AppLink authorization')
     }
-    return JobSession.callerSession(openCredentials(this.#keyring, credentials, job.id), opts)
+    return JobSession.callerSession(openCredentials(this.#keys(), credentials, job.id), opts)
+  }
+
+  /** The keyring; a job sealed before APPLINK_AUTHORIZATION was set cannot be opened without one. */
+  #keys (): Keyring {
+    if (this.#keyring === undefined) {
+      throw new CredentialsError('the job carries a sealed session but JOB_ENCRYPTION_KEYS is not configured')
+    }
+    return this.#keyring
   }
 
   /**

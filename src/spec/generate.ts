@@ -1,4 +1,5 @@
 import Fastify from 'fastify'
+import { randomBytes } from 'node:crypto'
 import YAML from 'yaml'
 import app from '../app.ts'
 import { serverOptions } from '../server-options.ts'
@@ -11,7 +12,12 @@ export const SPEC_PATH = new URL('../../openapi/api-spec.yaml', import.meta.url)
  * aliases (External Services does not resolve them).
  */
 export async function generateSpec (): Promise<string> {
-  const config = loadConfig({ NODE_ENV: 'development', LOG_LEVEL: 'silent' })
+  // No job is queued without a database: a throw-away key satisfies the config (none is built in).
+  const config = loadConfig({
+    NODE_ENV: 'development',
+    LOG_LEVEL: 'silent',
+    JOB_ENCRYPTION_KEYS: `spec:${randomBytes(32).toString('base64')}`
+  })
   const instance = Fastify(serverOptions(config, false))
   await instance.register(app, { config, database: false })
   await instance.ready()

@@ -3,13 +3,26 @@
 // stack stops cleanly, with the local org saved, when its service dies.
 import t from 'tap'
 import { spawn } from 'node:child_process'
-import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises'
+import { mkdtemp, readFile, readdir, rm, stat } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { createInterface } from 'node:readline'
 import { testDatabase, until } from '../helper.ts'
+import { devJobKeyFile, devJobKeys } from '../../scripts/dev-state.ts'
+import { keyringFrom } from '../../src/keyring.ts'
 
 type Line = Record<string, unknown>
+
+t.test('the dev stack makes its job key once, at random, and keeps it in its data folder', async (t) => {
+  const root = await mkdtemp(path.join(tmpdir(), 'applink-dev-key-'))
+  t.teardown(() => rm(root, { recursive: true, force: true }))
+  const dataDir = path.join(root, 'data')
+  const keys = await devJobKeys(dataDir)
+  t.equal(keyringFrom({ JOB_ENCRYPTION_KEYS: keys }).current.key.length, 32, 'a 32-byte key in the kid:base64 form')
+  t.equal(await devJobKeys(dataDir), keys, 'the same after a restart, so queued jobs still open')
+  t.equal((await stat(devJobKeyFile(dataDir))).mode & 0o777, 0o600, 'readable by its owner only')
+  t.not(await devJobKeys(path.join(root, 'other')), keys, 'another data folder, another key')
+})
 
 t.test('npm run dev -- --faults', async (t) => {
   const dataDir = await mkdtemp(path.join(tmpdir(), 'applink-dev-'))
@@ -36,6 +49,7 @@ t.test('npm run dev -- --faults', async (t) => {
   const orgUrl = value('LOCAL_ORG_URL=') as string
   const context = value('CONTEXT rep1@acme.local ') as string
   t.match(stderr.join('\n'), /local org faults: 503=1/, 'it says which faults are on')
+  t.match(await readFile(devJobKeyFile(dataDir), 'utf8'), /^local:[A-Za-z0-9+/]{43}=\n$/, 'it made its job key')
 
   const token = JSON.parse(Buffer.from(context, 'base64').toString()).accessToken as string
   const org = async (soqlText: string) => {

@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Type } from 'typebox'
 import { defineAction } from '../../src/actions/define.ts'
-import { buildApp, clientContext, encodeContext } from '../helper.ts'
+import { buildApp, clientContext, encodeContext, TEST_JOB_ENCRYPTION_KEYS } from '../helper.ts'
 
 let handlerEntered: () => void = () => {}
 const entered = new Promise<void>((resolve) => { handlerEntered = resolve })
@@ -36,7 +36,13 @@ t.test('closing lets an in-flight request finish and refuses new ones', async (t
 
 t.test('the server process exits cleanly on SIGTERM', async (t) => {
   const child = spawn(process.execPath, ['src/server.ts'], {
-    env: { ...process.env, APP_PORT: '0', LOG_LEVEL: 'info', NODE_ENV: 'test' },
+    env: {
+      ...process.env,
+      APP_PORT: '0',
+      LOG_LEVEL: 'info',
+      NODE_ENV: 'test',
+      JOB_ENCRYPTION_KEYS: TEST_JOB_ENCRYPTION_KEYS
+    },
     stdio: ['ignore', 'pipe', 'pipe']
   })
   let out = ''

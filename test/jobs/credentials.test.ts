@@ -11,7 +11,8 @@ const credentials: JobCredentials = {
   userId: '0055g00000AbcdeAAB'
 }
 const key = () => randomBytes(32).toString('base64')
-const keysFor = (value: string) => keyringFrom({ NODE_ENV: 'production', JOB_ENCRYPTION_KEYS: value })
+const keysFor = (value: string) => keyringFrom({ JOB_ENCRYPTION_KEYS: value })
+const KEYS = `k1:${Buffer.alloc(32, 1).toString('base64')}`
 
 t.test('sealed credentials open with the key and job they were sealed for, and show no token', async (t) => {
   const keyring = keysFor(`k1:${key()}`)
@@ -36,20 +37,44 @@ t.test('keys rotate by config: the first encrypts, all decrypt', async (t) => {
   t.throws(() => openCredentials(keysFor(`new:${key()}`), sealedWithOld, 'job'), { message: /key old .* no longer configured/ }, 'a retired key says so')
 })
 
-t.test('production needs JOB_ENCRYPTION_KEYS; development gets a fixed dev key', async (t) => {
-  t.throws(() => keyringFrom({ NODE_ENV: 'production' }), { message: /JOB_ENCRYPTION_KEYS is required/ })
-  t.equal(keyringFrom({ NODE_ENV: 'development' }).current.kid, 'dev')
-  t.same(keyringFrom({ NODE_ENV: 'test' }).current.key, keyringFrom({ NODE_ENV: 'development' }).current.key, 'the same in every process')
+t.test('no environment has a default key: without one the start stops and says how to make it', async (t) => {
+  const howTo = /JOB_ENCRYPTION_KEYS is required unless APPLINK_AUTHORIZATION is set.*k1:\$\(openssl rand -base64 32\)/
+  t.throws(() => keyringFrom({}), { message: howTo }, 'no key stands in')
+  for (const NODE_ENV of ['development', 'test', 'production']) {
+    t.throws(() => loadConfig({ NODE_ENV, DATABASE_URL: 'postgres://x/y' }), { message: howTo }, NODE_ENV)
+  }
+  t.throws(() => loadConfig({}), { message: howTo }, 'nor when NODE_ENV is unset')
+  t.equal(loadConfig({ JOB_ENCRYPTION_KEYS: KEYS }).JOB_ENCRYPTION_KEYS, KEYS, 'a key given is taken in development')
+})
+
+t.test('under an AppLink authorization no session is sealed, so no key is needed', async (t) => {
+  const authorized = {
+    APPLINK_AUTHORIZATION: 'RunAs',
+    HEROKU_APP_ID: 'b1f0',
+    HEROKU_APPLINK_API_URL: 'https://applink.example/addons/1',
+    HEROKU_APPLINK_TOKEN: 'x'
+  }
+  for (const NODE_ENV of ['development', 'test', 'production']) {
+    const config = loadConfig({ ...authorized, NODE_ENV, DATABASE_URL: 'postgres://x/y' })
+    t.equal(config.JOB_ENCRYPTION_KEYS, undefined, NODE_ENV)
+  }
+  t.throws(() => loadConfig({ ...authorized, JOB_ENCRYPTION_KEYS: 'k1:c2hvcnQ=' }), { message: /AES-256 needs 32/ },
+    'a key given anyway is still checked (it opens jobs sealed before)')
+})
+
+t.test('keys are checked with the config', async (t) => {
   t.throws(() => keysFor(`k1:${randomBytes(16).toString('base64')}`), { message: /16 bytes, AES-256 needs 32/ })
   t.throws(() => keysFor(`k1:${key()},k1:${key()}`), { message: /appears twice/ })
   t.throws(() => loadConfig({ JOB_ENCRYPTION_KEYS: 'no key here' }), { message: /JOB_ENCRYPTION_KEYS/ }, 'the format is checked with the config')
-  t.throws(() => loadConfig({ IDEMPOTENCY_RETENTION_MS: '500', IDEMPOTENCY_LEASE_MS: '1000' }),
+  t.throws(
+    () => loadConfig({ JOB_ENCRYPTION_KEYS: KEYS, IDEMPOTENCY_RETENTION_MS: '500', IDEMPOTENCY_LEASE_MS: '1000' }),
     { message: /IDEMPOTENCY_RETENTION_MS must be at least IDEMPOTENCY_LEASE_MS/ }, 'no record forgotten within its lease')
 })
 
 t.test('the web process works jobs unless production says otherwise', async (t) => {
-  t.equal(loadConfig({}).WORKER_IN_WEB, undefined, 'unset: the jobs plugin decides by NODE_ENV')
-  t.equal(loadConfig({ WORKER_IN_WEB: 'false' }).WORKER_IN_WEB, false)
-  t.equal(loadConfig({ NODE_ENV: 'production', DATABASE_URL: 'postgres://x/y', JOB_ENCRYPTION_KEYS: `k1:${Buffer.alloc(32, 1).toString('base64')}`, WORKER_IN_WEB: 'true' }).WORKER_IN_WEB, true)
-  t.throws(() => loadConfig({ NODE_ENV: 'production', DATABASE_URL: 'postgres://x/y' }), { message: /JOB_ENCRYPTION_KEYS is required/ }, 'production without a key stops at config time')
+  t.equal(loadConfig({ JOB_ENCRYPTION_KEYS: KEYS }).WORKER_IN_WEB, undefined,
+    'unset: the jobs plugin decides by NODE_ENV')
+  t.equal(loadConfig({ JOB_ENCRYPTION_KEYS: KEYS, WORKER_IN_WEB: 'false' }).WORKER_IN_WEB, false)
+  const production = { NODE_ENV: 'production', DATABASE_URL: 'postgres://x/y', JOB_ENCRYPTION_KEYS: KEYS }
+  t.equal(loadConfig({ ...production, WORKER_IN_WEB: 'true' }).WORKER_IN_WEB, true)
 })

@@ -8,7 +8,7 @@ import { startLocalSync } from '@applink-actions/local-connect'
 import { startLocalAppLink, type LocalAppLink } from '@applink-actions/local-applink'
 import { randomBytes } from 'node:crypto'
 import pg from 'pg'
-import { buildApp, databaseText, testConfig, type BuiltApp } from '../helper.ts'
+import { buildApp, databaseText, testConfig, TEST_JOB_ENCRYPTION_KEYS, type BuiltApp } from '../helper.ts'
 import rescoreAccounts from '../../src/actions/rescore-accounts.ts'
 import startAccountRescore from '../../src/actions/start-account-rescore.ts'
 import getJobStatus from '../../src/actions/get-job-status.ts'
@@ -27,7 +27,9 @@ export const FAST_JOBS = {
   JOB_SUPERVISE_SECONDS: '1',
   JOB_CONCURRENCY: '1',
   // The org under test, and the callbacks it answers, live on loopback.
-  CALLBACK_ALLOW_PRIVATE_ADDRESSES: 'true'
+  CALLBACK_ALLOW_PRIVATE_ADDRESSES: 'true',
+  // Worker processes open the jobs the test's app sealed.
+  JOB_ENCRYPTION_KEYS: TEST_JOB_ENCRYPTION_KEYS
 }
 
 export interface Callback { path: string, authorization: string | undefined, body: unknown }
@@ -190,7 +192,8 @@ export async function applinkUnderTest (
   })
   t.teardown(applink.close)
   Object.assign(process.env, applink.env)
-  return { applink, env: { ...applink.env, APPLINK_AUTHORIZATION: AUTHORIZATION } }
+  // Empty is unset: under an authorization no session is sealed, so these jobs run with no key at all.
+  return { applink, env: { ...applink.env, APPLINK_AUTHORIZATION: AUTHORIZATION, JOB_ENCRYPTION_KEYS: '' } }
 }
 
 /** The app with the job actions, on the test's database. */

@@ -1,17 +1,19 @@
 import t from 'tap'
-import { existsSync } from 'node:fs'
+import { existsSync, readdirSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { chromium } from 'playwright-core'
 import bundledChromium from '@sparticuz/chromium'
-import { buildApp } from '../helper.ts'
+import { assertError, buildApp, clientContext, encodeContext, TEST_ORG_ID, TEST_USER_ID } from '../helper.ts'
 import { startStack } from '../stack.ts'
 import { actions } from '../../src/actions/index.ts'
 
 const SYSTEM_CHROMIUM = '/usr/bin/chromium'
 const PRODUCTION_KEY = `k1:${Buffer.alloc(32, 7).toString('base64')}`
 // The README's picture is refreshed on request only, so a test run leaves the tree clean.
+const SWAGGER_UI_STATIC = fileURLToPath(new URL('../../node_modules/@fastify/swagger-ui/static', import.meta.url))
 const README_SCREENSHOT = new URL('../../docs/api-reference.png', import.meta.url).pathname
 
 t.test('/docs is off in production unless DOCS_ENABLED', async (t) => {
@@ -21,14 +23,17 @@ t.test('/docs is off in production unless DOCS_ENABLED', async (t) => {
   t.equal((await enabled.inject({ url: '/docs' })).statusCode, 200)
 })
 
-t.test('the docs page reads the spec with a docs-only scheme; the published spec has none', async (t) => {
+t.test('the docs page reads a spec whose calls go to /docs/try; the published spec has no scheme', async (t) => {
   const { app } = await buildApp(t, { database: false })
   const page = await app.inject({ url: '/docs' })
   t.equal(page.statusCode, 200, 'no x-client-context needed')
   t.match(page.headers['content-type'], /text\/html/)
   const served = (await app.inject({ url: '/docs/json' })).json()
-  t.same(served.components.securitySchemes.clientContext, { type: 'apiKey', in: 'header', name: 'x-client-context', description: String(served.components.securitySchemes.clientContext.description) })
-  t.same(served.security, [{ clientContext: [] }])
+  t.same(served.servers, [{ url: '/docs/try', description: String(served.servers[0]?.description) }])
+  const scheme = served.components.securitySchemes.clientContext
+  t.same(scheme, { type: 'apiKey', in: 'header', name: 'x-client-context', description: String(scheme.description) },
+    'a scheme to paste a context into, with nothing preset')
+  t.same(served.security, [{}, { clientContext: [] }], 'and optional')
   const published = app.swagger() as {
     components?: Record<string, unknown>
     security?: unknown
@@ -37,6 +42,67 @@ t.test('the docs page reads the spec with a docs-only scheme; the published spec
   t.notOk(published.components?.securitySchemes, 'the published spec stays without security schemes')
   t.notOk(published.security)
   t.notOk(Object.keys(published.paths).some((path) => path.startsWith('/docs')), 'no /docs route in the spec')
+})
+
+/** The base64 context, its JSON and its token: none of them may be readable from the page. */
+function secretsOf (context: string): string[] {
+  const { accessToken } = JSON.parse(Buffer.from(context, 'base64').toString()) as { accessToken: string }
+  return [context, Buffer.from(context, 'base64').toString(), accessToken]
+}
+
+t.test('no page, spec or asset of /docs carries DOCS_CLIENT_CONTEXT or its token', async (t) => {
+  const context = encodeContext(clientContext())
+  const { app } = await buildApp(t, { database: false, env: { DOCS_CLIENT_CONTEXT: context } })
+  const html = (await app.inject({ url: '/docs/' })).body
+  // Every asset the page names, and every file the package serves under /docs/static.
+  const named = [...html.matchAll(/(?:src|href)="\.\/([^"]+)"/g)].map((m) => `/docs/${String(m[1])}`)
+  const packaged = readdirSync(SWAGGER_UI_STATIC).map((file) => `/docs/static/${file}`)
+  const urls = [...new Set(['/docs', '/docs/', '/docs/json', '/docs/yaml', ...named, ...packaged])]
+  t.ok(named.includes('/docs/static/swagger-initializer.js'), 'the page script is among them')
+  for (const url of urls) {
+    const res = await app.inject({ url })
+    t.ok(res.statusCode < 400, `${url} answers (${res.statusCode})`)
+    const leaked = secretsOf(context).filter((secret) => res.body.includes(secret))
+    t.same(leaked, [], `${url} shows no context or token`)
+  }
+})
+
+t.test('"try it" goes through /docs/try: the action runs as the preset user, each call a new request', async (t) => {
+  const preset = clientContext()
+  const { app, logs } = await buildApp(t, { database: false, env: { DOCS_CLIENT_CONTEXT: encodeContext(preset) } })
+  const tryIt = async (operationId: string, payload: string, headers: Record<string, string> = {}) => await app.inject({
+    method: 'POST',
+    url: `/docs/try/actions/${operationId}`,
+    headers: { 'content-type': 'application/json', ...headers },
+    payload
+  })
+  const first = await tryIt('whoAmI', '{}')
+  t.equal(first.statusCode, 200)
+  t.match(first.headers['content-type'], /application\/json/)
+  t.match(first.json(), { orgId: TEST_ORG_ID, userId: TEST_USER_ID, username: 'rep@acme.example' },
+    'as the preset user')
+  t.equal((await tryIt('whoAmI', '{}')).statusCode, 200)
+  const requestIds = logs.map((l) => JSON.parse(l) as { msg?: string, requestId?: string })
+    .filter((l) => l.msg === 'action').map((l) => l.requestId)
+  t.equal(requestIds.length, 2, 'both calls reached the action')
+  t.not(requestIds[0], requestIds[1], 'a fresh AppLink request id per call, so write actions do not replay')
+  t.notOk(requestIds.includes(String(preset.requestId)), 'not the preset one')
+  t.ok(requestIds.every((id) => String(id).startsWith(`${TEST_ORG_ID}-`)), 'in AppLink\'s form: org id, then a UUID')
+
+  assertError(t, await tryIt('whoAmI', '{"surprise":1}'), 400, 'INVALID_REQUEST')
+  assertError(t, await tryIt('whoAmI', '<a/>', { 'content-type': 'application/xml' }), 415, 'UNSUPPORTED_MEDIA_TYPE')
+  t.equal((await tryIt('noSuchAction', '{}')).statusCode, 404, 'only action routes are reached')
+  t.equal((await tryIt('..%2Fhealthcheck', '{}')).statusCode, 400, 'and nothing outside /actions')
+
+  const own = clientContext({ userContext: { userId: '0055g00000ZzzzzAAA', username: 'me@acme.example' } })
+  const pasted = await tryIt('whoAmI', '{}', { 'x-client-context': encodeContext(own) })
+  t.match(pasted.json(), { userId: '0055g00000ZzzzzAAA' }, 'a context pasted into the page is used instead')
+})
+
+t.test('without DOCS_CLIENT_CONTEXT "try it" answers what the action answers a caller with no context', async (t) => {
+  const { app } = await buildApp(t, { database: false })
+  const res = await app.inject({ method: 'POST', url: '/docs/try/actions/whoAmI', payload: {} })
+  assertError(t, res, 401, 'MISSING_CONTEXT')
 })
 
 t.test('in Chromium, the page lists every action and "try it" calls checkAvailability', async (t) => {
@@ -68,6 +134,10 @@ t.test('in Chromium, the page lists every action and "try it" calls checkAvailab
   const page = browser.pages()[0] ?? await browser.newPage()
   const errors: string[] = []
   page.on('pageerror', (err) => { errors.push(err.message) })
+  const calls: Array<{ url: string, context: string | undefined }> = []
+  page.on('request', (request) => {
+    if (request.method() === 'POST') calls.push({ url: request.url(), context: request.headers()['x-client-context'] })
+  })
 
   await page.goto(`${address}/docs`)
   await page.locator('.opblock').first().waitFor()
@@ -92,10 +162,12 @@ t.test('in Chromium, the page lists every action and "try it" calls checkAvailab
   const served = s.logs.map((l) => JSON.parse(l) as { msg?: string, operationId?: string, requestId?: string }).filter((l) => l.msg === 'action' && l.operationId === 'checkAvailability')
   t.equal(served.length, 1, 'the call reached the service')
   t.not(served[0]?.requestId, minted.requestId, 'with a fresh AppLink request id, as each real invocation has')
+  t.same(calls, [{ url: `${address}/docs/try/actions/checkAvailability`, context: undefined }],
+    'the page calls the docs route and holds no context: the service adds it')
   t.same(outside, [], 'no request leaves the service')
   t.same(errors, [], 'no page errors')
 
-  // The picture shows the actions and the answer, not the (local, throw-away) context in the curl line.
+  // The picture shows the actions and the answer, not the curl line and URL of the call.
   await page.addStyleTag({ content: '.curl-command, .request-url, table.responses-table:not(.live-responses-table), .responses-inner h4 { display: none !important }' })
   const screenshot = process.env.UPDATE_DOCS_SCREENSHOT === '1' ? README_SCREENSHOT : join(profile, 'api-reference.png')
   await page.screenshot({ path: screenshot, type: 'png', fullPage: true })

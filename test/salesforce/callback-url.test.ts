@@ -1,6 +1,7 @@
 import t from 'tap'
 import { allowedCallbackOrigins, callbackTarget } from '../../src/salesforce/callback-url.ts'
 import { loadConfig } from '../../src/config.ts'
+import { testConfig } from '../helper.ts'
 
 const PROD = 'https://acme.my.salesforce.com'
 const SANDBOX = 'https://acme--uat.sandbox.my.salesforce.com'
@@ -27,7 +28,8 @@ t.test('another org, another kind of the same name, plain http or a look-alike h
 })
 
 t.test('configured origins are allowed without the caller\'s session', async (t) => {
-  const allowed = allowedCallbackOrigins(loadConfig({ CALLBACK_ALLOWED_ORIGINS: 'https://hooks.acme.example,https://b.example:8443' }))
+  const config = testConfig({ CALLBACK_ALLOWED_ORIGINS: 'https://hooks.acme.example,https://b.example:8443' })
+  const allowed = allowedCallbackOrigins(config)
   t.same(allowed, ['https://hooks.acme.example', 'https://b.example:8443'])
   t.same(target('https://hooks.acme.example/rescore/done', PROD, allowed), { allowed: true, withSession: false })
   t.same(target('https://b.example/x', PROD, allowed), { allowed: false, withSession: false }, 'the port is part of the origin')
