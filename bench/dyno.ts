@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url'
 import { actionPath } from '../src/actions/define.ts'
 import { backendCpu, backendCpuSpent, cpuMs, ownCpuMs, startServerProcess, type ServerProcess } from './processes.ts'
 import { compare, httpLoad, type LoadResult } from './measure.ts'
-import type { BenchStack } from './env.ts'
+import { LOCAL_ORG_DOMAINS, type BenchStack } from './env.ts'
 
 const root = (path: string) => fileURLToPath(new URL(path, import.meta.url))
 
@@ -26,7 +26,9 @@ export async function startService (databaseUrl: string): Promise<ServerProcess>
     DATABASE_URL: databaseUrl,
     HOST: '127.0.0.1',
     LOG_LEVEL: 'info',
-    JOB_ENCRYPTION_KEYS: `bench:${randomBytes(32).toString('base64')}`
+    JOB_ENCRYPTION_KEYS: `bench:${randomBytes(32).toString('base64')}`,
+    // The local org is the callers' org, on loopback.
+    ORG_DOMAINS: LOCAL_ORG_DOMAINS
   }, 'APP_PORT')
 }
 

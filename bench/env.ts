@@ -6,7 +6,7 @@ import pg from 'pg'
 import app from '../src/app.ts'
 import { serverOptions } from '../src/server-options.ts'
 import type { ActionDefinition } from '../src/actions/define.ts'
-import { loadConfig } from '../src/config.ts'
+import { DEFAULT_ORG_DOMAINS, loadConfig } from '../src/config.ts'
 import { startLocalOrg, type LocalOrg } from '@applink-actions/local-org'
 import { startLocalSync } from '@applink-actions/local-connect'
 import { seedAppData } from '../scripts/app-data.ts'
@@ -59,6 +59,8 @@ export async function listen (app: FastifyInstance): Promise<string> {
 
 /** The bench's job key, made per run (none is built in); its worker processes are given it too. */
 export const BENCH_JOB_ENCRYPTION_KEYS = `bench:${randomBytes(32).toString('base64')}`
+/** Salesforce's hosts and the bench's local orgs on loopback: the callers' org is a local one. */
+export const LOCAL_ORG_DOMAINS = `${DEFAULT_ORG_DOMAINS},http://127.0.0.1:*`
 
 /** The real app, listening, with the bench's database and no job worker in the web process. */
 export async function serveApp (env: Record<string, string>, actions?: ActionDefinition[]): Promise<Served> {
@@ -67,6 +69,7 @@ export async function serveApp (env: Record<string, string>, actions?: ActionDef
     LOG_LEVEL: 'info',
     WORKER_IN_WEB: 'false',
     JOB_ENCRYPTION_KEYS: BENCH_JOB_ENCRYPTION_KEYS,
+    ORG_DOMAINS: LOCAL_ORG_DOMAINS,
     ...env
   })
   const instance = Fastify(benchServerOptions(config))

@@ -15,6 +15,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import pg from 'pg'
 import { startEmbeddedPostgres, type EmbeddedDatabase } from '../src/postgres/embedded.ts'
 import { migrate } from '../src/postgres/migrate.ts'
+import { DEFAULT_ORG_DOMAINS } from '../src/config.ts'
 import { actions } from '../src/actions/index.ts'
 import { startLocalOrg } from '@applink-actions/local-org'
 import { startLocalSync } from '@applink-actions/local-connect'
@@ -96,7 +97,10 @@ async function main (): Promise<void> {
     // A stalled answer is given up on sooner than the default 10 s, and a crashed claim taken over sooner.
     ORG_TIMEOUT_MS: '5000',
     IDEMPOTENCY_LEASE_MS: String(LEASE_MS),
-    JOB_ENCRYPTION_KEYS: `load:${randomBytes(32).toString('base64')}`
+    JOB_ENCRYPTION_KEYS: `load:${randomBytes(32).toString('base64')}`,
+    // The local org is the callers' org, on loopback.
+    ORG_DOMAINS: `${DEFAULT_ORG_DOMAINS},${org.url}`,
+    CALLBACK_ALLOW_PRIVATE_ADDRESSES: 'true'
   }
   let service: Service = await startService(env, secrets, say)
   cleanups.unshift(async () => { await stopService(service, 5000) })

@@ -108,6 +108,9 @@ const service = spawn(process.execPath, ['src/server.ts'], {
     ...applinkEnv,
     DATABASE_URL: databaseUrl,
     JOB_ENCRYPTION_KEYS: jobKeys,
+    // The local org is the callers' org: its origin joins Salesforce's hosts, and callbacks may reach it on loopback.
+    ORG_DOMAINS: `${config.ORG_DOMAINS},${org.url}`,
+    CALLBACK_ALLOW_PRIVATE_ADDRESSES: 'true',
     DOCS_CLIENT_CONTEXT: org.mintContext('rep1@acme.local')
   },
   stdio: ['ignore', 'pipe', 'inherit']
