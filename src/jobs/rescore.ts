@@ -4,7 +4,7 @@ import { soql } from '../salesforce/soql.ts'
 import { isValidId } from '@applink-actions/platform/ids'
 import { inTransaction } from '@applink-actions/platform/postgres'
 import type { OrgClient, SaveResult } from '../salesforce/org-client.ts'
-import { accessOf } from '../salesforce/queries.ts'
+import { accessOf, visibleAccountIds } from '../salesforce/queries.ts'
 import { SalesforceApiError } from '../salesforce/errors.ts'
 import { Unavailable } from '../errors.ts'
 import { allowedCallbackOrigins, callbackTarget } from '../salesforce/callback-url.ts'
@@ -47,10 +47,11 @@ const isAccessRefusal = (failure: Failure): boolean => failure.errorCode.startsW
 /**
  * Scores the accounts once (from the mirror) and stores the plan; every later attempt works from
  * the plan, so a resumed job writes the same values and skips what is done. The mirror knows nothing
- * of sharing: the plan holds only the accounts the caller may read, asked of the org
- * (UserRecordAccess), so neither the summary, the progress nor the event counts what the caller
- * cannot see; those the caller may read but not edit are kept, marked, and never sent. A scheduled
- * run has no caller and plans every account.
+ * of sharing: the plan holds only the accounts the caller may see, asked of the org, so neither the
+ * summary, the progress nor the event counts what the caller cannot see. With the caller's session
+ * the org lists them (one query, 2,000 ids a page); under an AppLink authorization the run-as user asks
+ * UserRecordAccess for the caller (200 ids a query) and marks those the caller may only read, which
+ * are never sent. A scheduled run has no caller and plans every account.
  */
 async function planOf (ctx: JobContext<RescorePayload>, org: OrgClient): Promise<{ scoredAt: Date, batches: Batch[] }> {
   const { pool, id } = ctx
@@ -59,7 +60,7 @@ async function planOf (ctx: JobContext<RescorePayload>, org: OrgClient): Promise
   // Salesforce keeps datetimes to the second: the stamp must read back equal (see reconcile).
   const scoredAt = new Date(Math.floor(Date.now() / 1000) * 1000)
   const scored = await scoreAccounts(pool, createMirror(pool, ctx.config.CONNECT_SCHEMA), ctx.payload.filter, scoredAt)
-  const scores = ctx.session.caller === undefined ? scored : await visibleTo(org, ctx.session.caller.userId, scored)
+  const scores = await visibleTo(ctx, org, scored)
   await inTransaction(pool, async (client) => {
     const inserted = await client.query('INSERT INTO rescore_runs (job_id, scored_at, total) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING', [id, scoredAt, scores.length])
     if (inserted.rowCount === 1) {
@@ -73,9 +74,17 @@ async function planOf (ctx: JobContext<RescorePayload>, org: OrgClient): Promise
   return plan
 }
 
-/** The scores of the accounts the user may read, those the user may not edit marked so. */
-async function visibleTo (org: OrgClient, userId: string, scores: AccountScore[]): Promise<AccountScore[]> {
-  const access = await accessOf(org, userId, scores.map((s) => s.id).filter(isValidId))
+/** The scores of the accounts the caller may see; under an authorization, those they may not edit marked so. */
+async function visibleTo (
+  ctx: JobContext<RescorePayload>, org: OrgClient, scores: AccountScore[]
+): Promise<AccountScore[]> {
+  const { caller } = ctx.session
+  if (caller === undefined) return scores
+  if (ctx.session.mode === 'caller-session') {
+    const visible = await visibleAccountIds(org, ctx.payload.filter)
+    return scores.filter((s) => visible.has(s.id.slice(0, 15)))
+  }
+  const access = await accessOf(org, caller.userId, scores.map((s) => s.id).filter(isValidId))
   return scores.flatMap((s) => {
     const of = access.get(s.id.slice(0, 15))
     if (of?.read !== true) return []

@@ -6,8 +6,8 @@
 // `<name>--<sandbox>.sandbox.my.salesforce.com`, and scratch, Developer Edition, demo and patch orgs
 // with their own label before `my.salesforce.com`; all end in `.my.salesforce.com`, the default
 // (DEFAULT_ORG_DOMAINS in src/config.ts).
-// Clouds on other domains (Government Cloud Plus, Salesforce on Alibaba Cloud) add theirs, and the
-// local stack adds its local org's origin.
+// An org whose My Domain URL ends otherwise adds its suffix, and the local stack adds its local org's
+// origin.
 /** A cache this size holds every org a service ever sees; past it, answers are computed, not kept. */
 const MAX_REMEMBERED = 1000
 

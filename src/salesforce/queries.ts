@@ -117,3 +117,24 @@ export async function accessOf (
   }
   return access
 }
+
+/** What selects the accounts a rescore writes (src/jobs/account-health.ts applies it to the mirror). */
+export interface AccountSelection { segment?: string, industry?: string, ownerId?: string }
+
+/**
+ * The accounts of the selection the running user can see, as 15-character ids: a query through the
+ * REST API runs as its user, with sharing ("The platform uses the security sharing permissions of
+ * the user currently logged in, rather than granting full access to all records", Apex Developer
+ * Guide, "Data Access Control"; that the REST API's query does the same is inferred from it and from
+ * the local org's recorded answers). 2,000 ids a page, so ⌈N/2000⌉ calls.
+ */
+export async function visibleAccountIds (org: OrgClient, selection: AccountSelection): Promise<Set<string>> {
+  const conditions = [
+    ...(selection.segment === undefined ? [] : [soql`Type = ${selection.segment}`]),
+    ...(selection.industry === undefined ? [] : [soql`Industry = ${selection.industry}`]),
+    ...(selection.ownerId === undefined ? [] : [soql`OwnerId = ${toId18(selection.ownerId, 'ownerId')}`])
+  ]
+  const where = conditions.length === 0 ? '' : ` WHERE ${conditions.join(' AND ')}`
+  const rows = await org.queryAllPages<{ Id: string }>(`SELECT Id FROM Account${where}`)
+  return new Set(rows.map((row) => row.Id.slice(0, 15)))
+}

@@ -69,9 +69,11 @@ function mutate (rand: () => number, valid: Record<string, Json>): Json {
   return copy
 }
 
-const DOCUMENTED = new Set([200, 202, 400, 401, 403, 404, 409, 413, 415, 422, 502, 503])
+const DOCUMENTED = new Set([200, 202, 400, 401, 403, 404, 409, 413, 415, 422, 429, 502, 503])
 const EXPECTED_SOQL = [
   /^SELECT RecordId, HasReadAccess, HasEditAccess FROM UserRecordAccess WHERE UserId = '[A-Za-z0-9]{18}' AND RecordId = '[A-Za-z0-9]{18}'$/,
+  // A rescore's plan: the accounts of its filter the caller may see.
+  /^SELECT Id FROM Account( WHERE (Type|Industry) = '[A-Za-z ]+'( AND Industry = '[A-Za-z ]+')?( AND OwnerId = '[A-Za-z0-9]{18}')?| WHERE OwnerId = '[A-Za-z0-9]{18}')?$/,
   /^SELECT Id, Name, Pricebook2Id, Account\.BillingCountry, \(SELECT Id, PricebookEntryId, Product2Id, Quantity, UnitPrice, Product2\.Name, Product2\.Family FROM OpportunityLineItems ORDER BY Id\) FROM Opportunity WHERE Id = '[A-Za-z0-9]{18}'$/
 ]
 

@@ -15,9 +15,12 @@ t.test('under the API floor a job waits rather than spend the org\'s last calls,
   const expected = ut.org.records('Account')
     .filter((a) => a.Type === 'Customer' && a.Industry === 'Technology' && a.IsDeleted !== true)
     .map((a) => String(a.Id))
-  // 20 calls a day: the floor (half of them) is reached after 11 calls, long before the job's 15+ batches.
+  // The plan first asks which accounts the caller may see (2,000 a page); then the floor (half the
+  // day's calls) is reached after 10 batches, long before the job's 15+.
+  const planning = Math.ceil(expected.length / 2000)
+  const limit = 2 * (planning + 9)
   ut.org.resetStats()
-  ut.org.setFaults({ dailyApiLimit: 20 })
+  ut.org.setFaults({ dailyApiLimit: limit })
 
   const accepted = await startRescore(app, ut, ADMIN, { segment: 'Customer', industry: 'Technology' })
   const waiting = await until('the job to wait', async () => {
@@ -25,12 +28,12 @@ t.test('under the API floor a job waits rather than spend the org\'s last calls,
     return body.state === 'retrying' ? body : undefined
   })
   t.equal(waiting.error?.errorCode, 'API_LIMIT_NEAR', 'it says why it waits')
-  t.match(waiting.error?.message, /used 11 of its 20 daily API calls.*waits \d+ s and resumes/)
-  t.equal(ut.patchCalls, 11, 'it stopped once 11 of the 20 calls were used')
+  t.match(waiting.error?.message, new RegExp(`used ${limit / 2 + 1} of its ${limit} daily API calls.*waits \\d+ s and resumes`))
+  t.equal(ut.patchCalls, 10, `it stopped once ${limit / 2 + 1} of the ${limit} calls were used`)
   const { done } = waiting.progress
   t.ok(done > 0 && done < expected.length, `progress kept: ${done} of ${expected.length}`)
   await new Promise((resolve) => setTimeout(resolve, 2000))
-  t.equal(ut.patchCalls, 11, 'no call while waiting')
+  t.equal(ut.patchCalls, 10, 'no call while waiting')
 
   // The org's allowance grows (a new day): after the wait the job spends one call to read it again and goes on.
   ut.org.setFaults({ dailyApiLimit: 1_000_000 })
