@@ -4,7 +4,7 @@
 import { MAPPING } from '../../src/postgres/mapping.ts'
 import t from 'tap'
 import { startStack } from '../stack.ts'
-import { assertError, testDatabase, TEST_JOB_ENCRYPTION_KEYS, until } from '../helper.ts'
+import { assertError, LOCAL_ORG_DOMAINS, testDatabase, TEST_JOB_ENCRYPTION_KEYS, until } from '../helper.ts'
 import { startLocalOrg, type LocalOrg } from '@applink-actions/local-org'
 import { startLocalSync } from '@applink-actions/local-connect'
 import { seedAppData } from '../../scripts/app-data.ts'
@@ -102,7 +102,8 @@ t.test('service processes on one database: crashes and concurrent duplicates', a
     LOG_LEVEL: 'info',
     WORKER_IN_WEB: 'false',
     IDEMPOTENCY_LEASE_MS: '1000',
-    JOB_ENCRYPTION_KEYS: TEST_JOB_ENCRYPTION_KEYS
+    JOB_ENCRYPTION_KEYS: TEST_JOB_ENCRYPTION_KEYS,
+    ORG_DOMAINS: LOCAL_ORG_DOMAINS
   }
   const start = async (): Promise<Service> => {
     const service = await startService(env, [], (line) => { t.comment(line) })

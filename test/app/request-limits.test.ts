@@ -7,6 +7,8 @@ import { Type } from 'typebox'
 import { defineAction } from '../../src/actions/define.ts'
 import { assertError, buildApp, clientContext, encodeContext, testConfig } from '../helper.ts'
 
+// These actions test how requests arrive, not who sends them: their fake contexts name no org that
+// could confirm the token, so they take the context as given.
 const testActions = [
   defineAction({
     operationId: 'echoInput',
@@ -14,6 +16,7 @@ const testActions = [
     description: 'Echoes its validated input',
     request: Type.Object({ name: Type.String() }, { additionalProperties: false }),
     response: Type.Object({ name: Type.String() }),
+    identity: 'from-context',
     handler: async (input) => ({ name: input.name })
   }),
   defineAction({
@@ -22,6 +25,7 @@ const testActions = [
     description: 'Answers after 1.5 s, as an action waiting on the org does',
     request: Type.Object({}),
     response: Type.Object({ done: Type.Boolean() }),
+    identity: 'from-context',
     handler: async () => { await sleep(1500); return { done: true } }
   })
 ]
