@@ -23,7 +23,22 @@ export const ConfigSchema = Type.Object({
   DATABASE_POOL_MAX: Type.Integer({ minimum: 1, default: 10 }),
   DATABASE_TIMEOUT_MS: Type.Integer({ minimum: 100, default: 5000, description: 'connect timeout (statements get four times as long): a database outage answers 503 within this bound' }),
   EMBEDDED_PG_DIR: Type.String({ default: '.data/postgres', description: 'data folder of the embedded PostgreSQL' }),
-  CONNECT_SCHEMA: Type.String({ pattern: '^[a-z_][a-z0-9_]*$', default: 'salesforce', description: 'schema Heroku Connect writes the mirror to' }),
+  CONNECT_SCHEMA: Type.String({
+    pattern: '^[a-z_][a-z0-9_]*$',
+    default: 'salesforce',
+    description: 'schema the local stack\'s sync fills and seeds (the service finds each org\'s schema itself)'
+  }),
+  MIRROR_SCHEMAS: Type.Optional(Type.String({
+    pattern: '^00D[A-Za-z0-9]{12}(?:[A-Za-z0-9]{3})?:[a-z_][a-z0-9_]*(,00D[A-Za-z0-9]{12}(?:[A-Za-z0-9]{3})?:[a-z_][a-z0-9_]*)*$',
+    description: 'orgId:schema pairs, comma-separated, that override the org each schema\'s Heroku Connect ' +
+      '_hcmeta names (for setups where it says nothing, or two schemas claim one org)'
+  })),
+  MIRROR_REFRESH_SECONDS: Type.Number({
+    minimum: 1,
+    default: 60,
+    description: 'how often the schemas are read again for the org each mirrors, so a new or moved mirror is ' +
+      'found without a restart'
+  }),
   BODY_LIMIT_BYTES: Type.Integer({ minimum: 1024, default: 1_048_576 }),
   ORG_TIMEOUT_MS: Type.Integer({ minimum: 100, default: 10_000, description: 'timeout of one Salesforce API call (well under the router\'s 30 s)' }),
   ACCESS_CACHE_TTL_MS: Type.Integer({ minimum: 0, default: 60_000, description: 'how long a UserRecordAccess answer is reused per user and record' }),

@@ -18,14 +18,14 @@ export default defineAction({
   request: AccountInsightsRequest,
   response: AccountInsightsResponse,
   sfdc: agentAction,
-  handler: async (input, { caller, org, app }) => {
+  handler: async (input, { caller, org, app, mirror }) => {
     const accountId = toId18(input.accountId, 'accountId')
     const notFound = new NotFound(`Account ${input.accountId} does not exist or you do not have access to it`, ['accountId'])
     const { access } = await app.accessCache.get(
       { orgId: caller.org.id, userId: caller.user.id, recordId: accountId },
       () => recordAccess(org, caller.user.id, accountId))
     if (!access.read) throw notFound
-    const [facts, asOf] = await Promise.all([accountFacts(app.pg, app.mirror, accountId), app.mirror.dataAsOf('opportunity')])
+    const [facts, asOf] = await Promise.all([accountFacts(app.pg, mirror, accountId), mirror.dataAsOf('opportunity')])
     if (facts.account === null) throw notFound
     return {
       accountId,

@@ -2,13 +2,19 @@ import type { FastifyBaseLogger, FastifyInstance } from 'fastify'
 import type { Static, TObject, TSchema } from 'typebox'
 import type { Caller } from '../salesforce/context.ts'
 import type { OrgClient } from '../salesforce/org-client.ts'
+import type { Mirror } from '../postgres/mirror.ts'
 
 /** What a handler gets besides its validated input. */
 export interface ActionContext {
   caller: Caller
   /** The org's REST API as the caller (timeouts, retries, call counting). */
   org: OrgClient
-  /** The app, for its services: `pg`, `mirror`, `config`, … */
+  /**
+   * The caller's org's mirror. Reading it throws OrgNotMirrored (403 ORG_NOT_MIRRORED) when the org
+   * has none, so actions that never touch it keep working for such an org.
+   */
+  readonly mirror: Mirror
+  /** The app, for its services: `pg`, `config`, … */
   app: FastifyInstance
   log: FastifyBaseLogger
 }

@@ -10,10 +10,10 @@ export default defineAction({
   request: GetSyncStatusRequest,
   response: GetSyncStatusResponse,
   sfdc: agentAction,
-  handler: async (input, { caller, app }) => {
+  handler: async (input, { caller, app, mirror }) => {
     const notFound = new NotFound(`No feedback of yours has the id ${input.feedbackId}`, ['feedbackId'])
     if (!await ownsFeedback(app.pg, input.feedbackId, { orgId: caller.org.id, userId: caller.user.id })) throw notFound
-    const status = await app.mirror.syncStatus('product_feedback__c', input.feedbackId)
+    const status = await mirror.syncStatus('product_feedback__c', input.feedbackId)
     if (status === undefined) throw notFound
     return {
       feedbackId: input.feedbackId,

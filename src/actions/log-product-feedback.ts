@@ -19,22 +19,22 @@ export default defineAction({
   request: LogProductFeedbackRequest,
   response: LogProductFeedbackResponse,
   sfdc: agentAction,
-  handler: async (input, { caller, app }) => {
+  handler: async (input, { caller, app, mirror }) => {
     return await idempotent({ caller, app }, 'logProductFeedback', input, async (claim) => {
-      const product = await app.mirror.findOne('product2', { external_id__c: input.productCode })
+      const product = await mirror.findOne('product2', { external_id__c: input.productCode })
       if (product === undefined) throw new NotFound(`No product has the code ${input.productCode}`, ['productCode'])
       // The request's key is the row's External_Id__c, the upsert field of the read-write mapping
       // (connect/mapping.json), and unique in the mirror: an attempt that inserted the row and died
       // before recording its answer is found again, so a retry never writes a second feedback.
       const externalId = claim.orgKey
-      const row = await app.mirror.insert('product_feedback__c', {
+      const row = await mirror.insert('product_feedback__c', {
         product__r__external_id__c: input.productCode,
         rating__c: input.rating,
         comment__c: input.comment ?? null,
         external_id__c: externalId
       }).catch(async (err: unknown) => {
         const earlier = isUniqueViolation(err)
-          ? await app.mirror.findOne('product_feedback__c', { external_id__c: externalId })
+          ? await mirror.findOne('product_feedback__c', { external_id__c: externalId })
           : undefined
         if (earlier === undefined) throw err
         return earlier

@@ -8,8 +8,12 @@ import type { JobState } from '../jobs/queue.ts'
  * startAccountRescore (Flow, announced by a platform event).
  */
 export async function startRescoreJob (
-  { caller, org, app }: Pick<ActionContext, 'caller' | 'org' | 'app'>, payload: RescorePayload
+  { caller, org, app, mirror, log }: Pick<ActionContext, 'caller' | 'org' | 'app' | 'mirror' | 'log'>,
+  payload: RescorePayload
 ): Promise<{ jobId: string, state: JobState }> {
+  // The job scores from the caller's org's mirror: reading it here refuses an org without one (403)
+  // before anything is queued.
+  log.debug({ schema: mirror.schema }, 'the rescore job will read this mirror')
   return await app.jobs.enqueue(rescoreAccountsJob, payload, {
     instanceUrl: caller.org.domainUrl,
     apiVersion: caller.org.apiVersion,

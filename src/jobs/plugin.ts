@@ -51,6 +51,7 @@ export default fp<JobsPluginOptions>(async (app, opts) => {
       }]
   const queue = new JobQueue({
     pool: app.pg,
+    mirrors: app.mirrors,
     config,
     log: app.log.child({ component: 'jobs' }),
     kinds: jobKinds,
@@ -77,4 +78,4 @@ export default fp<JobsPluginOptions>(async (app, opts) => {
     housekeeping.unref()
     app.addHook('preClose', async () => { clearInterval(housekeeping) })
   }
-}, { name: 'jobs', dependencies: ['config', 'pg'] })
+}, { name: 'jobs', dependencies: ['config', 'pg', 'mirror'] })

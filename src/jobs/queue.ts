@@ -5,6 +5,8 @@ import type { FastifyBaseLogger } from 'fastify'
 import { inTransaction } from '@applink-actions/platform/postgres'
 import { PgBoss, type JobResult, type JobWithMetadata } from 'pg-boss'
 import type { Config } from '../config.ts'
+import type { Mirror } from '../postgres/mirror.ts'
+import { OrgNotMirrored, type OrgMirrors } from '../postgres/org-mirrors.ts'
 import { AppError } from '../errors.ts'
 import { SalesforceApiError } from '../salesforce/errors.ts'
 import { ApiLimits } from '../salesforce/api-limits.ts'
@@ -30,6 +32,8 @@ export interface JobContext<P> {
   pool: pg.Pool
   config: Config
   progress: (done: number, total: number) => Promise<void>
+  /** The mirror of the job's org (its caller's, or a scheduled run's authorization's); OrgNotMirrored without one. */
+  mirror: () => Promise<Mirror>
 }
 
 /** One kind of job: its queue and the code that runs it. The result is stored as the job's output. */
@@ -161,6 +165,8 @@ export function verdictFor (err: unknown, mode: JobAccessMode = 'caller-session'
 
 export interface JobQueueOptions {
   pool: pg.Pool
+  /** Each org's mirror: a job reads its own org's. */
+  mirrors: OrgMirrors
   config: Config
   log: FastifyBaseLogger
   kinds: JobKind[]
@@ -375,7 +381,13 @@ export class JobQueue {
         log,
         pool,
         config,
-        progress: async (done, total) => { await reportProgress(pool, job.id, done, total) }
+        progress: async (done, total) => { await reportProgress(pool, job.id, done, total) },
+        mirror: async () => {
+          const orgId = session.caller?.orgId ?? session.credentials.orgId
+          const mirror = await this.#opts.mirrors.mirrorFor(orgId)
+          if (mirror === undefined) throw new OrgNotMirrored(orgId)
+          return mirror
+        }
       }
       const result = await kind.run(ctx)
       log.info({ attempt }, 'job completed')

@@ -1,5 +1,4 @@
 import type pg from 'pg'
-import { createMirror } from '../postgres/mirror.ts'
 import { soql } from '../salesforce/soql.ts'
 import { isValidId } from '@applink-actions/platform/ids'
 import { inTransaction } from '@applink-actions/platform/postgres'
@@ -59,7 +58,7 @@ async function planOf (ctx: JobContext<RescorePayload>, org: OrgClient): Promise
   if (plan !== undefined) return plan
   // Salesforce keeps datetimes to the second: the stamp must read back equal (see reconcile).
   const scoredAt = new Date(Math.floor(Date.now() / 1000) * 1000)
-  const scored = await scoreAccounts(pool, createMirror(pool, ctx.config.CONNECT_SCHEMA), ctx.payload.filter, scoredAt)
+  const scored = await scoreAccounts(pool, await ctx.mirror(), ctx.payload.filter, scoredAt)
   const scores = await visibleTo(ctx, org, scored)
   await inTransaction(pool, async (client) => {
     const inserted = await client.query('INSERT INTO rescore_runs (job_id, scored_at, total) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING', [id, scoredAt, scores.length])

@@ -6,6 +6,7 @@ import { serverOptions } from '../server-options.ts'
 import { loadConfigOrExit } from '../config.ts'
 import configPlugin from '../plugins/config.ts'
 import pgPlugin from '../postgres/plugin.ts'
+import mirrorPlugin from '../postgres/mirror-plugin.ts'
 import jobsPlugin from './plugin.ts'
 
 const config = loadConfigOrExit(process.env)
@@ -24,6 +25,7 @@ closeWithGrace({ delay: 25_000, logger: worker.log }, async ({ err, signal }) =>
 try {
   await worker.register(configPlugin, { config })
   await worker.register(pgPlugin)
+  await worker.register(mirrorPlugin)
   await worker.register(jobsPlugin, { work: true })
   await worker.ready()
   worker.log.info({ pid: process.pid }, 'worker ready')

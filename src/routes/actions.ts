@@ -1,6 +1,8 @@
 import type { FastifyInstance } from 'fastify'
 import { Type } from 'typebox'
-import { actionPath, type ActionDefinition } from '../actions/define.ts'
+import { actionPath, type ActionContext, type ActionDefinition } from '../actions/define.ts'
+import { OrgNotMirrored } from '../postgres/org-mirrors.ts'
+import type { Mirror } from '../postgres/mirror.ts'
 import { ErrorBody } from '../schemas/common.ts'
 import { queryCount } from '../postgres/query-count.ts'
 import type { SalesforceRequestContext } from '../salesforce/plugin.ts'
@@ -23,7 +25,7 @@ const errorResponse = (description: string) => Type.Ref('ErrorBody', { descripti
 const ERROR_RESPONSES = {
   400: errorResponse('Invalid input: the body names the field at fault'),
   401: errorResponse('Missing or invalid caller context, or the Salesforce session expired'),
-  403: errorResponse('The caller lacks access in Salesforce'),
+  403: errorResponse('The caller lacks access in Salesforce, or the caller\'s org has no mirror in this service (ORG_NOT_MIRRORED)'),
   404: errorResponse('The record does not exist or the caller cannot see it'),
   409: errorResponse('The same request (idempotency key) is still being processed, or its outcome is unknown'),
   413: errorResponse('The request body is too large'),
@@ -57,6 +59,8 @@ export default async function actionRoutes (app: FastifyInstance, { actions }: A
     }
     done()
   })
+  // Absent only when the app is built without a database (spec generation serves no request).
+  const mirrors = app.hasDecorator('mirrors') ? app.mirrors : undefined
   for (const action of actions) {
     const successStatus = action.successStatus ?? 200
     const verified = action.identity !== 'from-context'
@@ -71,8 +75,20 @@ export default async function actionRoutes (app: FastifyInstance, { actions }: A
       handler: async (request, reply) => {
         const usage = { queries: 0 }
         request.dbUsage = usage
-        const context = { ...request.salesforce, app, log: request.log }
-        if (verified) await app.identity.verify(context.caller, context.org.accessToken)
+        const { caller, org } = request.salesforce
+        if (verified) await app.identity.verify(caller, org.accessToken)
+        // The caller's org picks the mirror; an org without one reads none (see ActionContext.mirror).
+        const mirror = await mirrors?.mirrorFor(caller.org.id)
+        const context: ActionContext = {
+          caller,
+          org,
+          app,
+          log: request.log,
+          get mirror (): Mirror {
+            if (mirror === undefined) throw new OrgNotMirrored(caller.org.id)
+            return mirror
+          }
+        }
         const result = await queryCount.run(usage, () => action.handler(request.body as never, context))
         return reply.status(successStatus).send(result)
       },

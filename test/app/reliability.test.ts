@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { startEmbeddedPostgres } from '../../src/postgres/embedded.ts'
 import { startStack } from '../stack.ts'
-import { assertError, buildApp, clientContext, encodeContext, testConfig, userInfoOrg } from '../helper.ts'
+import { TEST_ORG_ID, assertError, buildApp, clientContext, encodeContext, testConfig, userInfoOrg } from '../helper.ts'
 
 type Rec = Record<string, unknown>
 
@@ -60,7 +60,10 @@ t.test('PostgreSQL down: 503 with Retry-After within a bound, healthcheck says s
   let db = await startEmbeddedPostgres(path.join(dir, 'pg'))
   const port = Number(new URL(db.url).port)
   t.teardown(() => db.stop())
-  const { app } = await buildApp(t, { config: testConfig({ DATABASE_URL: db.url, DATABASE_TIMEOUT_MS: '1000' }) })
+  // The table below is made by hand, not by Connect: no _hcmeta names its org, so the config does.
+  const { app } = await buildApp(t, {
+    config: testConfig({ DATABASE_URL: db.url, DATABASE_TIMEOUT_MS: '1000', MIRROR_SCHEMAS: `${TEST_ORG_ID}:salesforce` })
+  })
   const context = encodeContext(clientContext({ orgDomainUrl: await userInfoOrg(t) }))
   const call = async () => await app.inject({ method: 'POST', url: '/actions/getSyncStatus', headers: { 'x-client-context': context }, payload: { feedbackId: 1 } })
   await app.pg.query('CREATE SCHEMA IF NOT EXISTS salesforce; CREATE TABLE IF NOT EXISTS salesforce.product_feedback__c (id serial, sfid varchar(18), _hc_lastop varchar(32), _hc_err text)')

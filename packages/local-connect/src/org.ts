@@ -75,6 +75,10 @@ export function createOrgClient (options: { orgUrl: string, accessToken: string,
     (await call<unknown[]>(method, path, body)).map(toSaveResult)
 
   return {
+    /** The org's id, from the OpenID Connect UserInfo endpoint of the token's user. */
+    orgId: async (): Promise<string> =>
+      (await call<{ organization_id: string }>('GET', '/services/oauth2/userinfo')).organization_id,
+
     /** Every record of a SOQL query, deleted ones included (queryAll), following nextRecordsUrl. */
     async * queryAll (soql: string): AsyncGenerator<SfRecord[]> {
       let page = await call<QueryPage>('GET', `/queryAll?q=${encodeURIComponent(soql)}`)

@@ -97,6 +97,8 @@ export async function startLocalSync (options: LocalSyncOptions): Promise<LocalS
   const qualified = (table: string) => `${s}.${quote(table)}`
 
   await createConnectSchema(pool, schema, mapping)
+  // Connect records the org a schema mirrors in _hcmeta.org_id; a service finds each org's schema by it.
+  await pool.query(`UPDATE ${s}._hcmeta SET org_id = $1 WHERE org_id IS DISTINCT FROM $1`, [await org.orgId()])
 
   /** Runs `fn` in a transaction of Connect's own session: its writes are SYNCED and not logged. */
   async function asConnect<R> (fn: (client: PoolClient) => Promise<R>): Promise<R> {
