@@ -3,7 +3,13 @@ import { CheckAvailabilityRequest, CheckAvailabilityResponse } from '../schemas/
 import { productAvailability } from '../postgres/availability.ts'
 import { shipPlan } from '../domain/availability.ts'
 
-/** Reads only Postgres (the mirror and the app's stock tables): no Salesforce API call. */
+/**
+ * Reads only Postgres (the mirror and the app's stock tables): no Salesforce API call. Not filtered
+ * by sharing: products have no record-level sharing (Product2 has no organization-wide default; who
+ * sees products is the object permission, which the action's permission set carries), and the price
+ * is the standard price book's, which the default price book access (Use) lets every user see. An
+ * org that sets price books to No Access is not honoured here (README, "Sharing").
+ */
 export default defineAction({
   operationId: 'checkAvailability',
   summary: 'Check product availability',

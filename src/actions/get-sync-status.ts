@@ -3,6 +3,10 @@ import { GetSyncStatusRequest, GetSyncStatusResponse } from '../schemas/product-
 import { NotFound } from '../errors.ts'
 import { ownsFeedback } from '../postgres/feedback-owners.ts'
 
+/**
+ * Sharing: answers only for feedback the caller recorded (the app's feedback_owners table says whose
+ * row it is), so no org record of anyone else is read from the mirror; others get 404.
+ */
 export default defineAction({
   operationId: 'getSyncStatus',
   summary: 'Follow recorded feedback to Salesforce',

@@ -10,7 +10,8 @@ const isUniqueViolation = (err: unknown): boolean => (err as { code?: unknown } 
 /**
  * Writes to Postgres, not to Salesforce: a row in the read-write mirror table, which Heroku
  * Connect sends to the org. The product is linked by its external id, so the row needs no sfid
- * of the product and no API call.
+ * of the product and no API call. Sharing: the product is looked up by code only to refuse an
+ * unknown one (products have no record-level sharing), and the answer is the caller's own new row.
  */
 export default defineAction({
   operationId: 'logProductFeedback',

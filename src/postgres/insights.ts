@@ -2,24 +2,62 @@ import type pg from 'pg'
 import type { Mirror } from './mirror.ts'
 import type { AccountFacts } from '../domain/insights.ts'
 
+/** Keeps the ids of org records the caller may read (src/salesforce/access-cache.ts, `readableBy`). */
+export type ReadFilter = (ids: readonly string[]) => Promise<ReadonlySet<string>>
+
 /**
- * Everything accountInsights says about one account, from the mirror and the app's web orders,
- * in one round trip. The caller's access is checked before this runs: the mirror has no sharing.
+ * Everything accountInsights says about one account, counting only the records the caller can read
+ * in Salesforce: the mirror has no sharing. Undefined when the account is not in the mirror (no API
+ * call) or the caller cannot read it.
+ *
+ * The account, its opportunities and its open cases (the rows the figures add up) go through
+ * `readable` in one batch; the figures are then computed over the readable ones only. Line items
+ * follow their opportunity: OpportunityLineItem has no sharing of its own (no share object, no
+ * organization-wide default; the Object Reference's only access rule for it names the opportunity),
+ * so that its access is its opportunity's is inferred. Products and web orders (an app table keyed by
+ * the account) are shown to whoever may read the account: Product2 has no record-level sharing.
  */
-export async function accountFacts (pool: pg.Pool, mirror: Mirror, accountId: string): Promise<AccountFacts> {
+export async function visibleAccountFacts (
+  pool: pg.Pool, mirror: Mirror, accountId: string, readable: ReadFilter
+): Promise<AccountFacts | undefined> {
+  const { rows: [candidates] } = await pool.query<{ account: boolean, children: string[] }>({
+    name: `account-children-${mirror.schema}`,
+    text: `
+      SELECT EXISTS (SELECT 1 FROM ${mirror.table('account')} WHERE sfid = $1 AND isdeleted IS NOT TRUE) AS account,
+             ARRAY(SELECT sfid FROM ${mirror.table('opportunity')} WHERE accountid = $1 AND isdeleted IS NOT TRUE
+                   UNION ALL
+                   SELECT sfid FROM ${mirror.table('case')}
+                    WHERE accountid = $1 AND isdeleted IS NOT TRUE AND isclosed IS NOT TRUE) AS children`,
+    values: [accountId]
+  })
+  if (candidates?.account !== true) return undefined
+  const visible = await readable([accountId, ...candidates.children])
+  if (!visible.has(accountId)) return undefined
+  const children = candidates.children.filter((id) => visible.has(id))
+  return await accountFacts(pool, mirror, accountId, children)
+}
+
+/**
+ * The figures over the account's opportunities and open cases whose ids are in `visible`, in one
+ * round trip. Not exported: only visibleAccountFacts, which filters by sharing first, calls it.
+ */
+async function accountFacts (
+  pool: pg.Pool, mirror: Mirror, accountId: string, visible: string[]
+): Promise<AccountFacts> {
   const account = mirror.table('account')
   const opportunity = mirror.table('opportunity')
   const lineItem = mirror.table('opportunitylineitem')
   const product = mirror.table('product2')
   const cases = mirror.table('case')
   const { rows } = await pool.query<AccountFacts>({
-    name: `account-facts-${mirror.schema}`,
+    name: `visible-account-facts-${mirror.schema}`,
     text: `
       WITH opp AS (
         SELECT sfid, stagename, amount, isclosed, iswon, closedate, lastmodifieddate
-          FROM ${opportunity} WHERE accountid = $1 AND isdeleted IS NOT TRUE
+          FROM ${opportunity} WHERE accountid = $1 AND sfid = ANY($2::text[]) AND isdeleted IS NOT TRUE
       ), open_case AS (
-        SELECT priority, systemmodstamp FROM ${cases} WHERE accountid = $1 AND isdeleted IS NOT TRUE AND isclosed IS NOT TRUE
+        SELECT priority, systemmodstamp FROM ${cases}
+         WHERE accountid = $1 AND sfid = ANY($2::text[]) AND isdeleted IS NOT TRUE AND isclosed IS NOT TRUE
       )
       SELECT
         (SELECT json_build_object('name', a.name, 'type', a.type, 'industry', a.industry, 'billingCountry', a.billingcountry)
@@ -39,7 +77,7 @@ export async function accountFacts (pool: pg.Pool, mirror: Mirror, accountId: st
         (SELECT json_build_object('count12Months', count(*)::int, 'total12Months', coalesce(sum(total), 0)::float8,
                                   'lastOrderAt', to_char(max(ordered_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'))
            FROM web_orders WHERE account_sfid = $1 AND ordered_at >= now() - interval '12 months') AS "webOrders"`,
-    values: [accountId]
+    values: [accountId, visible]
   })
   return rows[0] as AccountFacts
 }

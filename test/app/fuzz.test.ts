@@ -71,7 +71,8 @@ function mutate (rand: () => number, valid: Record<string, Json>): Json {
 
 const DOCUMENTED = new Set([200, 202, 400, 401, 403, 404, 409, 413, 415, 422, 429, 502, 503])
 const EXPECTED_SOQL = [
-  /^SELECT RecordId, HasReadAccess, HasEditAccess FROM UserRecordAccess WHERE UserId = '[A-Za-z0-9]{18}' AND RecordId = '[A-Za-z0-9]{18}'$/,
+  // accountInsights: the account and its opportunities and open cases, at most 200 a query.
+  /^SELECT RecordId, HasReadAccess, HasEditAccess FROM UserRecordAccess WHERE UserId = '[A-Za-z0-9]{18}' AND RecordId IN \('[A-Za-z0-9]{18}'(, '[A-Za-z0-9]{18}'){0,199}\)$/,
   // A rescore's plan: the accounts of its filter the caller may see.
   /^SELECT Id FROM Account( WHERE (Type|Industry) = '[A-Za-z ]+'( AND Industry = '[A-Za-z ]+')?( AND OwnerId = '[A-Za-z0-9]{18}')?| WHERE OwnerId = '[A-Za-z0-9]{18}')?$/,
   /^SELECT Id, Name, Pricebook2Id, Account\.BillingCountry, \(SELECT Id, PricebookEntryId, Product2Id, Quantity, UnitPrice, Product2\.Name, Product2\.Family FROM OpportunityLineItems ORDER BY Id\) FROM Opportunity WHERE Id = '[A-Za-z0-9]{18}'$/
@@ -142,7 +143,8 @@ t.test('10,000 hostile requests: no undocumented status, no injection, no leak, 
   t.equal(({} as Record<string, unknown>).polluted, undefined, 'no prototype pollution')
 
   const received = s.org.soqlLog.filter((e) => e.username !== 'integration@acme.local')
-  t.ok(received.length > 50, `${received.length} SOQL queries reached the org`)
+  // accountInsights asks the org only about accounts the mirror holds: random ids stop before the org.
+  t.ok(received.length > 30, `${received.length} SOQL queries reached the org`)
   const unexpected = received.filter((e) => !EXPECTED_SOQL.some((shape) => shape.test(e.soql)))
   t.same(unexpected.map((e) => e.soql), [], 'every SOQL has the intended shape with literal ids only')
   for (const e of received.slice(0, 200)) t.doesNotThrow(() => parseQuery(e.soql), 'parses as SOQL')
