@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto'
 import type { IncomingMessage } from 'node:http'
 import { Compile } from 'typebox/compile'
 import { InvalidContext } from '../errors.ts'
+import { normalizeId } from '@applink-actions/platform/ids'
 import { CLIENT_CONTEXT_HEADER, ClientContextSchema, type ClientContext } from '@applink-actions/platform/client-context'
 
 export { CLIENT_CONTEXT_HEADER, type ClientContext } from '@applink-actions/platform/client-context'
@@ -86,18 +87,29 @@ export function decodeClientContext (header: string | string[] | undefined): Cli
   throw contextFault(parsed)
 }
 
-/** apiVersion may come as "v62.0"; namespace as null, "null" or "". */
+/**
+ * The canonical 18-character form of a context's id. The same user or org given in 15 and 18
+ * characters must be one caller (idempotency keys, job and feedback owners are keyed by it), and an
+ * 18-character id whose suffix does not match its first 15 is no id at all.
+ */
+function canonicalId (id: string, name: string): string {
+  const canonical = normalizeId(id)
+  if (canonical === undefined) throw invalid(`has an invalid ${name}: not a Salesforce id`)
+  return canonical
+}
+
+/** apiVersion may come as "v62.0"; namespace as null, "null" or "". Ids come out in 18 characters. */
 export function callerFrom (context: ClientContext, requestId: string): Caller {
   const domainUrl = context.orgDomainUrl.startsWith('http') ? context.orgDomainUrl : `https://${context.orgDomainUrl}`
   const namespace = context.namespace === null || context.namespace === undefined || context.namespace === 'null' ? '' : context.namespace
   return {
     org: {
-      id: context.orgId,
+      id: canonicalId(context.orgId, 'orgId'),
       domainUrl: domainUrl.endsWith('/') ? domainUrl.replace(/\/+$/, '') : domainUrl,
       apiVersion: context.apiVersion.startsWith('v') ? context.apiVersion.slice(1) : context.apiVersion,
       namespace
     },
-    user: { id: context.userContext.userId, username: context.userContext.username },
+    user: { id: canonicalId(context.userContext.userId, 'userContext.userId'), username: context.userContext.username },
     requestId
   }
 }

@@ -11,6 +11,7 @@ import { createHash } from 'node:crypto'
 import { Agent, request } from 'undici'
 import { AppError, Unavailable } from '../errors.ts'
 import type { Caller } from './context.ts'
+import { normalizeId } from '@applink-actions/platform/ids'
 
 /** The context's token, org or user is not what the org says. */
 export class IdentityRefused extends AppError {
@@ -23,7 +24,6 @@ interface Confirmed { orgId: string, userId: string, until: number }
 const MAX_TOKENS = 10_000
 const USERINFO_PATH = '/services/oauth2/userinfo'
 const ID = /^[a-zA-Z0-9]{15}(?:[a-zA-Z0-9]{3})?$/
-const sameId = (a: string, b: string): boolean => a.slice(0, 15) === b.slice(0, 15)
 const dispatcher = new Agent({ headersTimeout: 0, bodyTimeout: 0 })
 
 /** The caller as the org knows the token: asked once per token, then remembered by its hash. */
@@ -41,7 +41,8 @@ export class IdentityCheck {
 
   /** Resolves when the org confirms that the token is the caller's, in the caller's org; throws otherwise. */
   async verify (caller: Caller, accessToken: string): Promise<void> {
-    const key = createHash('sha256').update(accessToken).digest('base64url')
+    // The host is part of the key: a token the org confirmed is trusted for that org's host only.
+    const key = createHash('sha256').update(`${caller.org.domainUrl} ${accessToken}`).digest('base64url')
     let confirmed = this.#confirmed.get(key)
     if (confirmed === undefined || confirmed.until <= Date.now()) {
       this.#confirmed.delete(key)
@@ -53,7 +54,8 @@ export class IdentityCheck {
       }
       confirmed = await asking
     }
-    if (!sameId(confirmed.orgId, caller.org.id) || !sameId(confirmed.userId, caller.user.id)) {
+    // The caller's ids are canonical (18 characters, checksum checked: callerFrom), the org's too.
+    if (normalizeId(confirmed.orgId) !== caller.org.id || normalizeId(confirmed.userId) !== caller.user.id) {
       throw new IdentityRefused('CONTEXT_MISMATCH', 'The caller context names another org or user than its access token belongs to')
     }
   }

@@ -27,7 +27,11 @@ export class OrgDomains {
     this.#origins = new Set(origins.filter((o) => !o.endsWith(':*')).map((o) => new URL(o).origin))
   }
 
-  /** Whether a normalised org URL (`https://host[:port]`, no path) is one of the listed hosts. */
+  /**
+   * Whether an org URL is one of the listed hosts, written as its origin (`https://host[:port]`):
+   * a path, query, fragment, stray whitespace or upper case is not an org's My Domain URL as AppLink
+   * sends it, and would make the token go to, or be checked at, another place than the one listed.
+   */
   allows (domainUrl: string): boolean {
     let allowed = this.#seen.get(domainUrl)
     if (allowed === undefined) {
@@ -45,9 +49,7 @@ export class OrgDomains {
 
   #check (domainUrl: string): boolean {
     const url = URL.parse(domainUrl)
-    if (url === null || url.username !== '' || url.password !== '' || (url.pathname !== '/' && url.pathname !== '')) {
-      return false
-    }
+    if (url === null || url.origin !== domainUrl) return false
     if (this.listsOrigin(url.origin)) return true
     return url.protocol === 'https:' && url.port === '' &&
       this.#suffixes.some((suffix) => url.hostname.endsWith(suffix) && url.hostname.length > suffix.length)

@@ -8,6 +8,7 @@ import { startStack } from '../stack.ts'
 import { TEST_ORG_ID, TEST_USER_ID, assertError, clientContext } from '../helper.ts'
 import { IdentityCheck } from '../../src/salesforce/identity.ts'
 import { callerFrom } from '../../src/salesforce/context.ts'
+import { to18 } from '@applink-actions/local-org'
 import type { ClientContext } from '@applink-actions/platform/client-context'
 
 type Rec = Record<string, unknown>
@@ -39,7 +40,9 @@ t.test('a forged caller context is refused before any write', async (t) => {
     for (const orgDomainUrl of [
       'http://[::1', 'https://', '%%%', 'javascript:alert(1)', 'https://acme.my.salesforce.com.evil.example',
       'https://evil.example/.my.salesforce.com', 'https://my.salesforce.com', 'http://acme.my.salesforce.com',
-      'https://user:pw@acme.my.salesforce.com', 'https://acme.my.salesforce.com:8443', 'http://127.0.0.2:1'
+      'https://user:pw@acme.my.salesforce.com', 'https://acme.my.salesforce.com:8443', 'http://127.0.0.2:1',
+      `${real.orgDomainUrl}?x=1`, `${real.orgDomainUrl}#x`, `${real.orgDomainUrl} `, `${real.orgDomainUrl}/ `,
+      real.orgDomainUrl.toUpperCase(), 'https://ACME.my.salesforce.com'
     ]) {
       const res = await feedback(forged({ orgDomainUrl }))
       t.equal(res.statusCode, 401, `${orgDomainUrl}: 401`)
@@ -61,7 +64,7 @@ t.test('a forged caller context is refused before any write', async (t) => {
   t.test('a real token with another user\'s or org\'s id: 401 CONTEXT_MISMATCH', async (t) => {
     const asAdmin = forged({ userContext: { userId: admin.id, username: admin.username } })
     assertError(t, await feedback(asAdmin), 401, 'CONTEXT_MISMATCH')
-    assertError(t, await feedback(forged({ orgId: '00D000000000001AAA' })), 401, 'CONTEXT_MISMATCH')
+    assertError(t, await feedback(forged({ orgId: to18('00D000000000001') })), 401, 'CONTEXT_MISMATCH')
     const quote = await s.app.inject({
       method: 'POST',
       url: '/actions/generateQuote',
@@ -77,6 +80,28 @@ t.test('a forged caller context is refused before any write', async (t) => {
     const res = await feedback(forged({}))
     t.equal(res.statusCode, 200, 'the context as AppLink sent it writes')
     t.equal(await feedbackRows(), rowsBefore + 1)
+  })
+
+  t.test('an 18-character id whose suffix does not match is no id; 15 or 18 characters are one caller', async (t) => {
+    const rep = s.org.user('rep1@acme.local')
+    const broken = forged({ userContext: { userId: `${rep.id.slice(0, 15)}ZZZ`, username: rep.username } })
+    assertError(t, await feedback(broken), 401, 'INVALID_CONTEXT')
+    const short = forged({
+      userContext: { userId: rep.id.slice(0, 15), username: rep.username }, orgId: real.orgId.slice(0, 15)
+    })
+    const who = await s.app.inject({ method: 'POST', url: '/actions/whoAmI', headers: { 'x-client-context': short }, payload: {} })
+    t.same([who.json().userId, who.json().orgId], [rep.id, real.orgId], 'the caller is known by the 18-character ids')
+    const logged = await feedback(short)
+    t.equal(logged.statusCode, 200, 'a 15-character context is the same caller')
+    const status = await s.call('getSyncStatus', { feedbackId: logged.json().feedbackId })
+    t.equal(status.statusCode, 200, 'and the 18-character context of the same user follows its feedback')
+  })
+
+  t.test('a token confirmed for the org\'s host is not trusted for another host', async (t) => {
+    t.equal((await feedback(forged({}))).statusCode, 200, 'confirmed at the org\'s own host')
+    const elsewhere = await feedback(forged({ orgDomainUrl: 'https://elsewhere.my.salesforce.com' }))
+    t.not(elsewhere.statusCode, 200, 'the same token naming another org host is asked about again')
+    t.equal(elsewhere.json().errorCode, 'ORG_UNAVAILABLE', 'there (unreachable here), not taken from the cache')
   })
 })
 

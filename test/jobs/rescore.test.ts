@@ -3,6 +3,7 @@ import { Value } from 'typebox/value'
 import { RescoreSummary } from '../../src/schemas/jobs.ts'
 import { BATCH_SIZE } from '../../src/jobs/rescore.ts'
 import { assertError } from '../helper.ts'
+import { to18 } from '@applink-actions/local-org'
 import {
   assertNoTokensKept, databaseText, financeAccounts, jobStatus, jobsApp, mirroredDatabase, orgUnderTest, settled,
   startRescore, until, type OrgUnderTest
@@ -212,7 +213,7 @@ t.test('only the user who started a job sees it', async (t) => {
   const otherOrg = await app.inject({
     method: 'POST',
     url: '/actions/getJobStatus',
-    headers: { 'x-client-context': Buffer.from(JSON.stringify({ ...ut.org.contextFor(REP, { orgDomainUrl: ut.url }), orgId: '00D000000000001AAA' })).toString('base64') },
+    headers: { 'x-client-context': Buffer.from(JSON.stringify({ ...ut.org.contextFor(REP, { orgDomainUrl: ut.url }), orgId: to18('00D000000000001') })).toString('base64') },
     payload: { jobId: accepted.body.jobId }
   })
   // The org says the token is not of that org: refused before any job is looked up.
