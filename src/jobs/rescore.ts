@@ -1,6 +1,6 @@
 import type pg from 'pg'
 import { soql } from '../salesforce/soql.ts'
-import { isValidId } from '@applink-actions/platform/ids'
+import { isValidId, normalizeId } from '@applink-actions/platform/ids'
 import { inTransaction } from '@applink-actions/platform/postgres'
 import type { OrgClient, SaveResult } from '../salesforce/org-client.ts'
 import { accessOf, visibleAccountIds } from '../salesforce/queries.ts'
@@ -264,8 +264,15 @@ async function announce (ctx: JobContext<RescorePayload>, org: OrgClient, end: R
  */
 export const rescoreAccountsJob: JobKind<RescorePayload, RescoreResultType> = {
   name: 'rescore-accounts',
-  // The same filter is the same work, whatever the callback: a repeat answers the running job.
-  sameWork: ({ filter }) => JSON.stringify(Object.entries(filter).sort(([a], [b]) => a.localeCompare(b))),
+  // The same filter (an owner in either id form) and the same callback, or none, is the same work:
+  // a repeat answers the running job. A start with another callback is another job, or its caller
+  // would never hear of the end.
+  sameWork: ({ filter, callbackUrl }) => JSON.stringify([
+    filter.segment ?? null,
+    filter.industry ?? null,
+    normalizeId(filter.ownerId) ?? filter.ownerId ?? null,
+    callbackUrl ?? null
+  ]),
   async run (ctx) {
     // A lost answer is settled by the next attempt's reconcile, never by sending the batch again.
     const org = ctx.session.orgClient({ retries: 0 })

@@ -3,7 +3,7 @@
 import t from 'tap'
 import pg from 'pg'
 import { assertError } from '../helper.ts'
-import { jobsApp, mirroredDatabase, orgUnderTest, startFlowRescore } from './fixtures.ts'
+import { jobsApp, mirroredDatabase, orgUnderTest, startFlowRescore, startRescore } from './fixtures.ts'
 import { INDUSTRIES } from '../../src/schemas/jobs.ts'
 
 const REP = 'rep1@acme.local'
@@ -48,4 +48,21 @@ t.test('100 starts in a burst: one job per filter and user, at most the org\'s c
   t.equal(again.body.jobId, same[0]?.body.jobId)
   const byAnother = await startFlowRescore(app, ut, REP2, { segment: 'Customer', industry: 'Technology' })
   t.equal(byAnother.statusCode, 429, 'another user\'s same filter is another job, and the org is at its cap')
+})
+
+t.test('the same work is the same filter, an owner in either id form, and the same callback', async (t) => {
+  const ut = await orgUnderTest(t)
+  const databaseUrl = await mirroredDatabase(t, ut.org)
+  const { app } = await jobsApp(t, databaseUrl, { WORKER_IN_WEB: 'false', JOB_MAX_ACTIVE_PER_ORG: '10' })
+  const owner = ut.org.user(REP).id
+  const byId = await startFlowRescore(app, ut, REP, { ownerId: owner })
+  const byShortId = await startFlowRescore(app, ut, REP, { ownerId: owner.slice(0, 15) })
+  t.equal(byShortId.body.jobId, byId.body.jobId, 'an owner in 15 or 18 characters is one filter')
+
+  const withCallback = await startRescore(app, ut, REP, { ownerId: owner }, 'a')
+  t.not(withCallback.body.jobId, byId.body.jobId, 'an Apex start with a callback is not answered with a job that has none')
+  const sameCallback = await startRescore(app, ut, REP, { ownerId: owner }, 'a')
+  t.equal(sameCallback.body.jobId, withCallback.body.jobId, 'the same callback is the same work')
+  const otherCallback = await startRescore(app, ut, REP, { ownerId: owner }, 'b')
+  t.not(otherCallback.body.jobId, withCallback.body.jobId, 'another callback is another job, or its caller never hears')
 })
