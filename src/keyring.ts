@@ -28,6 +28,10 @@ export function keyringFrom (config: KeySettings): Keyring {
     const [kid = '', encoded = ''] = entry.split(':')
     const key = Buffer.from(encoded, 'base64')
     if (key.length !== 32) throw new ConfigError(`JOB_ENCRYPTION_KEYS: key ${kid} is ${key.length} bytes, AES-256 needs 32`)
+    // A key of one repeated byte (all zeros, a placeholder) is no secret.
+    if (key.every((byte) => byte === key[0])) {
+      throw new ConfigError(`JOB_ENCRYPTION_KEYS: key ${kid} is one byte repeated; make one with openssl rand -base64 32`)
+    }
     if (keys.has(kid)) throw new ConfigError(`JOB_ENCRYPTION_KEYS: key id ${kid} appears twice`)
     keys.set(kid, key)
     current ??= { kid, key }

@@ -17,8 +17,11 @@ for (const [net, prefix] of [
   ['0.0.0.0', 8], ['10.0.0.0', 8], ['100.64.0.0', 10], ['127.0.0.0', 8], ['169.254.0.0', 16], ['172.16.0.0', 12],
   ['192.0.0.0', 24], ['192.168.0.0', 16], ['198.18.0.0', 15], ['224.0.0.0', 4], ['240.0.0.0', 4]
 ] as const) NOT_PUBLIC.addSubnet(net, prefix, 'ipv4')
+// IPv6: unspecified, loopback, IPv4-compatible, IPv4-translated, NAT64 (well-known and local), Teredo,
+// 6to4 (each embeds an IPv4 address that may be internal), unique and site-local, link-local, multicast.
 for (const [net, prefix] of [
-  ['::', 128], ['::1', 128], ['64:ff9b::', 96], ['fc00::', 7], ['fe80::', 10], ['ff00::', 8]
+  ['::', 128], ['::1', 128], ['::', 96], ['::ffff:0:0:0', 96], ['64:ff9b::', 96], ['64:ff9b:1::', 48],
+  ['2001::', 32], ['2002::', 16], ['fc00::', 7], ['fec0::', 10], ['fe80::', 10], ['ff00::', 8]
 ] as const) NOT_PUBLIC.addSubnet(net, prefix, 'ipv6')
 
 /** Whether an address is one a callback may reach (IPv4-mapped IPv6 is judged as its IPv4). */

@@ -158,6 +158,8 @@ export default fp(async (app) => {
   // pass over the text (no allocation) and refuses deep nesting before the parser spends time on it.
   const parseJson = app.getDefaultJsonParser('error', 'error')
   app.removeContentTypeParser('application/json')
+  // Every action takes JSON: a text/plain body (Fastify parses it by default) is 415, as any other type.
+  app.removeContentTypeParser('text/plain')
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
     const text = body as string // parseAs: 'string'
     if (nestedTooDeep(text)) {

@@ -83,6 +83,13 @@ t.test('validation errors → 400 naming the field', async (t) => {
   const huge = await app.inject({ method: 'POST', url: '/actions/echoInput', headers: { 'x-client-context': encodeContext(clientContext()), 'content-type': 'application/json' }, payload: JSON.stringify({ name: 'x'.repeat(2_000_000), count: 1 }) })
   assertError(t, huge, 413, 'REQUEST_TOO_LARGE')
 
+  for (const type of ['text/plain', 'text/plain; charset=utf-8', 'application/x-www-form-urlencoded']) {
+    const notJson = await app.inject({
+      method: 'POST', url: '/actions/echoInput', headers: { 'x-client-context': encodeContext(clientContext()), 'content-type': type }, payload: '{"name":"ok","count":1}'
+    })
+    assertError(t, notJson, 415, 'UNSUPPORTED_MEDIA_TYPE')
+  }
+
   const notFound = await app.inject({ method: 'POST', url: '/actions/nope', payload: {} })
   assertError(t, notFound, 404, 'NOT_FOUND')
 })

@@ -69,7 +69,8 @@ t.test('a redirect from the callback URL is not followed, and its target is neve
 
 t.test('loopback, private and link-local addresses are refused, after DNS resolution too', async (t) => {
   for (const address of ['127.0.0.1', '10.1.2.3', '172.16.0.1', '192.168.1.1', '169.254.169.254', '100.64.0.1',
-    '0.0.0.0', '::1', 'fe80::1', 'fd00::1', '::ffff:127.0.0.1', '::ffff:169.254.169.254']) {
+    '0.0.0.0', '::1', 'fe80::1', 'fd00::1', '::ffff:127.0.0.1', '::ffff:169.254.169.254', '::127.0.0.1',
+    '::ffff:0:127.0.0.1', '2002:7f00:1::', '64:ff9b:1::7f00:1', '64:ff9b::7f00:1', '2001::1', 'fec0::1']) {
     t.notOk(isPublicAddress(address), `${address} is not public`)
   }
   for (const address of ['8.8.8.8', '13.107.6.152', '2606:4700::1111']) t.ok(isPublicAddress(address), `${address} is public`)

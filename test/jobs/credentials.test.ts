@@ -12,7 +12,7 @@ const credentials: JobCredentials = {
 }
 const key = () => randomBytes(32).toString('base64')
 const keysFor = (value: string) => keyringFrom({ JOB_ENCRYPTION_KEYS: value })
-const KEYS = `k1:${Buffer.alloc(32, 1).toString('base64')}`
+const KEYS = `k1:${randomBytes(32).toString('base64')}`
 
 t.test('sealed credentials open with the key and job they were sealed for, and show no token', async (t) => {
   const keyring = keysFor(`k1:${key()}`)
@@ -65,6 +65,7 @@ t.test('under an AppLink authorization no session is sealed, so no key is needed
 t.test('keys are checked with the config', async (t) => {
   t.throws(() => keysFor(`k1:${randomBytes(16).toString('base64')}`), { message: /16 bytes, AES-256 needs 32/ })
   t.throws(() => keysFor(`k1:${key()},k1:${key()}`), { message: /appears twice/ })
+  t.throws(() => keysFor(`k1:${Buffer.alloc(32).toString('base64')}`), { message: /one byte repeated/ }, 'a placeholder key of zeros')
   t.throws(() => loadConfig({ JOB_ENCRYPTION_KEYS: 'no key here' }), { message: /JOB_ENCRYPTION_KEYS/ }, 'the format is checked with the config')
   t.throws(
     () => loadConfig({ JOB_ENCRYPTION_KEYS: KEYS, IDEMPOTENCY_RETENTION_MS: '500', IDEMPOTENCY_LEASE_MS: '1000' }),
