@@ -158,6 +158,10 @@ export function verdictFor (err: unknown, mode: JobAccessMode = 'caller-session'
     if (!err.transient) return { status: 'deadletter', output: { errorCode: err.errorCode, message: err.message }, counts: true }
     return { status: 'failed', output: { errorCode: err.errorCode, message: err.message }, counts: true }
   }
+  // A refusal of the job's own input or org (400, 403, 404, 422) is the same on every try; outages are not.
+  if (err instanceof AppError && err.statusCode < 500 && err.statusCode !== 408 && err.statusCode !== 429) {
+    return { status: 'deadletter', output: { errorCode: err.errorCode, message: err.message }, counts: true }
+  }
   if (err instanceof AppError) return { status: 'failed', output: { errorCode: err.errorCode, message: err.message }, counts: true }
   // Unknown errors (database, network) are retried; their text may carry internals, so it stays in the log.
   return { status: 'failed', output: { errorCode: 'JOB_ERROR', message: 'The job failed unexpectedly; see the service log for its id' }, counts: true }

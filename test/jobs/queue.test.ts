@@ -2,7 +2,8 @@ import t from 'tap'
 import { verdictFor, JobInterrupted } from '../../src/jobs/queue.ts'
 import { CredentialsError } from '../../src/jobs/credentials.ts'
 import { SalesforceApiError } from '../../src/salesforce/errors.ts'
-import { Unavailable } from '../../src/errors.ts'
+import { InvalidRequest, Unavailable } from '../../src/errors.ts'
+import { OrgNotMirrored } from '../../src/postgres/org-mirrors.ts'
 import { AuthorizationError } from '../../src/salesforce/authorization.ts'
 import { JobMustWait } from '../../src/jobs/session.ts'
 import { loadConfig } from '../../src/config.ts'
@@ -19,6 +20,10 @@ t.test('transient Salesforce failures are retried, the rest fail at once with th
   t.match(verdictFor(sf(401, 'INVALID_SESSION_ID')), { status: 'deadletter', output: { errorCode: 'INVALID_SESSION_ID', message: /expired/ } })
   t.match(verdictFor(sf(400, 'INVALID_FIELD')), { status: 'deadletter', output: { errorCode: 'INVALID_FIELD' } }, 'a refusal that a retry cannot fix')
   t.match(verdictFor(new CredentialsError('bad')), { status: 'deadletter', output: { errorCode: 'CREDENTIALS_UNREADABLE' } })
+  t.match(verdictFor(new InvalidRequest('not a valid Salesforce id', ['ownerId'])),
+    { status: 'deadletter', output: { errorCode: 'INVALID_REQUEST' } }, 'a refusal of the job\'s own input is not retried')
+  t.match(verdictFor(new OrgNotMirrored('00DLo0000000001AAA')),
+    { status: 'deadletter', output: { errorCode: 'ORG_NOT_MIRRORED' } }, 'nor an org without a mirror')
   t.match(verdictFor(new JobInterrupted()), { status: 'failed', counts: false, retryAfterSeconds: 0 }, 'a shutdown does not count and retries at once')
   const unknown = verdictFor(new Error('connect ECONNREFUSED 10.0.0.1:5432 password=hunter2'))
   t.match(unknown, { status: 'failed', output: { errorCode: 'JOB_ERROR' } })
