@@ -2,16 +2,18 @@ import t from 'tap'
 import { existsSync, readdirSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
+import { randomBytes } from 'node:crypto'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { chromium } from 'playwright-core'
 import bundledChromium from '@sparticuz/chromium'
 import { assertError, buildApp, clientContext, encodeContext, TEST_ORG_ID, TEST_USER_ID } from '../helper.ts'
 import { startStack } from '../stack.ts'
+import { to18 } from '@applink-actions/local-org'
 import { actions } from '../../src/actions/index.ts'
 
 const SYSTEM_CHROMIUM = '/usr/bin/chromium'
-const PRODUCTION_KEY = `k1:${Buffer.alloc(32, 7).toString('base64')}`
+const PRODUCTION_KEY = `k1:${randomBytes(32).toString('base64')}`
 // The README's picture is refreshed on request only, so a test run leaves the tree clean.
 const SWAGGER_UI_STATIC = fileURLToPath(new URL('../../node_modules/@fastify/swagger-ui/static', import.meta.url))
 const README_SCREENSHOT = new URL('../../docs/api-reference.png', import.meta.url).pathname
@@ -94,9 +96,10 @@ t.test('"try it" goes through /docs/try: the action runs as the preset user, eac
   t.equal((await tryIt('noSuchAction', '{}')).statusCode, 404, 'only action routes are reached')
   t.equal((await tryIt('..%2Fhealthcheck', '{}')).statusCode, 400, 'and nothing outside /actions')
 
-  const own = clientContext({ userContext: { userId: '0055g00000ZzzzzAAA', username: 'me@acme.example' } })
+  const ownId = to18('0055g00000Zzzzz')
+  const own = clientContext({ userContext: { userId: ownId, username: 'me@acme.example' } })
   const pasted = await tryIt('whoAmI', '{}', { 'x-client-context': encodeContext(own) })
-  t.match(pasted.json(), { userId: '0055g00000ZzzzzAAA' }, 'a context pasted into the page is used instead')
+  t.match(pasted.json(), { userId: ownId }, 'a context pasted into the page is used instead')
 })
 
 t.test('without DOCS_CLIENT_CONTEXT "try it" answers what the action answers a caller with no context', async (t) => {
