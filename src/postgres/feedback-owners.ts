@@ -1,6 +1,6 @@
 import type { OrgScope } from './org-scope.ts'
 
-/** Records who (a user of the scope's org) wrote a feedback row. */
+/** Records who (a user of the scope's org) wrote a feedback row of the org's mirror. */
 export async function recordFeedbackOwner (db: OrgScope, feedbackId: number, userId: string): Promise<void> {
   await db.query('INSERT INTO feedback_owners (feedback_id, org_id, user_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING',
     [feedbackId, db.orgId, userId])

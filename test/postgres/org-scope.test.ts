@@ -62,6 +62,9 @@ t.test('as a non-superuser owner, a query without the org filter sees only the o
   await t.rejects(orgScope(pool, ORG_B).query(
     'INSERT INTO web_orders (org_id, account_sfid, ordered_at, total) VALUES ($1, $2, now(), 1)', [ORG_A, '001000000000001AAA']),
   /row-level security/, 'org B cannot write a row of org A')
+  const sameId = await orgScope(pool, ORG_B).query(
+    "INSERT INTO feedback_owners (feedback_id, org_id, user_id) VALUES (1, $1, '005000000000002AAA')", [ORG_B])
+  t.equal(sameId.rowCount, 1, 'B records its own feedback row 1 (ids come from each org\'s mirror): keys lead with the org')
   const changed = await orgScope(pool, ORG_B).query('UPDATE warehouse_stock SET quantity_on_hand = 0')
   t.equal(changed.rowCount, 0, 'nor change one')
   await t.rejects(pool.query("INSERT INTO warehouses (code, name, country, lead_time_days) VALUES ('X', 'X', 'X', 1)"),

@@ -55,6 +55,8 @@ ALTER TABLE warehouse_stock DROP CONSTRAINT warehouse_stock_warehouse_code_fkey,
   DROP CONSTRAINT warehouse_stock_pkey, ADD PRIMARY KEY (org_id, product_code, warehouse_code);
 ALTER TABLE warehouses DROP CONSTRAINT warehouses_pkey, ADD PRIMARY KEY (org_id, code);
 ALTER TABLE warehouse_stock ADD FOREIGN KEY (org_id, warehouse_code) REFERENCES warehouses (org_id, code);
+-- Feedback ids come from each org's own mirror table, so two orgs can hold the same one.
+ALTER TABLE feedback_owners DROP CONSTRAINT feedback_owners_pkey, ADD PRIMARY KEY (org_id, feedback_id);
 DROP INDEX web_orders_account;
 CREATE INDEX web_orders_account ON web_orders (org_id, account_sfid, ordered_at DESC);
 
@@ -66,8 +68,9 @@ CREATE INDEX web_orders_account ON web_orders (org_id, account_sfid, ordered_at 
 -- The periodic purge of job data (housekeeping.ts) reads and deletes expired rows of every org in a
 -- transaction that sets `app.housekeeping`; it can insert or change none. "Referential integrity
 -- checks, such as unique or primary key constraints and foreign key references, always bypass row
--- security" (same page). idempotency_records keeps its org in its key and has no policy: its writer
--- batches the claims of several orgs into one statement (idempotency.ts).
+-- security" (same page): hence keys that lead with the org. idempotency_records keeps its org in
+-- its key and has no policy: its writer batches several orgs' claims into one statement
+-- (idempotency.ts).
 DO $$
 DECLARE t text;
 BEGIN
