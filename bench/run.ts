@@ -18,6 +18,7 @@ import { renderMarkdown, renderSvg, type DynoResults, type Results } from './rep
 import { frameworkInProcesses, quoteVsSample } from './dyno.ts'
 import { engineCpuPerAnswer, orgCpuPerAnswer, sampleQuery } from './org-cpu.ts'
 import { opportunityWithLines as opportunityQuery } from '../src/salesforce/queries.ts'
+import { orgScope } from '../src/postgres/org-scope.ts'
 
 /** Seconds of load per side of a comparison, split into alternating rounds. */
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 9)
@@ -109,7 +110,8 @@ async function mirrorReads (s: BenchStack): Promise<Results['mirror']> {
   const codes = items.map((i) => i.productCode)
   const mirror = createMirror(s.db.pool, 'salesforce')
   // The statements the action runs, as it runs them (two at once), with the same pool size.
-  const direct = () => Promise.all([productAvailability(s.db.pool, mirror, codes), mirror.freshness('product2')])
+  const appData = orgScope(s.db.pool, s.org.orgId)
+  const direct = () => Promise.all([productAvailability(appData, mirror, codes), mirror.freshness('product2')])
   const request = { url: `${s.url}${actionPath('checkAvailability')}`, method: 'POST' as const, headers: jsonHeaders(s.org.mintContext(REP)), body: JSON.stringify({ items }), connections: CONNECTIONS }
   const { baseline, subject, ratio } = await compare(
     (seconds) => loop(direct, { concurrency: CONNECTIONS, durationMs: seconds * 1000 }),

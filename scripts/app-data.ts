@@ -1,6 +1,8 @@
 import type pg from 'pg'
 import { createHash } from 'node:crypto'
-import { inTransaction } from '@applink-actions/platform/postgres'
+import { normalizeId } from '@applink-actions/platform/ids'
+import { quoteIdent } from '@applink-actions/platform/postgres'
+import { withOrg } from '../src/postgres/org-scope.ts'
 
 /** A number in [0, 1) fixed by the text: the same product always gets the same stock. */
 const unit = (text: string): number => createHash('sha256').update(text).digest().readUInt32BE(0) / 2 ** 32
@@ -11,20 +13,43 @@ const WAREHOUSES = [
   { code: 'SIN', name: 'Singapore', country: 'Singapore', leadTimeDays: 4 }
 ]
 
+/** The pricing rules an org starts with (generateQuote): a business edits them per org. */
+const PRICING = `
+  INSERT INTO pricing_volume_tiers (product_family, min_quantity, discount_percent) VALUES
+    ('Hardware', 10, 5), ('Hardware', 50, 10), ('Hardware', 100, 15),
+    ('Software', 25, 8), ('Software', 100, 12),
+    ('Services', 40, 5)
+  ON CONFLICT DO NOTHING;
+  INSERT INTO pricing_region_discounts (billing_country, discount_percent) VALUES
+    ('germany', 3), ('france', 3), ('india', 7), ('brazil', 6), ('japan', 2)
+  ON CONFLICT DO NOTHING;
+  INSERT INTO pricing_settings (max_total_discount_percent) VALUES (20) ON CONFLICT DO NOTHING`
+
+export interface SeedOptions {
+  /** The org the data belongs to; by default the org Connect recorded in `schema`'s `_hcmeta`. */
+  orgId?: string
+  today?: Date
+}
+
 /**
- * Fills the app-owned tables that Salesforce does not hold, for local development and tests:
- * warehouses, stock for every product in the mirror, and web orders for some accounts.
- * Deterministic, and a no-op when warehouses already exist.
+ * Fills one org's app-owned tables that Salesforce does not hold, for local development and tests:
+ * pricing rules, warehouses, stock for every product in the org's mirror (`schema`), and web orders
+ * for some accounts. Deterministic, and a no-op when the org has warehouses already. The rows take
+ * the org of the transaction (withOrg), so the same code seeds any org.
  */
-export async function seedAppData (pool: pg.Pool, schema: string, today = new Date()): Promise<void> {
-  await inTransaction(pool, async (client) => {
-    await client.query('LOCK TABLE warehouses IN EXCLUSIVE MODE')
+export async function seedAppData (pool: pg.Pool, schema: string, options: SeedOptions = {}): Promise<void> {
+  const today = options.today ?? new Date()
+  const orgId = options.orgId ?? await mirroredOrg(pool, schema)
+  await withOrg(pool, orgId, async (client) => {
+    // One seed per org at a time; other orgs' seeds go on.
+    await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`applink-actions:seed:${orgId}`])
     const { rowCount } = await client.query('SELECT 1 FROM warehouses LIMIT 1')
     if (rowCount !== 0) return
+    await client.query(PRICING)
     for (const w of WAREHOUSES) {
       await client.query('INSERT INTO warehouses (code, name, country, lead_time_days) VALUES ($1, $2, $3, $4)', [w.code, w.name, w.country, w.leadTimeDays])
     }
-    const products = await client.query<{ productcode: string }>(`SELECT DISTINCT productcode FROM "${schema}".product2 WHERE productcode IS NOT NULL`)
+    const products = await client.query<{ productcode: string }>(`SELECT DISTINCT productcode FROM ${quoteIdent(schema)}.product2 WHERE productcode IS NOT NULL`)
     for (const { productcode: code } of products.rows) {
       for (const w of WAREHOUSES) {
         const r = unit(`${code}/${w.code}`)
@@ -38,7 +63,7 @@ export async function seedAppData (pool: pg.Pool, schema: string, today = new Da
            VALUES ($1, $2, $3, $4, $5, $6)`, [w.code, code, onHand, Math.floor(onHand * r * 0.2), restock, restock === null ? null : 200])
       }
     }
-    const accounts = await client.query<{ sfid: string }>(`SELECT sfid FROM "${schema}".account WHERE isdeleted IS NOT TRUE ORDER BY sfid LIMIT 5000`)
+    const accounts = await client.query<{ sfid: string }>(`SELECT sfid FROM ${quoteIdent(schema)}.account WHERE isdeleted IS NOT TRUE ORDER BY sfid LIMIT 5000`)
     for (const { sfid } of accounts.rows) {
       const r = unit(sfid)
       for (let i = 0; i < Math.floor(r * 4); i++) {
@@ -48,4 +73,12 @@ export async function seedAppData (pool: pg.Pool, schema: string, today = new Da
       }
     }
   })
+}
+
+/** The 18-character id of the org whose mirror `schema` holds. */
+async function mirroredOrg (pool: pg.Pool, schema: string): Promise<string> {
+  const { rows } = await pool.query<{ org_id: string | null }>(`SELECT org_id FROM ${quoteIdent(schema)}._hcmeta LIMIT 1`)
+  const orgId = normalizeId(rows[0]?.org_id)
+  if (orgId === undefined) throw new Error(`schema ${schema} records no org in _hcmeta: pass the org id to seed`)
+  return orgId
 }

@@ -17,9 +17,9 @@ export default defineAction({
   request: CheckAvailabilityRequest,
   response: CheckAvailabilityResponse,
   sfdc: agentAction,
-  handler: async (input, { app, mirror }) => {
+  handler: async (input, { appData, mirror }) => {
     const codes = input.items.map((i) => i.productCode)
-    const [rows, asOf] = await Promise.all([productAvailability(app.pg, mirror, codes), mirror.dataAsOf('product2')])
+    const [rows, asOf] = await Promise.all([productAvailability(appData, mirror, codes), mirror.dataAsOf('product2')])
     const today = new Date()
     const items = input.items.map((item, i) => {
       const row = rows[i]

@@ -3,6 +3,7 @@ import type { Static, TObject, TSchema } from 'typebox'
 import type { Caller } from '../salesforce/context.ts'
 import type { OrgClient } from '../salesforce/org-client.ts'
 import type { Mirror } from '../postgres/mirror.ts'
+import type { OrgScope } from '../postgres/org-scope.ts'
 
 /** What a handler gets besides its validated input. */
 export interface ActionContext {
@@ -14,7 +15,12 @@ export interface ActionContext {
    * has none, so actions that never touch it keep working for such an org.
    */
   readonly mirror: Mirror
-  /** The app, for its services: `pg`, `config`, … */
+  /**
+   * The app's own tables (pricing, stock, web orders, feedback owners), as the caller's org: every
+   * statement runs in a transaction that row-level security limits to that org's rows.
+   */
+  readonly appData: OrgScope
+  /** The app, for its services: `config`, jobs, … (app tables through `appData`, not `app.pg`). */
   app: FastifyInstance
   log: FastifyBaseLogger
 }

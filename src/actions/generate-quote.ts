@@ -81,7 +81,7 @@ export default defineAction({
   request: GenerateQuoteRequest,
   response: GenerateQuoteResponse,
   sfdc: agentAction,
-  handler: async (input, { caller, org, app }) => {
+  handler: async (input, { caller, org, app, appData }) => {
     const opportunityId = toId18(input.opportunityId, 'opportunityId')
     return await idempotent({ caller, app }, 'generateQuote', input, async (claim) => {
       // An earlier attempt sent the graph and never learnt its outcome: the org knows.
@@ -91,7 +91,7 @@ export default defineAction({
       }
       const [opportunity, rules] = await Promise.all([
         opportunityWithLines(org, opportunityId),
-        loadPricingRules(app.pg)
+        loadPricingRules(appData)
       ])
       if (opportunity === undefined) {
         throw new NotFound(`Opportunity ${input.opportunityId} does not exist or you do not have access to it`, ['opportunityId'])

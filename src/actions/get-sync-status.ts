@@ -14,9 +14,9 @@ export default defineAction({
   request: GetSyncStatusRequest,
   response: GetSyncStatusResponse,
   sfdc: agentAction,
-  handler: async (input, { caller, app, mirror }) => {
+  handler: async (input, { caller, appData, mirror }) => {
     const notFound = new NotFound(`No feedback of yours has the id ${input.feedbackId}`, ['feedbackId'])
-    if (!await ownsFeedback(app.pg, input.feedbackId, { orgId: caller.org.id, userId: caller.user.id })) throw notFound
+    if (!await ownsFeedback(appData, input.feedbackId, caller.user.id)) throw notFound
     const status = await mirror.syncStatus('product_feedback__c', input.feedbackId)
     if (status === undefined) throw notFound
     return {

@@ -20,7 +20,7 @@ export default defineAction({
   request: LogProductFeedbackRequest,
   response: LogProductFeedbackResponse,
   sfdc: agentAction,
-  handler: async (input, { caller, app, mirror }) => {
+  handler: async (input, { caller, app, appData, mirror }) => {
     return await idempotent({ caller, app }, 'logProductFeedback', input, async (claim) => {
       const product = await mirror.findOne('product2', { external_id__c: input.productCode })
       if (product === undefined) throw new NotFound(`No product has the code ${input.productCode}`, ['productCode'])
@@ -40,7 +40,7 @@ export default defineAction({
         if (earlier === undefined) throw err
         return earlier
       })
-      await recordFeedbackOwner(app.pg, row.id, { orgId: caller.org.id, userId: caller.user.id })
+      await recordFeedbackOwner(appData, row.id, caller.user.id)
       return { feedbackId: row.id, externalId, syncStatus: 'PENDING' as const }
     })
   }

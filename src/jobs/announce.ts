@@ -1,4 +1,4 @@
-import type pg from 'pg'
+import type { OrgScope } from '../postgres/org-scope.ts'
 import type { FastifyBaseLogger } from 'fastify'
 import { SalesforceApiError } from '../salesforce/errors.ts'
 import { OrgUnreachable, answerLost, type OrgClient } from '../salesforce/org-client.ts'
@@ -22,13 +22,13 @@ export type AnnounceState = 'published' | 'refused' | 'unknown'
  *   session) is recorded and logged: the job's own work is done and stays done.
  */
 export async function announceOnce (
-  pool: pg.Pool, jobId: string, org: OrgClient, eventType: string, fields: PlatformEventFields, log: FastifyBaseLogger
+  db: OrgScope, jobId: string, org: OrgClient, eventType: string, fields: PlatformEventFields, log: FastifyBaseLogger
 ): Promise<AnnounceState> {
-  const claimed = await pool.query(
+  const claimed = await db.query(
     `INSERT INTO job_events (job_id, event_type, state) VALUES ($1, $2, 'sending')
      ON CONFLICT (job_id) DO NOTHING`, [jobId, eventType])
   if (claimed.rowCount !== 1) {
-    const { rows } = await pool.query<{ state: 'sending' | 'published' | 'refused' }>(
+    const { rows } = await db.query<{ state: 'sending' | 'published' | 'refused' }>(
       'SELECT state FROM job_events WHERE job_id = $1', [jobId])
     const state = rows[0]?.state
     return state === 'published' || state === 'refused' ? state : 'unknown'
@@ -39,7 +39,7 @@ export async function announceOnce (
   } catch (err) {
     const notNow = err instanceof SalesforceApiError && (err.transient || err.errorCode === 'REQUEST_LIMIT_EXCEEDED')
     if (notNow || (err instanceof OrgUnreachable && !answerLost(err))) {
-      await pool.query("DELETE FROM job_events WHERE job_id = $1 AND state = 'sending'", [jobId])
+      await db.query("DELETE FROM job_events WHERE job_id = $1 AND state = 'sending'", [jobId])
       throw err
     }
     if (!(err instanceof SalesforceApiError)) {
@@ -47,12 +47,12 @@ export async function announceOnce (
       log.warn({ eventType, errorCode }, 'no answer to the platform event publish; it is not sent again')
       return 'unknown'
     }
-    await pool.query("UPDATE job_events SET state = 'refused', error_code = $2, updated_at = now() WHERE job_id = $1",
+    await db.query("UPDATE job_events SET state = 'refused', error_code = $2, updated_at = now() WHERE job_id = $1",
       [jobId, err.errorCode])
     log.warn({ eventType, errorCode: err.errorCode, message: err.message }, 'Salesforce refused the platform event')
     return 'refused'
   }
-  await pool.query(
+  await db.query(
     "UPDATE job_events SET state = 'published', event_id = $2, event_uuid = $3, updated_at = now() WHERE job_id = $1",
     [jobId, published.id, published.eventUuid ?? null])
   log.info({ eventType, eventUuid: published.eventUuid }, 'platform event published')

@@ -1,4 +1,4 @@
-import type pg from 'pg'
+import type { OrgScope } from '../postgres/org-scope.ts'
 import type { FastifyBaseLogger } from 'fastify'
 import { BulkIngest, sdkBulkApi, toCsv, type IngestInfo } from '../salesforce/bulk.ts'
 import { SalesforceApiError } from '../salesforce/errors.ts'
@@ -9,7 +9,8 @@ import { JobInterrupted, throwIfInterrupted, type JobContext } from './queue.ts'
 type BulkState = 'creating' | 'created' | 'uploaded' | 'closed' | 'done'
 
 export interface BulkWriteContext {
-  pool: pg.Pool
+  /** The job's org's app tables. */
+  db: OrgScope
   /** The rescore job's id. */
   jobId: string
   bulk: BulkIngest
@@ -30,15 +31,15 @@ const NO_RESULT = { errorCode: 'UNKNOWN_EXCEPTION', message: 'Salesforce returne
 
 interface Saved { state: BulkState, ingestJobId: string | null }
 
-async function loadState (pool: pg.Pool, jobId: string): Promise<Saved | undefined> {
-  const { rows } = await pool.query<{ state: BulkState, ingest_job_id: string | null }>(
+async function loadState (db: OrgScope, jobId: string): Promise<Saved | undefined> {
+  const { rows } = await db.query<{ state: BulkState, ingest_job_id: string | null }>(
     'SELECT state, ingest_job_id FROM rescore_bulk_jobs WHERE job_id = $1', [jobId])
   const row = rows[0]
   return row === undefined ? undefined : { state: row.state, ingestJobId: row.ingest_job_id }
 }
 
-async function saveState (pool: pg.Pool, jobId: string, state: BulkState, ingestJobId: string | null): Promise<void> {
-  await pool.query(`INSERT INTO rescore_bulk_jobs (job_id, state, ingest_job_id) VALUES ($1, $2, $3)
+async function saveState (db: OrgScope, jobId: string, state: BulkState, ingestJobId: string | null): Promise<void> {
+  await db.query(`INSERT INTO rescore_bulk_jobs (job_id, state, ingest_job_id) VALUES ($1, $2, $3)
     ON CONFLICT (job_id) DO UPDATE
     SET state = excluded.state, ingest_job_id = excluded.ingest_job_id, updated_at = now()`,
   [jobId, state, ingestJobId])
@@ -60,7 +61,7 @@ export interface ScoreBatch {
  * run-as user's token between calls is tested; the Bulk path has not been tried under one.
  */
 export async function usesBulk (ctx: JobContext<object>, batches: ScoreBatch[]): Promise<boolean> {
-  if ((await loadState(ctx.pool, ctx.id)) !== undefined) return true
+  if ((await loadState(ctx.appData, ctx.id)) !== undefined) return true
   if (ctx.session.mode === 'authorization' && ctx.session.caller !== undefined) return false
   const total = batches.reduce((n, b) => n + b.records.length, 0)
   return total > ctx.config.RESCORE_BULK_THRESHOLD && batches.every((b) => b.state === 'pending')
@@ -78,7 +79,7 @@ export async function writeInBulk<B extends ScoreBatch> (
   if (pending.length === 0) return
   const before = total - pending.reduce((n, b) => n + b.records.length, 0)
   const outcome = await writeScoresInBulk({
-    pool: ctx.pool,
+    db: ctx.appData,
     jobId: ctx.id,
     bulk: new BulkIngest(org, sdkBulkApi(ctx.credentials)),
     signal: ctx.signal,
@@ -102,7 +103,7 @@ export async function writeInBulk<B extends ScoreBatch> (
     batch.state = 'done'
     await save(batch)
   }
-  await ctx.pool.query('UPDATE rescore_bulk_jobs SET state = \'done\', updated_at = now() WHERE job_id = $1', [ctx.id])
+  await ctx.appData.query('UPDATE rescore_bulk_jobs SET state = \'done\', updated_at = now() WHERE job_id = $1', [ctx.id])
 }
 
 /**
@@ -116,9 +117,9 @@ export async function writeInBulk<B extends ScoreBatch> (
 export async function writeScoresInBulk (
   ctx: BulkWriteContext, records: AccountScore[], scoredAt: Date
 ): Promise<BulkOutcome> {
-  const { pool, jobId, bulk, log } = ctx
+  const { db, jobId, bulk, log } = ctx
   throwIfInterrupted(ctx.signal)
-  let saved = await loadState(pool, jobId)
+  let saved = await loadState(db, jobId)
   let ingestJobId = saved?.ingestJobId ?? null
   if (saved?.state === 'created' && ingestJobId !== null) {
     const info = await bulk.info(ingestJobId)
@@ -128,20 +129,20 @@ export async function writeScoresInBulk (
   }
   const fresh = saved === undefined || saved.state === 'creating'
   if (fresh) {
-    await saveState(pool, jobId, 'creating', null)
+    await saveState(db, jobId, 'creating', null)
     ingestJobId = await bulk.create('Account', 'update')
-    await saveState(pool, jobId, 'created', ingestJobId)
+    await saveState(db, jobId, 'created', ingestJobId)
     const at = scoredAt.toISOString()
     const rows = records.map((r) => [r.id, r.score, at])
     await bulk.upload(ingestJobId, toCsv(['Id', 'Health_Score__c', 'Health_Scored_At__c'], rows))
-    await saveState(pool, jobId, 'uploaded', ingestJobId)
+    await saveState(db, jobId, 'uploaded', ingestJobId)
     saved = { state: 'uploaded', ingestJobId }
   }
   if (saved === undefined || ingestJobId === null) throw new Error('a bulk rescore run lost its ingest job id')
   if (saved.state === 'uploaded') {
     // After a restart the close may already have reached Salesforce: only an Open job is closed.
     if (fresh || (await bulk.info(ingestJobId)).state === 'Open') await bulk.uploadComplete(ingestJobId)
-    await saveState(pool, jobId, 'closed', ingestJobId)
+    await saveState(db, jobId, 'closed', ingestJobId)
   }
   log.info({ ingestJobId, records: records.length }, 'bulk ingest job processing')
   let info: IngestInfo

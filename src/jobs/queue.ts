@@ -3,10 +3,12 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import type pg from 'pg'
 import type { FastifyBaseLogger } from 'fastify'
 import { inTransaction } from '@applink-actions/platform/postgres'
+import { normalizeId } from '@applink-actions/platform/ids'
 import { PgBoss, type JobResult, type JobWithMetadata } from 'pg-boss'
 import type { Config } from '../config.ts'
 import type { Mirror } from '../postgres/mirror.ts'
 import { OrgNotMirrored, type OrgMirrors } from '../postgres/org-mirrors.ts'
+import { orgScope, UNASSIGNED_ORG, type OrgScope } from '../postgres/org-scope.ts'
 import { AppError } from '../errors.ts'
 import { SalesforceApiError } from '../salesforce/errors.ts'
 import { ApiLimits } from '../salesforce/api-limits.ts'
@@ -29,7 +31,10 @@ export interface JobContext<P> {
   /** Aborted when the process shuts down: stop at the next safe point (`throwIfInterrupted`). */
   signal: AbortSignal
   log: FastifyBaseLogger
+  /** For the mirror's tables; the job's own tables go through `appData`. */
   pool: pg.Pool
+  /** The app tables as the job's org (its caller's, or a scheduled run's authorization's). */
+  appData: OrgScope
   config: Config
   progress: (done: number, total: number) => Promise<void>
   /** The mirror of the job's org (its caller's, or a scheduled run's authorization's); OrgNotMirrored without one. */
@@ -329,7 +334,9 @@ export class JobQueue {
       const owned = orgId !== undefined && userId !== undefined &&
         sameId(orgId, owner.orgId) && sameId(userId, owner.userId)
       if (!owned) return null
-      const { rows } = await this.#opts.pool.query<{ done: number, total: number }>('SELECT done, total FROM job_progress WHERE job_id = $1', [jobId])
+      const db = orgScope(this.#opts.pool, jobOrg(job.data) ?? UNASSIGNED_ORG)
+      const { rows } = await db.query<{ done: number, total: number }>(
+        'SELECT done, total FROM job_progress WHERE org_id = $2 AND job_id = $1', [jobId, db.orgId])
       const output = job.output as (FailureOutput & Record<string, unknown>) | null
       const state = STATES[job.state]
       return {
@@ -375,6 +382,7 @@ export class JobQueue {
       log.info({ attempt, access: mode }, 'job started')
       const session = await this.#sessionFor(job, log)
       mode = session.mode
+      const appData = orgScope(pool, jobOrg(job.data) ?? normalizeId(session.credentials.orgId) ?? UNASSIGNED_ORG)
       ctx = {
         id: job.id,
         payload: job.data.payload,
@@ -384,8 +392,9 @@ export class JobQueue {
         signal: AbortSignal.any([this.#shutdown.signal, job.signal]),
         log,
         pool,
+        appData,
         config,
-        progress: async (done, total) => { await reportProgress(pool, job.id, done, total) },
+        progress: async (done, total) => { await reportProgress(appData, job.id, done, total) },
         mirror: async () => {
           const orgId = session.caller?.orgId ?? session.credentials.orgId
           const mirror = await this.#opts.mirrors.mirrorFor(orgId)
@@ -399,7 +408,9 @@ export class JobQueue {
     } catch (err) {
       let verdict = verdictFor(err, mode)
       if (verdict.counts && verdict.status === 'failed') {
-        const failures = await countFailure(pool, job.id)
+        // Before a session, a job started without a caller (a scheduled run) has no known org yet.
+        const appData = ctx?.appData ?? orgScope(pool, jobOrg(job.data) ?? UNASSIGNED_ORG)
+        const failures = await countFailure(appData, job.id)
         if (failures > config.JOB_RETRY_LIMIT) {
           verdict = { ...verdict, status: 'deadletter', output: { errorCode: verdict.output.errorCode, message: `Gave up after ${failures} failed attempts: ${verdict.output.message}` } }
         }
@@ -501,14 +512,19 @@ export class JobQueue {
   }
 }
 
-async function reportProgress (pool: pg.Pool, jobId: string, done: number, total: number): Promise<void> {
-  await pool.query(`INSERT INTO job_progress (job_id, done, total) VALUES ($1, $2, $3)
+/** The org of a job started by a caller, as the app tables store it (18 characters). */
+function jobOrg (data: JobData): string | undefined {
+  return data.orgId === undefined ? undefined : normalizeId(data.orgId)
+}
+
+async function reportProgress (db: OrgScope, jobId: string, done: number, total: number): Promise<void> {
+  await db.query(`INSERT INTO job_progress (job_id, done, total) VALUES ($1, $2, $3)
     ON CONFLICT (job_id) DO UPDATE SET done = excluded.done, total = excluded.total, updated_at = now()`, [jobId, done, total])
 }
 
 /** Failed attempts so far, this one included. */
-async function countFailure (pool: pg.Pool, jobId: string): Promise<number> {
-  const { rows } = await pool.query<{ failures: number }>(`INSERT INTO job_progress (job_id, failures) VALUES ($1, 1)
+async function countFailure (db: OrgScope, jobId: string): Promise<number> {
+  const { rows } = await db.query<{ failures: number }>(`INSERT INTO job_progress (job_id, failures) VALUES ($1, 1)
     ON CONFLICT (job_id) DO UPDATE SET failures = job_progress.failures + 1, updated_at = now() RETURNING failures`, [jobId])
   return rows[0]?.failures ?? 1
 }

@@ -1,7 +1,6 @@
-import type pg from 'pg'
 import { soql } from '../salesforce/soql.ts'
 import { isValidId, normalizeId } from '@applink-actions/platform/ids'
-import { inTransaction } from '@applink-actions/platform/postgres'
+import type { OrgScope } from '../postgres/org-scope.ts'
 import type { OrgClient, SaveResult } from '../salesforce/org-client.ts'
 import { accessOf, visibleAccountIds } from '../salesforce/queries.ts'
 import { SalesforceApiError } from '../salesforce/errors.ts'
@@ -53,14 +52,14 @@ const isAccessRefusal = (failure: Failure): boolean => failure.errorCode.startsW
  * are never sent. A scheduled run has no caller and plans every account.
  */
 async function planOf (ctx: JobContext<RescorePayload>, org: OrgClient): Promise<{ scoredAt: Date, batches: Batch[] }> {
-  const { pool, id } = ctx
-  let plan = await loadPlan(pool, id)
+  const { pool, appData, id } = ctx
+  let plan = await loadPlan(appData, id)
   if (plan !== undefined) return plan
   // Salesforce keeps datetimes to the second: the stamp must read back equal (see reconcile).
   const scoredAt = new Date(Math.floor(Date.now() / 1000) * 1000)
   const scored = await scoreAccounts(pool, await ctx.mirror(), ctx.payload.filter, scoredAt)
   const scores = await visibleTo(ctx, org, scored)
-  await inTransaction(pool, async (client) => {
+  await appData.transaction(async (client) => {
     const inserted = await client.query('INSERT INTO rescore_runs (job_id, scored_at, total) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING', [id, scoredAt, scores.length])
     if (inserted.rowCount === 1) {
       for (let i = 0; i * BATCH_SIZE < scores.length; i++) {
@@ -68,7 +67,7 @@ async function planOf (ctx: JobContext<RescorePayload>, org: OrgClient): Promise
       }
     }
   })
-  plan = await loadPlan(pool, id)
+  plan = await loadPlan(appData, id)
   if (plan === undefined) throw new Error('rescore plan vanished after it was stored')
   return plan
 }
@@ -91,12 +90,14 @@ async function visibleTo (
   })
 }
 
-async function loadPlan (pool: pg.Pool, jobId: string): Promise<{ scoredAt: Date, batches: Batch[] } | undefined> {
-  const { rows: runs } = await pool.query<{ scored_at: Date }>('SELECT scored_at FROM rescore_runs WHERE job_id = $1', [jobId])
+async function loadPlan (db: OrgScope, jobId: string): Promise<{ scoredAt: Date, batches: Batch[] } | undefined> {
+  const { rows: runs } = await db.query<{ scored_at: Date }>(
+    'SELECT scored_at FROM rescore_runs WHERE org_id = $2 AND job_id = $1', [jobId, db.orgId])
   const run = runs[0]
   if (run === undefined) return undefined
-  const { rows } = await pool.query<BatchRow>(
-    'SELECT batch_no, records, state, written, failures FROM rescore_batches WHERE job_id = $1 ORDER BY batch_no', [jobId])
+  const { rows } = await db.query<BatchRow>(
+    'SELECT batch_no, records, state, written, failures FROM rescore_batches WHERE org_id = $2 AND job_id = $1 ORDER BY batch_no',
+    [jobId, db.orgId])
   return {
     scoredAt: run.scored_at,
     batches: rows.map((r) => ({
@@ -109,8 +110,8 @@ async function loadPlan (pool: pg.Pool, jobId: string): Promise<{ scoredAt: Date
   }
 }
 
-async function setBatch (pool: pg.Pool, jobId: string, batch: Batch): Promise<void> {
-  await pool.query('UPDATE rescore_batches SET state = $3, written = $4, failures = $5, updated_at = now() WHERE job_id = $1 AND batch_no = $2',
+async function setBatch (db: OrgScope, jobId: string, batch: Batch): Promise<void> {
+  await db.query('UPDATE rescore_batches SET state = $3, written = $4, failures = $5, updated_at = now() WHERE job_id = $1 AND batch_no = $2',
     [jobId, batch.batchNo, batch.state, batch.written, JSON.stringify(batch.failures)])
 }
 
@@ -146,7 +147,7 @@ async function writeBatch (
     ctx.log.info({ batchNo: batch.batchNo, alreadyWritten: resumed - records.length }, 'resumed a batch that may have been sent')
   }
   batch.state = 'sending'
-  await setBatch(ctx.pool, ctx.id, batch)
+  await setBatch(ctx.appData, ctx.id, batch)
   let results: SaveResult[] = []
   if (records.length > 0) {
     try {
@@ -159,7 +160,7 @@ async function writeBatch (
         // The next attempt sends the whole batch again and counts it again.
         batch.state = 'pending'
         batch.written = writtenBefore
-        await setBatch(ctx.pool, ctx.id, batch)
+        await setBatch(ctx.appData, ctx.id, batch)
       }
       throw err
     }
@@ -171,7 +172,7 @@ async function writeBatch (
     else batch.failures.push({ id: record.id, errorCode: result?.errors[0]?.statusCode ?? 'UNKNOWN_EXCEPTION', message: result?.errors[0]?.message ?? 'Salesforce returned no result for the record' })
   })
   batch.state = 'done'
-  await setBatch(ctx.pool, ctx.id, batch)
+  await setBatch(ctx.appData, ctx.id, batch)
 }
 
 /**
@@ -187,7 +188,7 @@ async function writeBatch (
 async function sendCallback (
   ctx: JobContext<RescorePayload>, callbackUrl: string, summary: RescoreSummaryType
 ): Promise<number | undefined> {
-  const { rows } = await ctx.pool.query<{ callback_status: number | null, callback_sent_at: Date | null }>(
+  const { rows } = await ctx.appData.query<{ callback_status: number | null, callback_sent_at: Date | null }>(
     'SELECT callback_status, callback_sent_at FROM rescore_runs WHERE job_id = $1', [ctx.id])
   if (rows[0]?.callback_sent_at != null) return rows[0].callback_status ?? undefined
   const target = callbackTarget(callbackUrl, ctx.credentials.instanceUrl, allowedCallbackOrigins(ctx.config))
@@ -215,7 +216,7 @@ async function sendCallback (
   } else if (status !== null && status >= 400) {
     ctx.log.warn({ status }, 'the callback URL refused the summary')
   }
-  await ctx.pool.query('UPDATE rescore_runs SET callback_status = $2, callback_sent_at = now() WHERE job_id = $1', [ctx.id, status])
+  await ctx.appData.query('UPDATE rescore_runs SET callback_status = $2, callback_sent_at = now() WHERE job_id = $1', [ctx.id, status])
   return status ?? undefined
 }
 
@@ -241,7 +242,7 @@ interface RescoreEnd {
 /** Announces the end of the job in the org, once (see announceOnce). */
 async function announce (ctx: JobContext<RescorePayload>, org: OrgClient, end: RescoreEnd): Promise<AnnounceState> {
   const { counts } = end
-  return await announceOnce(ctx.pool, ctx.id, org, RESCORE_EVENT, {
+  return await announceOnce(ctx.appData, ctx.id, org, RESCORE_EVENT, {
     Job_Id__c: ctx.id,
     State__c: end.state,
     Accounts_Total__c: counts.total,
@@ -281,7 +282,7 @@ export const rescoreAccountsJob: JobKind<RescorePayload, RescoreResultType> = {
     const processed = () => batches.reduce((n, b) => n + (b.state === 'done' ? b.records.length : 0), 0)
     await ctx.progress(processed(), total)
     if (await usesBulk(ctx, batches)) {
-      await writeInBulk(ctx, org, batches, scoredAt, async (batch) => { await setBatch(ctx.pool, ctx.id, batch) })
+      await writeInBulk(ctx, org, batches, scoredAt, async (batch) => { await setBatch(ctx.appData, ctx.id, batch) })
     }
     for (const batch of batches) {
       if (batch.state === 'done') continue
@@ -316,7 +317,7 @@ export const rescoreAccountsJob: JobKind<RescorePayload, RescoreResultType> = {
   },
   /** A job that cannot finish announces that too, with what it wrote before it stopped. */
   async onDeadLetter (ctx, failure) {
-    const plan = await loadPlan(ctx.pool, ctx.id)
+    const plan = await loadPlan(ctx.appData, ctx.id)
     await announce(ctx, ctx.session.orgClient({ retries: 0 }), {
       state: 'failed',
       counts: tally(plan?.batches ?? []),

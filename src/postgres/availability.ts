@@ -1,5 +1,5 @@
-import type pg from 'pg'
 import type { Mirror } from './mirror.ts'
+import type { OrgScope } from './org-scope.ts'
 import type { WarehouseStock } from '../domain/availability.ts'
 
 export interface ProductAvailabilityRow {
@@ -13,14 +13,14 @@ export interface ProductAvailabilityRow {
 
 /**
  * For each requested product code, in request order: the active product and its standard
- * price from the mirror, and its stock per warehouse from the app's tables. One round trip.
+ * price from the mirror, and its stock per warehouse from the org's app tables. One statement.
  */
 export async function productAvailability (
-  pool: pg.Pool,
+  db: OrgScope,
   mirror: Mirror,
   productCodes: string[]
 ): Promise<ProductAvailabilityRow[]> {
-  const { rows } = await pool.query<ProductAvailabilityRow>({
+  const { rows } = await db.query<ProductAvailabilityRow>({
     name: `product-availability-${mirror.schema}`,
     text: `
       WITH requested AS (
@@ -45,8 +45,8 @@ export async function productAvailability (
                  'nextRestockDate', to_char(s.next_restock_date, 'YYYY-MM-DD'),
                  'nextRestockQuantity', s.next_restock_quantity
                ) ORDER BY w.lead_time_days, w.code) AS warehouses
-          FROM warehouse_stock s JOIN warehouses w ON w.code = s.warehouse_code
-         WHERE s.product_code = ANY($1)
+          FROM warehouse_stock s JOIN warehouses w ON w.org_id = s.org_id AND w.code = s.warehouse_code
+         WHERE s.org_id = $2 AND s.product_code = ANY($1)
          GROUP BY s.product_code
       )
       SELECT r.code AS "productCode", product.sfid AS "productId", product.name, product.family,
@@ -56,7 +56,7 @@ export async function productAvailability (
         LEFT JOIN price ON price.product2id = product.sfid
         LEFT JOIN stock ON stock.product_code = r.code AND product.sfid IS NOT NULL
        ORDER BY r.ord`,
-    values: [productCodes]
+    values: [productCodes, db.orgId]
   })
   return rows
 }

@@ -1,5 +1,5 @@
-import type pg from 'pg'
 import type { Mirror } from './mirror.ts'
+import type { OrgScope } from './org-scope.ts'
 import type { AccountFacts } from '../domain/insights.ts'
 
 /** Keeps the ids of org records the caller may read (src/salesforce/access-cache.ts, `readableBy`). */
@@ -18,9 +18,9 @@ export type ReadFilter = (ids: readonly string[]) => Promise<ReadonlySet<string>
  * the account) are shown to whoever may read the account: Product2 has no record-level sharing.
  */
 export async function visibleAccountFacts (
-  pool: pg.Pool, mirror: Mirror, accountId: string, readable: ReadFilter
+  db: OrgScope, mirror: Mirror, accountId: string, readable: ReadFilter
 ): Promise<AccountFacts | undefined> {
-  const { rows: [candidates] } = await pool.query<{ account: boolean, children: string[] }>({
+  const { rows: [candidates] } = await db.query<{ account: boolean, children: string[] }>({
     name: `account-children-${mirror.schema}`,
     text: `
       SELECT EXISTS (SELECT 1 FROM ${mirror.table('account')} WHERE sfid = $1 AND isdeleted IS NOT TRUE) AS account,
@@ -34,7 +34,7 @@ export async function visibleAccountFacts (
   const visible = await readable([accountId, ...candidates.children])
   if (!visible.has(accountId)) return undefined
   const children = candidates.children.filter((id) => visible.has(id))
-  return await accountFacts(pool, mirror, accountId, children)
+  return await accountFacts(db, mirror, accountId, children)
 }
 
 /**
@@ -42,14 +42,14 @@ export async function visibleAccountFacts (
  * round trip. Not exported: only visibleAccountFacts, which filters by sharing first, calls it.
  */
 async function accountFacts (
-  pool: pg.Pool, mirror: Mirror, accountId: string, visible: string[]
+  db: OrgScope, mirror: Mirror, accountId: string, visible: string[]
 ): Promise<AccountFacts> {
   const account = mirror.table('account')
   const opportunity = mirror.table('opportunity')
   const lineItem = mirror.table('opportunitylineitem')
   const product = mirror.table('product2')
   const cases = mirror.table('case')
-  const { rows } = await pool.query<AccountFacts>({
+  const { rows } = await db.query<AccountFacts>({
     name: `visible-account-facts-${mirror.schema}`,
     text: `
       WITH opp AS (
@@ -76,8 +76,8 @@ async function accountFacts (
                   GROUP BY p.name, p.productcode ORDER BY revenue DESC, p.name LIMIT 3) t) AS "topProducts",
         (SELECT json_build_object('count12Months', count(*)::int, 'total12Months', coalesce(sum(total), 0)::float8,
                                   'lastOrderAt', to_char(max(ordered_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'))
-           FROM web_orders WHERE account_sfid = $1 AND ordered_at >= now() - interval '12 months') AS "webOrders"`,
-    values: [accountId, visible]
+           FROM web_orders WHERE org_id = $3 AND account_sfid = $1 AND ordered_at >= now() - interval '12 months') AS "webOrders"`,
+    values: [accountId, visible, db.orgId]
   })
   return rows[0] as AccountFacts
 }

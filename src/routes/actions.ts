@@ -3,6 +3,7 @@ import { Type } from 'typebox'
 import { actionPath, type ActionContext, type ActionDefinition } from '../actions/define.ts'
 import { OrgNotMirrored } from '../postgres/org-mirrors.ts'
 import type { Mirror } from '../postgres/mirror.ts'
+import { orgScope, type OrgScope } from '../postgres/org-scope.ts'
 import { ErrorBody } from '../schemas/common.ts'
 import { queryCount } from '../postgres/query-count.ts'
 import type { SalesforceRequestContext } from '../salesforce/plugin.ts'
@@ -87,7 +88,8 @@ export default async function actionRoutes (app: FastifyInstance, { actions }: A
           get mirror (): Mirror {
             if (mirror === undefined) throw new OrgNotMirrored(caller.org.id)
             return mirror
-          }
+          },
+          get appData (): OrgScope { return orgScope(app.pg, caller.org.id) }
         }
         const result = await queryCount.run(usage, () => action.handler(request.body as never, context))
         return reply.status(successStatus).send(result)

@@ -11,6 +11,7 @@ import {
   until, type OrgUnderTest
 } from './fixtures.ts'
 import { bulkClientFor } from '../salesforce/bulk-client.ts'
+import { orgScope } from '../../src/postgres/org-scope.ts'
 
 const ADMIN = 'admin@acme.local'
 const REP = 'rep1@acme.local'
@@ -184,14 +185,15 @@ t.test('resumed, upload unconfirmed: that Open job is aborted and replaced; conf
   const columns = ['Id', 'Health_Score__c', 'Health_Scored_At__c']
   const data = toCsv(columns, records.map((r) => [r.id, r.score, scoredAt.toISOString()]))
   const signal = new AbortController().signal
-  const context = (jobId: string) => ({ pool: app.pg, jobId, bulk, signal, log: app.log, progress: async () => {} })
+  const db = orgScope(app.pg, '00D000000000001AAA')
+  const context = (jobId: string) => ({ db, jobId, bulk, signal, log: app.log, progress: async () => {} })
   const run = async (state: 'created' | 'uploaded'): Promise<{ jobId: string, orphan: string }> => {
     const jobId = crypto.randomUUID()
-    await app.pg.query('INSERT INTO rescore_runs (job_id, scored_at, total) VALUES ($1, $2, 2)', [jobId, scoredAt])
+    await db.query('INSERT INTO rescore_runs (job_id, scored_at, total) VALUES ($1, $2, 2)', [jobId, scoredAt])
     // What a worker killed right after the upload (its answer not yet recorded, or recorded) left behind.
     const orphan = await bulk.create('Account', 'update')
     await bulk.upload(orphan, data)
-    await app.pg.query('INSERT INTO rescore_bulk_jobs (job_id, ingest_job_id, state) VALUES ($1, $2, $3)',
+    await db.query('INSERT INTO rescore_bulk_jobs (job_id, ingest_job_id, state) VALUES ($1, $2, $3)',
       [jobId, orphan, state])
     ut.org.resetStats()
     const outcome = await writeScoresInBulk(context(jobId), records, scoredAt)

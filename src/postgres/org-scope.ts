@@ -1,0 +1,104 @@
+import type pg from 'pg'
+import { queryCount } from './query-count.ts'
+
+// The org boundary of the app's own tables. Every app table carries the org its rows belong to
+// (`org_id`, the 18-character id) and a row-level security policy that shows a transaction only the
+// rows of the org it set in `app.org_id` (migration 009_org_scope.sql). Filters in the queries say
+// the same; the policy is the second wall, so a query that forgets its filter reads nothing rather
+// than another org's rows. It holds for a database user that is neither a superuser nor has
+// BYPASSRLS: "Superusers and roles with the BYPASSRLS attribute always bypass the row security
+// system when accessing a table" (PostgreSQL, "Row Security Policies",
+// https://www.postgresql.org/docs/current/ddl-rowsecurity.html); table owners are held to it by
+// FORCE ROW LEVEL SECURITY. On Heroku the app's user is such a role: the default credential
+// "corresponds to a permissive role that is one step below the superuser. This credential is the
+// owner of the database" (Heroku Dev Center, "Heroku Postgres Credentials",
+// https://devcenter.heroku.com/articles/heroku-postgresql-credentials).
+
+/** An org id as the app tables store it: 18 characters, letters and digits only. */
+const ORG_ID = /^[a-zA-Z0-9]{18}$/
+
+/**
+ * The org of rows that existed before app tables had one, and of work whose org is unknown:
+ * Salesforce's empty key, never an org's id (org ids start with the key prefix 00D), so no caller
+ * sees them until an operator assigns them (README, "Security").
+ */
+export const UNASSIGNED_ORG = '000000000000000AAA'
+
+/** Access to the app tables as one org: nothing else is visible through it. */
+export interface OrgScope {
+  readonly orgId: string
+  /** Identifies the database, for caches kept per database and org; not for queries. */
+  readonly database: object
+  /** One statement in a transaction of its own, as the org. */
+  query: <R extends pg.QueryResultRow = pg.QueryResultRow>(
+    text: string | pg.QueryConfig, values?: unknown[]
+  ) => Promise<pg.QueryResult<R>>
+  /** Several statements in one transaction, as the org. */
+  transaction: <R>(work: (client: pg.PoolClient) => Promise<R>) => Promise<R>
+}
+
+/**
+ * Runs `work` in one transaction whose `app.org_id` is `orgId`. The setting is transaction-local
+ * (`set_config(…, true)`: "the new value will only apply during the current transaction",
+ * PostgreSQL, "System Administration Functions"), so a pooled connection never carries one org's
+ * setting to the next borrower. The id is checked to be 18 letters and digits, so it is sent as a
+ * literal with BEGIN in one round trip.
+ */
+export async function withOrg<R> (
+  pool: pg.Pool, orgId: string, work: (client: pg.PoolClient) => Promise<R>
+): Promise<R> {
+  if (!ORG_ID.test(orgId)) throw new Error(`not an 18-character org id: ${orgId.slice(0, 40)}`)
+  const store = queryCount.getStore()
+  if (store !== undefined) store.queries += 2
+  const client = await pool.connect()
+  // See inTransaction (packages/platform): a connection dropped mid-transaction is discarded.
+  let broken: Error | undefined
+  const onError = (err: Error): void => { broken = err }
+  client.on('error', onError)
+  try {
+    await client.query(`BEGIN; SELECT set_config('app.org_id', '${orgId}', true)`)
+    const result = await work(client)
+    await client.query('COMMIT')
+    return result
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => {})
+    throw err
+  } finally {
+    client.off('error', onError)
+    client.release(broken)
+  }
+}
+
+/** The app tables of one org, over `pool`. */
+export function orgScope (pool: pg.Pool, orgId: string): OrgScope {
+  return {
+    orgId,
+    database: pool,
+    query: async <R extends pg.QueryResultRow>(text: string | pg.QueryConfig, values?: unknown[]) =>
+      await withOrg(pool, orgId, async (client) => {
+        const store = queryCount.getStore()
+        if (store !== undefined) store.queries++
+        return await client.query<R>(text, values)
+      }),
+    transaction: async (work) => await withOrg(pool, orgId, work)
+  }
+}
+
+/**
+ * Runs `work` in one transaction that may read and delete the expired rows of every org (the
+ * policies named `housekeeping` in 009_org_scope.sql), for the periodic purge only.
+ */
+export async function asHousekeeping<R> (pool: pg.Pool, work: (client: pg.PoolClient) => Promise<R>): Promise<R> {
+  const client = await pool.connect()
+  try {
+    await client.query('BEGIN; SELECT set_config(\'app.housekeeping\', \'on\', true)')
+    const result = await work(client)
+    await client.query('COMMIT')
+    return result
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => {})
+    throw err
+  } finally {
+    client.release()
+  }
+}
