@@ -4,7 +4,7 @@ import type pg from 'pg'
 import type { FastifyBaseLogger } from 'fastify'
 import { inTransaction } from '@applink-actions/platform/postgres'
 import { PgBoss, type JobResult, type JobWithMetadata } from 'pg-boss'
-import type { Config } from '../config.ts'
+import { authorizationFor, type Config } from '../config.ts'
 import type { Mirror } from '../postgres/mirror.ts'
 import { OrgNotMirrored, type OrgMirrors } from '../postgres/org-mirrors.ts'
 import { AppError } from '../errors.ts'
@@ -261,12 +261,12 @@ export class JobQueue {
   }
 
   /**
-   * Queues a job for the caller. With APPLINK_AUTHORIZATION the job will ask the add-on for a token
-   * and nothing of the caller's session is kept; without it the caller's credentials are sealed to
-   * the job's id before they are stored. A start of the same work (the kind's sameWork) by the same
-   * user while a job of it is queued or running answers that job; past JOB_MAX_ACTIVE_PER_ORG
-   * unended jobs of the org, TooManyJobs. Both are decided under a lock per org, so starts that
-   * race each other (on any process) count each other.
+   * Queues a job for the caller. Under its org's AppLink authorization (authorizationFor) the job
+   * will ask the add-on for a token and nothing of the caller's session is kept; without one the
+   * caller's credentials are sealed to the job's id before they are stored. A start of the same
+   * work (the kind's sameWork) by the same user while a job of it is queued or running answers
+   * that job; past JOB_MAX_ACTIVE_PER_ORG unended jobs of the org, TooManyJobs. Both are decided
+   * under a lock per org, so starts that race each other (on any process) count each other.
    */
   async enqueue<P extends object> (
     kind: JobKind<P>,
@@ -289,7 +289,8 @@ export class JobQueue {
       if (running !== undefined) return { jobId: running.id, state: STATES[running.state] }
       if (active.length >= config.JOB_MAX_ACTIVE_PER_ORG) throw new TooManyJobs(config.JOB_MAX_ACTIVE_PER_ORG)
       const jobId = randomUUID()
-      const authorization = config.APPLINK_AUTHORIZATION
+      // The job's own org's authorization: one org's job never runs under another's.
+      const authorization = authorizationFor(config, credentials.orgId)
       const data: JobData = {
         orgId: credentials.orgId,
         userId: credentials.userId,
