@@ -50,7 +50,8 @@ export interface Stack {
  * (APPLINK_AUTHORIZATIONS; acme's is APPLINK_AUTHORIZATION).
  */
 export interface StackOptions {
-  env?: Record<string, string> | ((org: LocalOrg) => Record<string, string>)
+  /** A function gets acme's org, and every org of the stack, for settings made from them. */
+  env?: Record<string, string> | ((org: LocalOrg, orgs: Partial<Record<OrgAlias, StackOrg>>) => Record<string, string>)
   seed?: number
   /** The orgs to start, acme among them; default acme alone, with no AppLink add-on. */
   orgs?: OrgAlias[]
@@ -87,7 +88,7 @@ export async function startStack (t: Test, opts: StackOptions = {}): Promise<Sta
     }
   }
   // A function gets the running org, for settings minted from it (contexts).
-  const env = typeof opts.env === 'function' ? opts.env(org) : opts.env
+  const env = typeof opts.env === 'function' ? opts.env(org, orgs) : opts.env
   const { app, logs } = await buildApp(t, { env: { DATABASE_URL: url, ...orgsEnv, ...env } })
   // The app's tables are shared by the orgs for now (one seed; its stock is by product code).
   await seedAppData(pool, CONNECT_SCHEMA)

@@ -98,3 +98,26 @@ t.test('three orgs, one service', async (t) => {
     t.equal(globex.org.stats.byUser['integration@acme.local'], undefined, 'no acme user ever called globex')
   })
 })
+
+t.test('an authorization mapped to the wrong org: the job fails, and nothing reaches the other org', async (t) => {
+  // globex's jobs mapped, by mistake, to acme's authorization.
+  const s = await startStack(t, {
+    orgs: ['acme', 'globex'],
+    env: (_, orgs) => ({ ...JOBS, APPLINK_AUTHORIZATIONS: `${String(orgs.globex?.org.orgId)}:LocalIntegration` })
+  })
+  const acme = s.orgs.acme as StackOrg
+  const started = await s.call('startAccountRescore', { industry: 'Finance' }, 'admin@globex.local')
+  t.equal(started.statusCode, 202)
+  const jobId = started.json().jobId as string
+  const status = await until('the job to end', async () => {
+    const body = (await s.call('getJobStatus', { jobId }, 'admin@globex.local')).json()
+    return body.state === 'completed' || body.state === 'failed' ? body : undefined
+  }, 60_000, 200)
+  t.equal(status.state, 'failed', 'the job fails')
+  t.match(status.error, { errorCode: 'AUTHORIZATION_FAILED', message: /another org/ }, 'refused by its session')
+  t.notMatch(status.error.message, acme.org.orgId, 'without naming the other org')
+  const acmeWrites = Object.entries(acme.org.stats.byPath).filter(([path]) => !path.startsWith('GET'))
+  t.same(acmeWrites, [], 'acme got no write')
+  // acme's own sync keeps reading as its integration user; the job's run-as work would ask for access.
+  t.same(acme.org.soqlLog.filter((e) => /UserRecordAccess/.test(e.soql)), [], 'nor any query of the job')
+})
