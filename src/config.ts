@@ -130,7 +130,8 @@ export const ConfigSchema = Type.Object({
   RESCORE_SCHEDULE_CRON: Type.Optional(Type.String({
     pattern: '^\\S+( \\S+){4,5}$',
     description: 'cron expression (5 fields, or 6 with seconds) of the scheduled rescore of every account, ' +
-      'e.g. 0 2 * * *; unset or empty: no schedule. Needs APPLINK_AUTHORIZATION'
+      'e.g. 0 2 * * *, one per org authorization (APPLINK_AUTHORIZATION and APPLINK_AUTHORIZATIONS); ' +
+      'unset or empty: no schedule. Needs an authorization'
   })),
   RESCORE_SCHEDULE_TZ: Type.String({
     minLength: 1,
@@ -197,12 +198,13 @@ export function loadConfig (env: Record<string, string | undefined>): Config {
  * missing one stops the start instead of failing every job.
  */
 function checkAuthorizationSettings (config: Config, env: Record<string, string | undefined>): void {
-  if (config.RESCORE_SCHEDULE_CRON !== undefined && config.APPLINK_AUTHORIZATION === undefined) {
-    throw new ConfigError('RESCORE_SCHEDULE_CRON needs APPLINK_AUTHORIZATION: a scheduled rescore has no caller ' +
+  const noAuthorization = config.APPLINK_AUTHORIZATION === undefined && config.APPLINK_AUTHORIZATIONS === undefined
+  if (config.RESCORE_SCHEDULE_CRON !== undefined && noAuthorization) {
+    throw new ConfigError('RESCORE_SCHEDULE_CRON needs APPLINK_AUTHORIZATION (or APPLINK_AUTHORIZATIONS): a scheduled rescore has no caller ' +
       'whose session it could use, so it runs as the run-as user of an AppLink authorization ' +
       '(heroku salesforce:authorizations:add)')
   }
-  if (config.APPLINK_AUTHORIZATION === undefined && config.APPLINK_AUTHORIZATIONS === undefined) return
+  if (noAuthorization) return
   const attachment = config.APPLINK_ATTACHMENT.toUpperCase()
   const addon = env.HEROKU_APPLINK_ADDON_NAME ?? 'HEROKU_APPLINK'
   const found = [attachment, `${addon}_${attachment}`]
@@ -241,6 +243,12 @@ function authorizationsByOrg (config: Config): Map<string, string> {
  */
 export function authorizationFor (config: Config, orgId: string): string | undefined {
   return authorizationsByOrg(config).get(orgId.slice(0, 15)) ?? config.APPLINK_AUTHORIZATION
+}
+
+/** Every authorization the config names, the default first, each once: one scheduled rescore each. */
+export function configuredAuthorizations (config: Config): string[] {
+  const named = [config.APPLINK_AUTHORIZATION, ...authorizationsByOrg(config).values()]
+  return [...new Set(named.filter((name) => name !== undefined))]
 }
 
 const isSet = (value: string | undefined): value is string => value !== undefined && value !== ''

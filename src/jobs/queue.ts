@@ -249,13 +249,16 @@ export class JobQueue {
       await this.#boss.createQueue(name, { ...options, deadLetter: dead })
       // createQueue keeps an existing queue as it was: apply the current config.
       await this.#boss.updateQueue(name, options)
-      const schedule = this.#opts.schedules?.find((s) => s.kind.name === name)
-      if (schedule === undefined) {
-        await this.#boss.unschedule(name)
-      } else {
-        // An upsert keyed by the queue name: every process may call it at start.
+      // One schedule per authorization (each org's own), keyed by its name; those no longer configured
+      // (and an unkeyed one from before) go. Upserts: every process may do this at start.
+      const schedules = this.#opts.schedules?.filter((s) => s.kind.name === name) ?? []
+      const keep = new Set(schedules.map((s) => s.authorization))
+      for (const old of await this.#boss.getSchedules(name)) {
+        if (!keep.has(old.key)) await this.#boss.unschedule(name, old.key)
+      }
+      for (const schedule of schedules) {
         const data: JobData = { payload: schedule.payload, authorization: schedule.authorization }
-        await this.#boss.schedule(name, schedule.cron, data, { tz: schedule.tz })
+        await this.#boss.schedule(name, schedule.cron, data, { tz: schedule.tz, key: schedule.authorization })
       }
     }
   }
