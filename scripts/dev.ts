@@ -1,5 +1,5 @@
 // npm run dev [-- --dataset small|large] [--faults 503=0.05,lock=0.02,latency=30-100,lost=0.01]
-// [--data-dir .data]: the whole service on one machine, no org needed.
+// [--data-dir .data] [--orgs acme,acme-sandbox,globex]: the whole service on one machine, no org needed.
 // Starts PostgreSQL (DATABASE_URL or an embedded one), the local org, the local Heroku Connect
 // sync (mirror filled before the service starts), then the service itself as its own process,
 // exactly as `npm start` runs it. Once ready it prints SERVICE_URL=, LOCAL_ORG_URL=, the local
@@ -7,6 +7,11 @@
 // APPLINK_AUTHORIZATION=) and one CONTEXT line per local-org user, and writes the URLs and contexts
 // to .data/dev.json for `npm run invoke`. Its JOB_ENCRYPTION_KEYS (unless set) is made once and kept
 // in .data/job-key.
+// --orgs (default all three, scripts/local-orgs.ts): besides acme, its sandbox copy (not mirrored)
+// and another customer, globex (mirrored into its own schema by its own sync); each has its own
+// AppLink authorization (APPLINK_AUTHORIZATIONS) and origin in ORG_DOMAINS. After the lines above it
+// prints `ORG <alias> <orgId> <url> <schema or ->` per org and `CONTEXT@<alias> <username> <context>`
+// for the other orgs' users. --faults and --org-port apply to acme.
 // --faults switches on the local org's faults (also later: POST <LOCAL_ORG_URL>/__admin/faults).
 // Stops cleanly, saving the local org, on Ctrl-C, SIGTERM, or when the service dies of any cause.
 import { MAPPING } from '../src/postgres/mapping.ts'
@@ -25,6 +30,9 @@ import { startLocalSync } from '@applink-actions/local-connect'
 import { startLocalAppLink } from '@applink-actions/local-applink'
 import { seedAppData } from './app-data.ts'
 import { DEV_DATA_DIR, devJobKeys, devStateFile, type DevState } from './dev-state.ts'
+import {
+  LOCAL_ORGS, ORG_ALIASES, authorizationsSetting, integrationUser, parseOrgAliases, type OrgAlias
+} from './local-orgs.ts'
 
 const { values: args } = parseArgs({
   options: {
@@ -32,7 +40,8 @@ const { values: args } = parseArgs({
     'org-port': { type: 'string', default: '0' },
     'sync-interval-ms': { type: 'string', default: '2000' },
     faults: { type: 'string' },
-    'data-dir': { type: 'string', default: DEV_DATA_DIR }
+    'data-dir': { type: 'string', default: DEV_DATA_DIR },
+    orgs: { type: 'string', default: ORG_ALIASES.join(',') }
   }
 })
 if (args.dataset !== 'small' && args.dataset !== 'large') throw new Error('--dataset is small or large')
@@ -43,11 +52,21 @@ try {
   process.stderr.write(`[dev] --faults: ${(err as Error).message}\n[dev] usage: --faults ${FAULTS_USAGE}\n`)
   process.exit(2)
 }
+let aliases: OrgAlias[]
+try {
+  aliases = parseOrgAliases(args.orgs)
+  if (!aliases.includes('acme')) throw new Error('--orgs must name acme: the other orgs stand beside it')
+} catch (err) {
+  process.stderr.write(`[dev] ${(err as Error).message}\n`)
+  process.exit(2)
+}
 const dataDir = args['data-dir']
 const orgDir = path.join(dataDir, 'local-org')
 /** `npm run invoke` reads the default folder's (DEV_STATE_FILE). */
 const stateFile = devStateFile(dataDir)
 
+/** startLocalOrg's default seed: acme's, which its sandbox copies and globex's derives from. */
+const ACME_SEED = 42
 const say = (line: string) => { process.stderr.write(`[dev] ${line}\n`) }
 // No job key is built in: the stack makes one and keeps it in its data folder, unless one is given.
 const givenKeys = process.env.JOB_ENCRYPTION_KEYS
@@ -74,29 +93,61 @@ if (databaseUrl === undefined) {
 const org = await startLocalOrg({ port: Number(args['org-port']), dataset: args.dataset, snapshotDir: orgDir })
 cleanups.unshift(org.close)
 say(`local org serving ${org.url} (data kept in ${orgDir})`)
-// The AppLink add-on beside it: jobs run as the integration user through this authorization.
-const LOCAL_AUTHORIZATION = 'LocalIntegration'
-const applink = await startLocalAppLink({ org, authorizations: { [LOCAL_AUTHORIZATION]: 'integration@acme.local' } })
+/** Every org of the stack, acme first. */
+const orgs = [{ spec: LOCAL_ORGS.acme, org }]
+for (const alias of aliases.filter((a) => a !== 'acme')) {
+  const spec = LOCAL_ORGS[alias]
+  const dir = path.join(dataDir, `local-org-${alias}`)
+  // The acme seed startLocalOrg uses by default: the sandbox copies acme's records.
+  const other = await startLocalOrg({ dataset: args.dataset, snapshotDir: dir, ...spec.options(ACME_SEED) })
+  cleanups.unshift(other.close)
+  orgs.push({ spec, org: other })
+  say(`local org ${alias} serving ${other.url} (data kept in ${dir})`)
+}
+// The AppLink add-on beside them: jobs run as each org's integration user through its org's authorization.
+const LOCAL_AUTHORIZATION = LOCAL_ORGS.acme.authorization
+const applink = await startLocalAppLink({
+  org,
+  authorizations: Object.fromEntries(orgs.map(({ spec, org }) =>
+    [spec.authorization, { org, username: integrationUser(org) }]))
+})
 cleanups.unshift(applink.close)
 const applinkEnv = { ...applink.env, APPLINK_AUTHORIZATION: LOCAL_AUTHORIZATION }
 
 const pool = new pg.Pool({ connectionString: databaseUrl, max: 4 })
 pool.on('error', (err) => { say(`database: ${err.message}`) })
 cleanups.unshift(async () => { await pool.end() })
-const started = Date.now()
-const sync = await startLocalSync({
-  mapping: MAPPING,
-  pool,
-  schema: config.CONNECT_SCHEMA,
-  orgUrl: org.url,
-  accessToken: org.user('integration@acme.local').accessToken,
-  intervalMs: Number(args['sync-interval-ms']),
-  onError: (err) => { say(`local sync: ${String(err)}`) }
-})
-cleanups.unshift(sync.stop)
-say(`mirror filled by the local sync in ${Date.now() - started} ms; it polls every ${args['sync-interval-ms']} ms (real Heroku Connect: every 2-60 minutes)`)
+/** The schema each org is mirrored into; undefined: not mirrored. */
+const schemaOf = (alias: OrgAlias): string | undefined => {
+  const schema = LOCAL_ORGS[alias].schema
+  return schema === 'connect' ? config.CONNECT_SCHEMA : schema
+}
+// One sync per mirrored org, as one Connect add-on per org, each into its own schema.
+for (const { spec, org } of orgs) {
+  const schema = schemaOf(spec.alias)
+  if (schema === undefined) continue
+  const started = Date.now()
+  const sync = await startLocalSync({
+    mapping: MAPPING,
+    pool,
+    schema,
+    orgUrl: org.url,
+    accessToken: org.user(integrationUser(org)).accessToken,
+    intervalMs: Number(args['sync-interval-ms']),
+    onError: (err) => { say(`local sync${spec.alias === 'acme' ? '' : ` (${spec.alias})`}: ${String(err)}`) }
+  })
+  cleanups.unshift(sync.stop)
+  say(spec.alias === 'acme'
+    ? `mirror filled by the local sync in ${Date.now() - started} ms; it polls every ${args['sync-interval-ms']} ms (real Heroku Connect: every 2-60 minutes)`
+    : `mirror of ${spec.alias} filled into schema ${schema} by its own local sync in ${Date.now() - started} ms`)
+}
 await migrate(pool)
-await seedAppData(pool, config.CONNECT_SCHEMA)
+// Each mirrored org's own app data (pricing rules, warehouses, stock), seeded from its mirror; the
+// sandbox, not mirrored, has none.
+for (const { spec } of orgs) {
+  const schema = schemaOf(spec.alias)
+  if (schema !== undefined) await seedAppData(pool, schema)
+}
 // After the mirror's first fill, so the service starts on a complete mirror, then sees a bad day.
 if (faults !== undefined) org.setFaults(faults)
 say(`local org faults: ${formatFaults(org.faults)}; change them while it runs: curl -X POST ${org.url}/__admin/faults ` +
@@ -106,10 +157,12 @@ const service = spawn(process.execPath, ['src/server.ts'], {
   env: {
     ...process.env,
     ...applinkEnv,
+    APPLINK_AUTHORIZATIONS: authorizationsSetting(orgs),
     DATABASE_URL: databaseUrl,
     JOB_ENCRYPTION_KEYS: jobKeys,
-    // The local org is the callers' org: its origin joins Salesforce's hosts, and callbacks may reach it on loopback.
-    ORG_DOMAINS: `${config.ORG_DOMAINS},${org.url}`,
+    // The local orgs are the callers' orgs: their origins join Salesforce's hosts, and callbacks may
+    // reach them on loopback.
+    ORG_DOMAINS: [config.ORG_DOMAINS, ...orgs.map(({ org }) => org.url)].join(','),
     CALLBACK_ALLOW_PRIVATE_ADDRESSES: 'true',
     DOCS_CLIENT_CONTEXT: org.mintContext('rep1@acme.local')
   },
@@ -140,10 +193,14 @@ const address = await new Promise<string>((resolve, reject) => {
   return await giveUp(`the service stopped before listening: ${reason}${reason.includes('EADDRINUSE') ? ` (port ${config.APP_PORT} is taken: set APP_PORT)` : ''}`)
 })
 
+const contextsOf = (o: typeof org) => Object.fromEntries(o.users.map((u) => [u.username, o.mintContext(u.username)]))
+const acmeContexts = contextsOf(org)
+const others = orgs.slice(1).map(({ spec, org }) => ({ alias: spec.alias, contexts: contextsOf(org) }))
 const state: DevState = {
   serviceUrl: address,
   localOrgUrl: org.url,
-  contexts: Object.fromEntries(org.users.map((u) => [u.username, org.mintContext(u.username)]))
+  // Usernames differ between the orgs, so `npm run invoke -- … --user rep1@globex.local` finds its own.
+  contexts: Object.assign({}, acmeContexts, ...others.map((o) => o.contexts))
 }
 await mkdir(dataDir, { recursive: true })
 await writeFile(stateFile, JSON.stringify(state, null, 2))
@@ -151,7 +208,10 @@ process.stdout.write([
   `SERVICE_URL=${state.serviceUrl}`,
   `LOCAL_ORG_URL=${state.localOrgUrl}`,
   ...Object.entries(applinkEnv).map(([name, value]) => `${name}=${value}`),
-  ...Object.entries(state.contexts).map(([username, context]) => `CONTEXT ${username} ${context}`),
+  ...Object.entries(acmeContexts).map(([username, context]) => `CONTEXT ${username} ${context}`),
+  ...orgs.map(({ spec, org }) => `ORG ${spec.alias} ${org.orgId} ${org.url} ${schemaOf(spec.alias) ?? '-'}`),
+  ...others.flatMap(({ alias, contexts }) =>
+    Object.entries(contexts).map(([username, context]) => `CONTEXT@${alias} ${username} ${context}`)),
   ''
 ].join('\n'))
 say('ready. Try: npm run invoke -- checkAvailability \'{"items":[{"productCode":"HW-0001","quantity":5}]}\'')

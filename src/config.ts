@@ -7,6 +7,9 @@ import { ConfigError } from './errors.ts'
 export const DEFAULT_ORG_DOMAINS = '.my.salesforce.com'
 
 /** Every setting the service reads, validated once at start; nothing else reads `process.env`. */
+/** One org's authorization in APPLINK_AUTHORIZATIONS: an org id (15 or 18 characters), a colon, a developer name. */
+const ORG_AUTHORIZATION = '00D[A-Za-z0-9]{12}(?:[A-Za-z0-9]{3})?:[A-Za-z][A-Za-z0-9_]*'
+
 export const ConfigSchema = Type.Object({
   NODE_ENV: Type.Enum(['development', 'test', 'production'], {
     default: 'development',
@@ -112,6 +115,12 @@ export const ConfigSchema = Type.Object({
       'org as its run-as user with a token fetched when they start, and keep no token; unset: jobs use the ' +
       'caller\'s sealed session'
   })),
+  APPLINK_AUTHORIZATIONS: Type.Optional(Type.String({
+    pattern: `^${ORG_AUTHORIZATION}(,${ORG_AUTHORIZATION})*$`,
+    description: 'the AppLink authorization of each org, as orgId:DeveloperName pairs, comma-separated (org ids ' +
+      'of 15 or 18 characters): a job of a listed org runs under its org\'s authorization; other orgs\' jobs under ' +
+      'APPLINK_AUTHORIZATION, or their caller\'s sealed session when that is unset'
+  })),
   APPLINK_ATTACHMENT: Type.String({
     pattern: '^[A-Za-z][A-Za-z0-9_]*$',
     default: 'HEROKU_APPLINK',
@@ -121,7 +130,8 @@ export const ConfigSchema = Type.Object({
   RESCORE_SCHEDULE_CRON: Type.Optional(Type.String({
     pattern: '^\\S+( \\S+){4,5}$',
     description: 'cron expression (5 fields, or 6 with seconds) of the scheduled rescore of every account, ' +
-      'e.g. 0 2 * * *; unset or empty: no schedule. Needs APPLINK_AUTHORIZATION'
+      'e.g. 0 2 * * *, one per org authorization (APPLINK_AUTHORIZATION and APPLINK_AUTHORIZATIONS); ' +
+      'unset or empty: no schedule. Needs an authorization'
   })),
   RESCORE_SCHEDULE_TZ: Type.String({
     minLength: 1,
@@ -172,6 +182,7 @@ export function loadConfig (env: Record<string, string | undefined>): Config {
     throw new ConfigError('CONNECTION_TIMEOUT_MS must be longer than REQUEST_BUDGET_MS: a connection is silent while ' +
       'its request waits on the org')
   }
+  authorizationsByOrg(config)
   checkAuthorizationSettings(config, env)
   // Checked here too, so a missing or malformed key stops the start with this message, before any connection.
   // Under an AppLink authorization no session is sealed, so a key is needed only to open older jobs.
@@ -187,12 +198,13 @@ export function loadConfig (env: Record<string, string | undefined>): Config {
  * missing one stops the start instead of failing every job.
  */
 function checkAuthorizationSettings (config: Config, env: Record<string, string | undefined>): void {
-  if (config.RESCORE_SCHEDULE_CRON !== undefined && config.APPLINK_AUTHORIZATION === undefined) {
-    throw new ConfigError('RESCORE_SCHEDULE_CRON needs APPLINK_AUTHORIZATION: a scheduled rescore has no caller ' +
+  const noAuthorization = config.APPLINK_AUTHORIZATION === undefined && config.APPLINK_AUTHORIZATIONS === undefined
+  if (config.RESCORE_SCHEDULE_CRON !== undefined && noAuthorization) {
+    throw new ConfigError('RESCORE_SCHEDULE_CRON needs APPLINK_AUTHORIZATION (or APPLINK_AUTHORIZATIONS): a scheduled rescore has no caller ' +
       'whose session it could use, so it runs as the run-as user of an AppLink authorization ' +
       '(heroku salesforce:authorizations:add)')
   }
-  if (config.APPLINK_AUTHORIZATION === undefined) return
+  if (noAuthorization) return
   const attachment = config.APPLINK_ATTACHMENT.toUpperCase()
   const addon = env.HEROKU_APPLINK_ADDON_NAME ?? 'HEROKU_APPLINK'
   const found = [attachment, `${addon}_${attachment}`]
@@ -203,9 +215,40 @@ function checkAuthorizationSettings (config: Config, env: Record<string, string 
   ]
   if (missing.length > 0) {
     const verb = missing.length > 1 ? 'are' : 'is'
-    throw new ConfigError(`APPLINK_AUTHORIZATION is set but ${missing.join(' and ')} ${verb} not: attach the ` +
-      'heroku-applink add-on (it sets them), or unset APPLINK_AUTHORIZATION to use the caller\'s sealed session')
+    const name = config.APPLINK_AUTHORIZATION === undefined ? 'APPLINK_AUTHORIZATIONS' : 'APPLINK_AUTHORIZATION'
+    throw new ConfigError(`${name} is set but ${missing.join(' and ')} ${verb} not: attach the ` +
+      `heroku-applink add-on (it sets them), or unset ${name} to use the caller's sealed session`)
   }
+}
+
+/**
+ * APPLINK_AUTHORIZATIONS as a map from an org id's 15 characters to its authorization; an org named
+ * twice stops the start (which one was meant is not for the service to guess).
+ */
+function authorizationsByOrg (config: Config): Map<string, string> {
+  const byOrg = new Map<string, string>()
+  for (const pair of config.APPLINK_AUTHORIZATIONS?.split(',') ?? []) {
+    const [orgId = '', developerName = ''] = pair.split(':')
+    const org = orgId.slice(0, 15)
+    if (byOrg.has(org)) throw new ConfigError(`APPLINK_AUTHORIZATIONS names the org ${org} more than once`)
+    byOrg.set(org, developerName)
+  }
+  return byOrg
+}
+
+/**
+ * The AppLink authorization a job of the org runs under: the org's own in APPLINK_AUTHORIZATIONS,
+ * else APPLINK_AUTHORIZATION; undefined: the caller's sealed session. The session still refuses an
+ * authorization of another org (JobSession.authorized), so a wrong mapping fails the job, never leaks.
+ */
+export function authorizationFor (config: Config, orgId: string): string | undefined {
+  return authorizationsByOrg(config).get(orgId.slice(0, 15)) ?? config.APPLINK_AUTHORIZATION
+}
+
+/** Every authorization the config names, the default first, each once: one scheduled rescore each. */
+export function configuredAuthorizations (config: Config): string[] {
+  const named = [config.APPLINK_AUTHORIZATION, ...authorizationsByOrg(config).values()]
+  return [...new Set(named.filter((name) => name !== undefined))]
 }
 
 const isSet = (value: string | undefined): value is string => value !== undefined && value !== ''

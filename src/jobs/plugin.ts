@@ -1,4 +1,5 @@
 import fp from 'fastify-plugin'
+import { configuredAuthorizations } from '../config.ts'
 import { purgeExpired } from '../postgres/housekeeping.ts'
 import type { JobCredentials } from './credentials.ts'
 import { JobQueue, type JobKind, type JobOwner, type JobSchedule, type JobState, type JobStatus } from './queue.ts'
@@ -38,17 +39,18 @@ const HOUSEKEEPING_INTERVAL_MS = 10 * 60_000
 export default fp<JobsPluginOptions>(async (app, opts) => {
   const { config } = app
   const work = opts.work ?? config.WORKER_IN_WEB ?? config.NODE_ENV !== 'production'
-  // The nightly rescore of every account: config.ts refuses a schedule without an authorization.
-  const { RESCORE_SCHEDULE_CRON: cron, APPLINK_AUTHORIZATION: authorization } = config
-  const schedules: JobSchedule[] = cron === undefined || authorization === undefined
+  // The nightly rescore of every account, one per org's authorization (each runs in its own org):
+  // config.ts refuses a schedule without an authorization.
+  const cron = config.RESCORE_SCHEDULE_CRON
+  const schedules: JobSchedule[] = cron === undefined
     ? []
-    : [{
-        kind: rescoreAccountsJob as JobKind,
-        cron,
-        tz: config.RESCORE_SCHEDULE_TZ,
-        payload: { filter: {} },
-        authorization
-      }]
+    : configuredAuthorizations(config).map((authorization) => ({
+      kind: rescoreAccountsJob as JobKind,
+      cron,
+      tz: config.RESCORE_SCHEDULE_TZ,
+      payload: { filter: {} },
+      authorization
+    }))
   const queue = new JobQueue({
     pool: app.pg,
     mirrors: app.mirrors,

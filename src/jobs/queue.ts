@@ -5,7 +5,7 @@ import type { FastifyBaseLogger } from 'fastify'
 import { inTransaction } from '@applink-actions/platform/postgres'
 import { normalizeId } from '@applink-actions/platform/ids'
 import { PgBoss, type JobResult, type JobWithMetadata } from 'pg-boss'
-import type { Config } from '../config.ts'
+import { authorizationFor, type Config } from '../config.ts'
 import type { Mirror } from '../postgres/mirror.ts'
 import { OrgNotMirrored, type OrgMirrors } from '../postgres/org-mirrors.ts'
 import { orgScope, UNASSIGNED_ORG, type OrgScope } from '../postgres/org-scope.ts'
@@ -254,24 +254,27 @@ export class JobQueue {
       await this.#boss.createQueue(name, { ...options, deadLetter: dead })
       // createQueue keeps an existing queue as it was: apply the current config.
       await this.#boss.updateQueue(name, options)
-      const schedule = this.#opts.schedules?.find((s) => s.kind.name === name)
-      if (schedule === undefined) {
-        await this.#boss.unschedule(name)
-      } else {
-        // An upsert keyed by the queue name: every process may call it at start.
+      // One schedule per authorization (each org's own), keyed by its name; those no longer configured
+      // (and an unkeyed one from before) go. Upserts: every process may do this at start.
+      const schedules = this.#opts.schedules?.filter((s) => s.kind.name === name) ?? []
+      const keep = new Set(schedules.map((s) => s.authorization))
+      for (const old of await this.#boss.getSchedules(name)) {
+        if (!keep.has(old.key)) await this.#boss.unschedule(name, old.key)
+      }
+      for (const schedule of schedules) {
         const data: JobData = { payload: schedule.payload, authorization: schedule.authorization }
-        await this.#boss.schedule(name, schedule.cron, data, { tz: schedule.tz })
+        await this.#boss.schedule(name, schedule.cron, data, { tz: schedule.tz, key: schedule.authorization })
       }
     }
   }
 
   /**
-   * Queues a job for the caller. With APPLINK_AUTHORIZATION the job will ask the add-on for a token
-   * and nothing of the caller's session is kept; without it the caller's credentials are sealed to
-   * the job's id before they are stored. A start of the same work (the kind's sameWork) by the same
-   * user while a job of it is queued or running answers that job; past JOB_MAX_ACTIVE_PER_ORG
-   * unended jobs of the org, TooManyJobs. Both are decided under a lock per org, so starts that
-   * race each other (on any process) count each other.
+   * Queues a job for the caller. Under its org's AppLink authorization (authorizationFor) the job
+   * will ask the add-on for a token and nothing of the caller's session is kept; without one the
+   * caller's credentials are sealed to the job's id before they are stored. A start of the same
+   * work (the kind's sameWork) by the same user while a job of it is queued or running answers
+   * that job; past JOB_MAX_ACTIVE_PER_ORG unended jobs of the org, TooManyJobs. Both are decided
+   * under a lock per org, so starts that race each other (on any process) count each other.
    */
   async enqueue<P extends object> (
     kind: JobKind<P>,
@@ -294,7 +297,8 @@ export class JobQueue {
       if (running !== undefined) return { jobId: running.id, state: STATES[running.state] }
       if (active.length >= config.JOB_MAX_ACTIVE_PER_ORG) throw new TooManyJobs(config.JOB_MAX_ACTIVE_PER_ORG)
       const jobId = randomUUID()
-      const authorization = config.APPLINK_AUTHORIZATION
+      // The job's own org's authorization: one org's job never runs under another's.
+      const authorization = authorizationFor(config, credentials.orgId)
       const data: JobData = {
         orgId: credentials.orgId,
         userId: credentials.userId,

@@ -16,13 +16,14 @@ export class ApiLimits {
     this.#staleAfterMs = staleAfterMs
   }
 
+  // Keyed by the org id's first 15 characters: a context and an AppLink authorization may give either form.
   record (orgId: string, used: number, max: number): void {
-    this.#byOrg.set(orgId, { used, max, at: Date.now() })
+    this.#byOrg.set(orgId.slice(0, 15), { used, max, at: Date.now() })
   }
 
   /** The org's last fresh reading when it is under the floor, with how long it stays trusted. */
   underFloor (orgId: string): { used: number, max: number, retryAfterSeconds: number } | undefined {
-    const reading = this.#byOrg.get(orgId)
+    const reading = this.#byOrg.get(orgId.slice(0, 15))
     if (reading === undefined || reading.max === 0) return undefined
     const age = Date.now() - reading.at
     if (age > this.#staleAfterMs) return undefined

@@ -1,6 +1,7 @@
 // `npm run dev` as a user runs it: its fault switch changes what the service sees (in its log
 // lines and its answers), the local org's admin endpoint switches faults while it runs, and the
-// stack stops cleanly, with the local org saved, when its service dies.
+// stack stops cleanly, with the local org saved, when its service dies. It starts three orgs by
+// default, and --orgs acme only acme.
 import t from 'tap'
 import { spawn } from 'node:child_process'
 import { mkdtemp, readFile, readdir, rm, stat } from 'node:fs/promises'
@@ -48,6 +49,23 @@ t.test('npm run dev -- --faults', async (t) => {
   const serviceUrl = value('SERVICE_URL=') as string
   const orgUrl = value('LOCAL_ORG_URL=') as string
   const context = value('CONTEXT rep1@acme.local ') as string
+  t.match(printed.find((l) => l.startsWith('CONTEXT')), /^CONTEXT admin@acme\.local /, 'acme\'s users first, as before')
+  const orgLines = printed.filter((l) => l.startsWith('ORG ')).map((l) => l.split(' '))
+  t.same(orgLines.map(([, alias, , , schema]) => [alias, schema]),
+    [['acme', 'salesforce'], ['acme-sandbox', '-'], ['globex', 'globex']], 'one ORG line per org, acme first')
+  t.equal(orgLines[0]?.[3], orgUrl, 'acme is LOCAL_ORG_URL')
+  t.equal(new Set(orgLines.map((l) => l[2])).size, 3, 'three org ids')
+  const globexContext = value('CONTEXT@globex rep1@globex.local ') as string
+  const sandboxContext = value('CONTEXT@acme-sandbox rep1@acme.local.uat ') as string
+  t.equal(JSON.parse(Buffer.from(globexContext, 'base64').toString()).orgId, orgLines[2]?.[2], 'globex\'s users')
+  t.equal(JSON.parse(Buffer.from(sandboxContext, 'base64').toString()).orgId, orgLines[1]?.[2], 'the sandbox\'s users')
+  const callAs = async (ctx: string, operationId: string, body: unknown) => await fetch(`${serviceUrl}/actions/${operationId}`, {
+    method: 'POST', headers: { 'content-type': 'application/json', 'x-client-context': ctx }, body: JSON.stringify(body)
+  })
+  const items = [{ productCode: 'HW-0001', quantity: 1 }]
+  t.equal((await callAs(globexContext, 'checkAvailability', { items })).status, 200, 'globex reads its own mirror')
+  t.equal((await callAs(sandboxContext, 'checkAvailability', { items })).status, 403, 'the sandbox has none')
+  t.equal((await callAs(sandboxContext, 'whoAmI', {})).status, 200, 'and is a caller all the same')
   t.match(stderr.join('\n'), /local org faults: 503=1/, 'it says which faults are on')
   t.match(await readFile(devJobKeyFile(dataDir), 'utf8'), /^local:[A-Za-z0-9+/]{43}=\n$/, 'it made its job key')
 
@@ -94,4 +112,25 @@ t.test('npm run dev -- --faults', async (t) => {
   const saved = await Promise.all((await readdir(path.join(dataDir, 'local-org'))).filter((f) => f.endsWith('.jsonl'))
     .map(async (f) => await readFile(path.join(dataDir, 'local-org', f), 'utf8')))
   t.ok(saved.some((text) => text.includes(quoteId)), 'the local org was saved on the way out, the new quote included')
+})
+
+t.test('npm run dev -- --orgs acme: acme alone', async (t) => {
+  const dataDir = await mkdtemp(path.join(tmpdir(), 'applink-dev-'))
+  t.teardown(() => rm(dataDir, { recursive: true, force: true }))
+  const { url } = await testDatabase(t, 'dev')
+  const dev = spawn(process.execPath, ['scripts/dev.ts', '--orgs', 'acme', '--data-dir', dataDir], {
+    env: { ...process.env, DATABASE_URL: url, APP_PORT: '0', LOG_LEVEL: 'info', WORKER_IN_WEB: 'false' },
+    stdio: ['ignore', 'pipe', 'ignore']
+  })
+  const exited = new Promise<number | null>((resolve) => { dev.once('exit', (code) => { resolve(code) }) })
+  t.teardown(() => { dev.kill('SIGKILL') })
+  const printed: string[] = []
+  createInterface({ input: dev.stdout }).on('line', (text) => { printed.push(text) })
+  await until('the dev stack to be ready', () => printed.some((l) => l.startsWith('ORG ')), 120_000, 200)
+  const orgLines = printed.filter((l) => l.startsWith('ORG '))
+  t.equal(orgLines.length, 1)
+  t.match(orgLines[0], /^ORG acme 00D\w{15} http:\/\/127\.0\.0\.1:\d+ salesforce$/)
+  t.notOk(printed.some((l) => l.startsWith('CONTEXT@')), 'no other org\'s users')
+  dev.kill('SIGTERM')
+  t.equal(await exited, 0, 'stops cleanly')
 })

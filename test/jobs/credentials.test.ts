@@ -1,6 +1,6 @@
 import t from 'tap'
 import { randomBytes } from 'node:crypto'
-import { loadConfig } from '../../src/config.ts'
+import { authorizationFor, loadConfig } from '../../src/config.ts'
 import { keyringFrom, openCredentials, sealCredentials, type JobCredentials } from '../../src/jobs/credentials.ts'
 
 const credentials: JobCredentials = {
@@ -60,6 +60,29 @@ t.test('under an AppLink authorization no session is sealed, so no key is needed
   }
   t.throws(() => loadConfig({ ...authorized, JOB_ENCRYPTION_KEYS: 'k1:c2hvcnQ=' }), { message: /AES-256 needs 32/ },
     'a key given anyway is still checked (it opens jobs sealed before)')
+})
+
+t.test('each org\'s jobs run under its own authorization; other orgs under the default, or sealed', async (t) => {
+  const addon = { HEROKU_APP_ID: 'b1f0', HEROKU_APPLINK_API_URL: 'https://applink.example/addons/1', HEROKU_APPLINK_TOKEN: 'x' }
+  const ACME = '00D5g000004SxyzEAC'
+  const GLOBEX = '00D7x000001AbCdEAE'
+  const OTHER = '00D9z000000ZzZzEAA'
+  const mapped = { ...addon, APPLINK_AUTHORIZATIONS: `${ACME}:AcmeRunAs,${GLOBEX.slice(0, 15)}:GlobexRunAs` }
+  const withDefault = loadConfig({ ...mapped, APPLINK_AUTHORIZATION: 'DefaultRunAs' })
+  t.equal(authorizationFor(withDefault, ACME), 'AcmeRunAs')
+  t.equal(authorizationFor(withDefault, ACME.slice(0, 15)), 'AcmeRunAs', 'org ids of 15 or 18 characters')
+  t.equal(authorizationFor(withDefault, GLOBEX), 'GlobexRunAs')
+  t.equal(authorizationFor(withDefault, OTHER), 'DefaultRunAs', 'an org not listed: APPLINK_AUTHORIZATION')
+  const onlyMapped = loadConfig({ ...mapped, JOB_ENCRYPTION_KEYS: KEYS })
+  t.equal(authorizationFor(onlyMapped, OTHER), undefined, 'no default: the caller\'s sealed session')
+  t.throws(() => loadConfig(mapped), { message: /JOB_ENCRYPTION_KEYS is required/ },
+    'orgs not listed seal their sessions, so a key is needed')
+  t.throws(() => loadConfig({ ...mapped, APPLINK_AUTHORIZATIONS: `${ACME}:A,${ACME.slice(0, 15)}:B`, JOB_ENCRYPTION_KEYS: KEYS }),
+    { message: /names the org 00D5g000004Sxyz more than once/ })
+  t.throws(() => loadConfig({ ...mapped, APPLINK_AUTHORIZATIONS: 'AcmeRunAs', JOB_ENCRYPTION_KEYS: KEYS }),
+    { message: /APPLINK_AUTHORIZATIONS/ }, 'pairs of org id and developer name')
+  t.throws(() => loadConfig({ APPLINK_AUTHORIZATIONS: `${ACME}:AcmeRunAs`, JOB_ENCRYPTION_KEYS: KEYS }),
+    { message: /APPLINK_AUTHORIZATIONS is set but HEROKU_APP_ID/ }, 'the add-on\'s settings are needed as for one')
 })
 
 t.test('keys are checked with the config', async (t) => {

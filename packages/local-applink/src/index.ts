@@ -4,11 +4,17 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import { randomBytes, randomUUID } from 'node:crypto'
 import type { LocalOrg } from '@applink-actions/local-org'
 
+/** An authorization's run-as user in an org of its own (one app connects several orgs). */
+export interface OrgAuthorization { org: LocalOrg, username: string }
+
 export interface LocalAppLinkOptions {
-  /** The org whose users the authorizations run as, and whose tokens they hand out. */
+  /** The org whose users the authorizations given by username run as, and whose tokens they hand out. */
   org: LocalOrg
-  /** Developer name → local-org username, as `heroku salesforce:authorizations:add` would record. */
-  authorizations: Record<string, string>
+  /**
+   * Developer name → local-org username (of `org`), or an org and username, as
+   * `heroku salesforce:authorizations:add` would record for each org connected to the app.
+   */
+  authorizations: Record<string, string | OrgAuthorization>
   port?: number
   host?: string
   /** The org URL handed out (default the org's own; tests put a recording proxy in front). */
@@ -24,7 +30,8 @@ export interface LocalAppLink {
   env: { HEROKU_APP_ID: string, HEROKU_APPLINK_API_URL: string, HEROKU_APPLINK_TOKEN: string }
   /** Every authorization request, in order, with the status it got. */
   readonly requests: AuthorizationRequest[]
-  addAuthorization: (developerName: string, username: string) => void
+  /** Adds an authorization running as the user of `org` (default the options' org). */
+  addAuthorization: (developerName: string, username: string, org?: LocalOrg) => void
   close: () => Promise<void>
 }
 
@@ -52,11 +59,14 @@ export async function startLocalAppLink (opts: LocalAppLinkOptions): Promise<Loc
   const addonId = randomUUID()
   const appId = randomUUID()
   const token = randomBytes(24).toString('base64url')
-  const authorizations = new Map<string, { id: string, username: string }>()
-  const addAuthorization = (developerName: string, username: string): void => {
-    authorizations.set(developerName, { id: randomUUID(), username })
+  const authorizations = new Map<string, { id: string, username: string, org: LocalOrg }>()
+  const addAuthorization = (developerName: string, username: string, org = opts.org): void => {
+    authorizations.set(developerName, { id: randomUUID(), username, org })
   }
-  for (const [developerName, username] of Object.entries(opts.authorizations)) addAuthorization(developerName, username)
+  for (const [developerName, runAs] of Object.entries(opts.authorizations)) {
+    if (typeof runAs === 'string') addAuthorization(developerName, runAs)
+    else addAuthorization(developerName, runAs.username, runAs.org)
+  }
   const requests: AuthorizationRequest[] = []
   const createdAt = new Date().toISOString().replace(/\.(\d{3})Z$/, '.$1000Z')
   const prefix = `/addons/${addonId}/authorizations/`
@@ -81,7 +91,9 @@ export async function startLocalAppLink (opts: LocalAppLinkOptions): Promise<Loc
       problem(res, 404, 'Not Found', `Authorization ${developerName} not found`)
       return 404
     }
-    const context = opts.org.contextFor(authorization.username)
+    const context = authorization.org.contextFor(authorization.username)
+    // The recording proxy of `instanceUrl` stands in front of the options' org only.
+    const instanceUrl = authorization.org === opts.org ? opts.instanceUrl ?? opts.org.url : authorization.org.url
     // The answer of the Heroku AppLink API (Dev Center, "Heroku AppLink API": the Org object's id,
     // instance_url, developer_name, type, api_version) as the SDKs read it (@heroku/applink and
     // heroku-applink-python: org.user_auth.{username, user_id, access_token}, status, created_*).
@@ -91,7 +103,7 @@ export async function startLocalAppLink (opts: LocalAppLinkOptions): Promise<Loc
       org: {
         id: context.orgId,
         developer_name: developerName,
-        instance_url: opts.instanceUrl ?? opts.org.url,
+        instance_url: instanceUrl,
         type: 'SalesforceOrg',
         api_version: context.apiVersion,
         user_auth: {

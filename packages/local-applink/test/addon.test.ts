@@ -23,3 +23,27 @@ t.test('known, unknown and malformed developer names', async (t) => {
   const refused = await fetch(`${applink.apiUrl}/authorizations/RunAs`, { headers: { ...headers, authorization: 'Bearer x' } })
   t.equal(refused.status, 401, 'a token it did not issue')
 })
+
+t.test('one add-on, an authorization per org: each hands out its own org\'s id, URL and token', async (t) => {
+  const acme = await startLocalOrg({ port: 0, seed: 3 })
+  t.teardown(acme.close)
+  const globex = await startLocalOrg({ port: 0, seed: 5, userDomain: 'globex.local', pod: 'Gx' })
+  t.teardown(globex.close)
+  const applink = await startLocalAppLink({
+    org: acme,
+    authorizations: {
+      AcmeRunAs: 'integration@acme.local',
+      GlobexRunAs: { org: globex, username: 'integration@globex.local' }
+    }
+  })
+  t.teardown(applink.close)
+  const headers = { authorization: `Bearer ${applink.env.HEROKU_APPLINK_TOKEN}`, 'x-app-uuid': applink.env.HEROKU_APP_ID }
+  interface Answer { org: { id: string, instance_url: string, user_auth: { username: string, access_token: string } } }
+  const org = async (name: string) =>
+    ((await (await fetch(`${applink.apiUrl}/authorizations/${name}`, { headers })).json()) as Answer).org
+  t.match(await org('AcmeRunAs'),
+    { id: acme.orgId, instance_url: acme.url, user_auth: { username: 'integration@acme.local' } })
+  const g = await org('GlobexRunAs')
+  t.match(g, { id: globex.orgId, instance_url: globex.url, user_auth: { username: 'integration@globex.local' } })
+  t.equal(g.user_auth.access_token, globex.user('integration@globex.local').accessToken, 'a token of globex')
+})

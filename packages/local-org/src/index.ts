@@ -6,7 +6,7 @@ import { IdGenerator, idChecksum as idChecksumLocal } from './ids.ts'
 import { OrgCore } from './org.ts'
 import type { PublishedEvent } from './org.ts'
 import type { ObjectSpec } from './schema.ts'
-import { SEED_USERS, prng, seedOrg } from './seed.ts'
+import { prng, seedOrg, seedUsers } from './seed.ts'
 import type { Dataset } from './seed.ts'
 import { OrgServer } from './server.ts'
 import type { Faults, SoqlLogEntry, Stats } from './server.ts'
@@ -33,6 +33,18 @@ export interface LocalOrgOptions {
   snapshotDir?: string
   /** Extra objects (custom objects for tests), e.g. the conformance suite's Movie__c. */
   extraObjects?: ObjectSpec[]
+  /** The org id (default: derived from the seed, and for a sandbox from the seed and its name). */
+  orgId?: string
+  /** The users' domain: `admin@<domain>`, `rep1@<domain>`, … (default acme.local). */
+  userDomain?: string
+  /**
+   * Makes the org a sandbox copy, by this name, of the org the same seed makes: the same record ids,
+   * its own org id, users (`rep1@acme.local.<sandbox>`) and tokens, and values changed so that data
+   * read from the wrong org shows (account names suffixed ` (<sandbox>)`, prices and amounts 10 % up).
+   */
+  sandbox?: string
+  /** The 2 characters after each record id's key prefix (default Lo): another customer's org has other ids. */
+  pod?: string
   /** Called during seeding with (accounts done, accounts total). Default: a bar on a TTY stderr for 'large'. */
   progress?: (done: number, total: number) => void
 }
@@ -86,18 +98,24 @@ export const API_VERSION = '62.0'
 export async function startLocalOrg (opts: LocalOrgOptions = {}): Promise<LocalOrg> {
   const seed = opts.seed ?? 42
   const dataset: Dataset = opts.dataset ?? 'small'
-  const orgId = new IdGenerator(seed + 1, 'Lo').next('00D')
-  const core = new OrgCore({ extraObjects: opts.extraObjects, orgId, apiVersion: API_VERSION })
+  if (opts.sandbox !== undefined && !/^[A-Za-z][A-Za-z0-9]{0,9}$/.test(opts.sandbox)) {
+    throw new Error('local org: a sandbox name is 1-10 letters and digits, starting with a letter')
+  }
+  if (opts.pod !== undefined && !/^[A-Za-z0-9]{2}$/.test(opts.pod)) throw new Error('local org: a pod is 2 letters or digits')
+  // A sandbox's org id is its own (Salesforce gives each sandbox one), still derived from the seed.
+  const orgId = opts.orgId ?? new IdGenerator(seed + 1, opts.sandbox === undefined ? 'Lo' : 'Sb').next('00D')
+  const core = new OrgCore({ extraObjects: opts.extraObjects, orgId, apiVersion: API_VERSION, idPod: opts.pod })
+  const seedUserList = seedUsers(opts.userDomain, opts.sandbox)
 
   const progress = opts.progress ?? (dataset === 'large' && process.stderr.isTTY ? ttyProgress() : undefined)
   if (opts.snapshotDir && snapshotExists(opts.snapshotDir)) {
     loadSnapshot(core, opts.snapshotDir)
-    for (const u of SEED_USERS) {
+    for (const u of seedUserList) {
       const rec = core.store.lookup('User', 'Username', u.username)[0]
       if (rec) core.addUser({ id: rec.f.Id as string, username: u.username, name: String(rec.f.Name ?? ''), profile: u.profile })
     }
   } else {
-    seedOrg(core, { seed, dataset, progress })
+    seedOrg(core, { seed, dataset, progress, users: seedUserList, sandbox: opts.sandbox })
   }
 
   const faults: Faults = { ...(opts.faults ?? {}) }

@@ -51,10 +51,12 @@ export class OrgCore {
   private clock = 0
   private readonly blanks = new WeakMap<ObjectDef, Record<string, Value>>()
 
-  constructor (opts: { extraObjects?: ObjectSpec[]; orgId: string; apiVersion: string; idStart?: number }) {
+  constructor (opts: {
+    extraObjects?: ObjectSpec[]; orgId: string; apiVersion: string; idStart?: number; idPod?: string
+  }) {
     this.schema = buildSchema(opts.extraObjects)
     this.store = new Store(this.schema)
-    this.ids = new IdGenerator(opts.idStart ?? 1)
+    this.ids = new IdGenerator(opts.idStart ?? 1, opts.idPod)
     this.soql = new SoqlEngine(this.schema)
     this.orgId = opts.orgId
     this.apiVersion = opts.apiVersion

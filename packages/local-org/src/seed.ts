@@ -20,6 +20,17 @@ export const SEED_USERS: SeedUser[] = [
   { username: 'integration@acme.local', first: 'Integration', last: 'User', profile: 'integration', profileName: 'Integration User' }
 ]
 
+/**
+ * The seed's users as one org has them: the domain swapped (another customer's org) and, in a
+ * sandbox, the sandbox name appended, as Salesforce renames a sandbox copy's users.
+ */
+export function seedUsers (domain = 'acme.local', sandbox?: string): SeedUser[] {
+  return SEED_USERS.map((u) => {
+    const username = `${u.username.split('@')[0] ?? ''}@${domain}${sandbox === undefined ? '' : `.${sandbox}`}`
+    return { ...u, username }
+  })
+}
+
 /** mulberry32: small, fast, deterministic. */
 export function prng (seed: number): () => number {
   let a = seed >>> 0
@@ -57,7 +68,18 @@ export interface SeedOptions {
   dataset: Dataset
   now?: number
   progress?: (done: number, total: number) => void
+  /** The org's users (default SEED_USERS). */
+  users?: SeedUser[]
+  /**
+   * A sandbox copy's name: the same records (and ids) as production, with values changed so a copy's
+   * data read in place of production's shows: account names suffixed, prices and amounts 10 % higher.
+   */
+  sandbox?: string
 }
+
+/** Price or amount as a sandbox copy holds it (10 % higher), unchanged otherwise. */
+const variantAmount = (amount: number, sandbox: string | undefined): number =>
+  sandbox === undefined ? amount : Math.round(amount * 110) / 100
 
 export function seedOrg (org: OrgCore, opts: SeedOptions): SeedResult {
   const rnd = prng(opts.seed)
@@ -100,7 +122,7 @@ export function seedOrg (org: OrgCore, opts: SeedOptions): SeedResult {
     profileIds.set(name, mk('Profile', { Name: name }, now - 900 * DAY).f.Id as string)
   }
   const users: UserInfo[] = []
-  for (const u of SEED_USERS) {
+  for (const u of opts.users ?? SEED_USERS) {
     const rec = mk('User', {
       Username: u.username,
       FirstName: u.first,
@@ -141,7 +163,7 @@ export function seedOrg (org: OrgCore, opts: SeedOptions): SeedResult {
         External_Id__c: code
       }, now - 750 * DAY)
       const [lo, hi] = PRICE[family] ?? [100, 1000]
-      const price = Math.round((lo + rnd() * (hi - lo)) / 10) * 10
+      const price = variantAmount(Math.round((lo + rnd() * (hi - lo)) / 10) * 10, opts.sandbox)
       entries.push(mk('PricebookEntry', {
         Name: name,
         Pricebook2Id: std.f.Id as string,
@@ -170,7 +192,7 @@ export function seedOrg (org: OrgCore, opts: SeedOptions): SeedResult {
     const created = now - int(60, 720) * DAY - int(0, DAY - 1)
     const regions = ['AMER', 'EMEA', 'APAC', 'LATAM'].filter(() => rnd() < 0.35)
     const acc = mk('Account', {
-      Name: name,
+      Name: opts.sandbox === undefined ? name : `${name} (${opts.sandbox})`,
       Type: pick(['Customer', 'Customer', 'Prospect', 'Partner']),
       Industry: pick(['Technology', 'Manufacturing', 'Healthcare', 'Retail', 'Finance']),
       BillingCountry: country,
@@ -252,7 +274,7 @@ export function seedOrg (org: OrgCore, opts: SeedOptions): SeedResult {
         opp.f.Pricebook2Id = std.f.Id as string
         opp.f.HasOpportunityLineItem = true
       } else if (rnd() < 0.6) {
-        opp.f.Amount = int(5, 500) * 1000
+        opp.f.Amount = variantAmount(int(5, 500) * 1000, opts.sandbox)
       }
       if (nItems > 0 && !large && rnd() < 0.15) {
         const q = mk('Quote', {
