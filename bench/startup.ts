@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { httpLoad, median, type LoadResult } from './measure.ts'
+import { LOCAL_ORG_DOMAINS } from './env.ts'
 
 export interface ProcessFigures { startMs: number, idleRssMb: number, loadRssMb: number, load: LoadResult }
 export interface StartupResults { app: ProcessFigures, bare: ProcessFigures, starts: number, seconds: number }
@@ -99,7 +100,9 @@ export async function measureStartup (opts: {
     LOG_LEVEL: 'info',
     NODE_ENV: 'development',
     WORKER_IN_WEB: 'false',
-    JOB_ENCRYPTION_KEYS: `bench:${randomBytes(32).toString('base64')}`
+    JOB_ENCRYPTION_KEYS: `bench:${randomBytes(32).toString('base64')}`,
+    // The context's org is a local one, on loopback.
+    ORG_DOMAINS: LOCAL_ORG_DOMAINS
   }, 'AppLink Actions listening', { path: '/actions/whoAmI', headers }, opts.seconds, starts)
   return { app, bare, starts, seconds: opts.seconds }
 }
