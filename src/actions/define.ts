@@ -50,7 +50,12 @@ export interface ActionDefinition<Req extends TObject = TObject, Res extends TSc
   identity?: 'verified' | 'from-context'
   /** OpenAPI `callbacks` of an asynchronous action. */
   callbacks?: Record<string, unknown>
-  handler: (input: Static<Req>, ctx: ActionContext) => Promise<Static<Res>>
+  /**
+   * A method, not a function property, so an action of any schema is an `ActionDefinition` in the
+   * registry's list; the route validates each body against that action's own `request`, which is
+   * what makes its input a `Static<Req>`.
+   */
+  handler (input: Static<Req>, ctx: ActionContext): Promise<Static<Res>>
 }
 
 /** Identity function that lets TypeScript infer the handler's types from the schemas. */

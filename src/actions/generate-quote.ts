@@ -6,7 +6,8 @@ import { loadPricingRules } from '../postgres/pricing-rules.ts'
 import { idempotent } from './idempotent.ts'
 import { discountedLine, priceLine, totals, type PricedLine } from '../domain/pricing.ts'
 import { NotFound, OutcomeUnknown, Unprocessable } from '../errors.ts'
-import { answerLost, type GraphNode } from '../salesforce/org-client.ts'
+import { answerLost } from '../salesforce/org-client.ts'
+import { createQuoteByKey, linePosition } from '../salesforce/quotes.ts'
 import { SalesforceApiError } from '../salesforce/errors.ts'
 import type { Static } from 'typebox'
 
@@ -23,9 +24,6 @@ const MAX_GRAPH_NODES = 500
  * inferred from those documents; the answer is then read back by the key.
  */
 const EXISTS_ALREADY = new Set(['INVALID_FIELD_FOR_INSERT_UPDATE', 'DUPLICATE_VALUE'])
-
-/** A line's key: its quote's key, a colon, its position (at most 64 + 4 characters of the field's 80). */
-const lineKey = (quoteKey: string, index: number): string => `${quoteKey}:${index}`
 
 type QuoteAnswer = Omit<Static<typeof GenerateQuoteResponse>, 'replayed'>
 
@@ -57,9 +55,8 @@ function quoteAnswer (quoteId: string, quoteName: string, lines: AnsweredLine[])
 
 /** The answer for a quote an earlier attempt created, from what the org holds. */
 function storedQuoteAnswer (quote: StoredQuote): QuoteAnswer {
-  const position = (line: { Idempotency_Key__c: string }): number =>
-    Number(line.Idempotency_Key__c.slice(line.Idempotency_Key__c.lastIndexOf(':') + 1))
-  const lines = [...(quote.QuoteLineItems?.records ?? [])].sort((a, b) => position(a) - position(b))
+  const lines = [...(quote.QuoteLineItems?.records ?? [])]
+    .sort((a, b) => linePosition(a.Idempotency_Key__c) - linePosition(b.Idempotency_Key__c))
   return quoteAnswer(quote.Id, quote.Name, lines.map((line) => ({
     id: line.Id,
     productName: line.Product2?.Name ?? line.Product2Id,
@@ -118,42 +115,25 @@ export default defineAction({
       }))
       const quoteName = `Quote for ${opportunity.Name}`.slice(0, 80)
       const expiration = new Date(Date.now() + QUOTE_VALIDITY_DAYS * 86_400_000).toISOString().slice(0, 10)
-      const base = `/services/data/v${caller.org.apiVersion}/sobjects`
-      // Upserts on the key (Composite Graph: "/services/data/vXX.X/sobjects/sObject/customFieldName/externalId
-      // DELETE, GET, PATCH, POST" is among the URLs a graph supports), so the org itself refuses a
-      // second quote or line for the same request: the key is unique, and an upsert that matches
-      // an existing record fails on the create-only OpportunityId / QuoteId (see EXISTS_ALREADY).
-      const nodes: GraphNode[] = [
-        {
-          referenceId: 'quote',
-          method: 'PATCH',
-          url: `${base}/Quote/Idempotency_Key__c/${encodeURIComponent(claim.orgKey)}`,
-          body: {
-            Name: quoteName,
-            OpportunityId: opportunity.Id,
-            Pricebook2Id: opportunity.Pricebook2Id,
-            Status: 'Draft',
-            ExpirationDate: expiration
-          }
-        },
-        ...priced.map(({ line, price }, i) => ({
-          referenceId: `line${i}`,
-          method: 'PATCH' as const,
-          url: `${base}/QuoteLineItem/Idempotency_Key__c/${encodeURIComponent(lineKey(claim.orgKey, i))}`,
-          body: {
-            QuoteId: '@{quote.id}',
-            PricebookEntryId: line.PricebookEntryId,
-            Product2Id: line.Product2Id,
-            Quantity: line.Quantity,
-            UnitPrice: line.UnitPrice,
-            Discount: price.discountPercent
-          }
-        }))
-      ]
+      const quote = {
+        Name: quoteName,
+        OpportunityId: opportunity.Id,
+        Pricebook2Id: opportunity.Pricebook2Id,
+        Status: 'Draft',
+        ExpirationDate: expiration
+      }
+      const quoteLines = priced.map(({ line, price }) => ({
+        PricebookEntryId: line.PricebookEntryId,
+        Product2Id: line.Product2Id,
+        Quantity: line.Quantity,
+        UnitPrice: line.UnitPrice,
+        Discount: price.discountPercent
+      }))
       await claim.sending()
-      let created: Map<string, string>
+      let created: { quoteId: string, lineIds: string[] }
       try {
-        created = await org.compositeGraph(nodes)
+        // The org refuses a second quote for the key (see EXISTS_ALREADY).
+        created = await createQuoteByKey(org, claim.orgKey, quote, quoteLines)
       } catch (err) {
         if (answerLost(err)) {
           throw new OutcomeUnknown(`Salesforce did not confirm whether the quote for ${opportunity.Name} was created; ` +
@@ -164,8 +144,8 @@ export default defineAction({
         if (existing === undefined) throw err
         return storedQuoteAnswer(existing)
       }
-      return quoteAnswer(created.get('quote') ?? '', quoteName, priced.map(({ line, price }, i) => ({
-        id: created.get(`line${i}`) ?? '',
+      return quoteAnswer(created.quoteId, quoteName, priced.map(({ line, price }, i) => ({
+        id: created.lineIds[i] ?? '',
         productName: line.Product2?.Name ?? line.Product2Id,
         quantity: line.Quantity,
         unitPrice: line.UnitPrice,

@@ -23,7 +23,7 @@ export const actions: ActionDefinition[] = [
   rescoreAccounts,
   startAccountRescore,
   getJobStatus
-] as ActionDefinition[]
+]
 
 /** The Agentforce topic that groups the agent actions (document-level `x-sfdc.agent.topic`). */
 export const agentTopic = {

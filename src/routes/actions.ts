@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify'
-import { Type } from 'typebox'
+import { Type, type Static, type TObject, type TSchema } from 'typebox'
 import { actionPath, type ActionContext, type ActionDefinition } from '../actions/define.ts'
 import { OrgNotMirrored } from '../postgres/org-mirrors.ts'
 import type { Mirror } from '../postgres/mirror.ts'
@@ -10,8 +10,11 @@ import type { SalesforceRequestContext } from '../salesforce/plugin.ts'
 
 declare module 'fastify' {
   interface FastifyRequest {
-    /** The caller and an org client on their token: set by the actions plugin on its routes only. */
-    salesforce: SalesforceRequestContext
+    /**
+     * The caller and an org client on their token: set by the actions plugin's onRequest hook on
+     * its routes only; null before it, and when it refused the call (401).
+     */
+    salesforce: SalesforceRequestContext | null
     /**
      * The database queries of the action's invocation, for its log line; null until its handler
      * runs. A request property rather than a WeakMap entry, which cost more per request (issue 16).
@@ -47,7 +50,7 @@ export interface ActionRoutesOptions { actions: ActionDefinition[] }
  */
 export default async function actionRoutes (app: FastifyInstance, { actions }: ActionRoutesOptions): Promise<void> {
   app.addSchema(ErrorBody)
-  app.decorateRequest('salesforce', null as unknown as SalesforceRequestContext)
+  app.decorateRequest('salesforce', null)
   app.decorateRequest('dbUsage', null)
   // The hooks of every action call take a callback: an async hook costs a promise and a turn of
   // the microtask queue per request (issue 16).
@@ -62,53 +65,64 @@ export default async function actionRoutes (app: FastifyInstance, { actions }: A
   })
   // Absent only when the app is built without a database (spec generation serves no request).
   const mirrors = app.hasDecorator('mirrors') ? app.mirrors : undefined
-  for (const action of actions) {
-    const successStatus = action.successStatus ?? 200
-    const verified = action.identity !== 'from-context'
-    app.post(actionPath(action.operationId), {
-      schema: {
-        operationId: action.operationId,
-        summary: action.summary,
-        description: action.description,
-        body: action.request,
-        response: { [successStatus]: action.response, ...ERROR_RESPONSES }
-      },
-      handler: async (request, reply) => {
-        const usage = { queries: 0 }
-        request.dbUsage = usage
-        const { caller, org } = request.salesforce
-        if (verified) await app.identity.verify(caller, org.accessToken)
-        // The caller's org picks the mirror; an org without one reads none (see ActionContext.mirror).
-        const mirror = await mirrors?.mirrorFor(caller.org.id)
-        const context: ActionContext = {
-          caller,
-          org,
-          app,
-          log: request.log,
-          get mirror (): Mirror {
-            if (mirror === undefined) throw new OrgNotMirrored(caller.org.id)
-            return mirror
-          },
-          get appData (): OrgScope { return orgScope(app.pg, caller.org.id) }
-        }
-        const result = await queryCount.run(usage, () => action.handler(request.body as never, context))
-        return reply.status(successStatus).send(result)
-      },
-      // One line per invocation, for people reading `heroku logs` and for log-based metrics.
-      onResponse: (request, reply, done) => {
-        // Null when the context hook refused the call (401).
-        const salesforce = request.salesforce as SalesforceRequestContext | null
-        request.log.info({
-          operationId: action.operationId,
-          status: reply.statusCode,
-          durationMs: Math.round(reply.elapsedTime * 10) / 10,
-          orgApiCalls: salesforce?.org.apiCalls ?? 0,
-          dbQueries: request.dbUsage?.queries ?? 0,
-          orgId: salesforce?.caller.org.id,
-          userId: salesforce?.caller.user.id
-        }, 'action')
-        done()
+  for (const action of actions) actionRoute(app, action, mirrors)
+}
+
+/** One action's route, generic over its schemas so its handler's input and answer keep their types. */
+function actionRoute<Req extends TObject, Res extends TSchema> (
+  app: FastifyInstance,
+  action: ActionDefinition<Req, Res>,
+  mirrors: FastifyInstance['mirrors'] | undefined
+): void {
+  const successStatus = action.successStatus ?? 200
+  const verified = action.identity !== 'from-context'
+  app.post(actionPath(action.operationId), {
+    schema: {
+      operationId: action.operationId,
+      summary: action.summary,
+      description: action.description,
+      body: action.request,
+      response: { [successStatus]: action.response, ...ERROR_RESPONSES }
+    },
+    handler: async (request, reply) => {
+      const usage = { queries: 0 }
+      request.dbUsage = usage
+      // Set by the onRequest hook, which refuses the call when it cannot.
+      if (request.salesforce === null) throw new Error('The action routes\' context hook did not run')
+      const { caller, org } = request.salesforce
+      if (verified) await app.identity.verify(caller, org.accessToken)
+      // The caller's org picks the mirror; an org without one reads none (see ActionContext.mirror).
+      const mirror = await mirrors?.mirrorFor(caller.org.id)
+      const context: ActionContext = {
+        caller,
+        org,
+        app,
+        log: request.log,
+        get mirror (): Mirror {
+          if (mirror === undefined) throw new OrgNotMirrored(caller.org.id)
+          return mirror
+        },
+        get appData (): OrgScope { return orgScope(app.pg, caller.org.id) }
       }
-    })
-  }
+      // Fastify validated the body against action.request (the schema above) before this handler.
+      const input = request.body as Static<Req>
+      const result = await queryCount.run(usage, () => action.handler(input, context))
+      return reply.status(successStatus).send(result)
+    },
+    // One line per invocation, for people reading `heroku logs` and for log-based metrics.
+    onResponse: (request, reply, done) => {
+      // Null when the context hook refused the call (401).
+      const salesforce = request.salesforce
+      request.log.info({
+        operationId: action.operationId,
+        status: reply.statusCode,
+        durationMs: Math.round(reply.elapsedTime * 10) / 10,
+        orgApiCalls: salesforce?.org.apiCalls ?? 0,
+        dbQueries: request.dbUsage?.queries ?? 0,
+        orgId: salesforce?.caller.org.id,
+        userId: salesforce?.caller.user.id
+      }, 'action')
+      done()
+    }
+  })
 }

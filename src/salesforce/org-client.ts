@@ -127,6 +127,11 @@ export class OrgClient {
     return this.#where
   }
 
+  /** The REST API version of every call, for paths a request carries inside its body (a graph's nodes). */
+  get apiVersion (): string {
+    return this.#opts.apiVersion
+  }
+
   /** The current token, only to seal it into a job that calls the org after the request; never logged. */
   get accessToken (): string {
     return this.#accessToken

@@ -171,7 +171,7 @@ export async function mirroredDatabase (t: Test, org: LocalOrg): Promise<string>
   return url
 }
 
-export const jobActions = [rescoreAccounts, startAccountRescore, getJobStatus] as ActionDefinition[]
+export const jobActions: ActionDefinition[] = [rescoreAccounts, startAccountRescore, getJobStatus]
 
 export const RUN_AS = 'integration@acme.local'
 export const AUTHORIZATION = 'RescoreRunAs'
