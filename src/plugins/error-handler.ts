@@ -1,6 +1,7 @@
 import fp from 'fastify-plugin'
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import { AppError } from '../errors.ts'
+import { closeIfBodyPending } from './request-limits.ts'
 import { isDatabaseDown } from '../postgres/pool.ts'
 import { SALESFORCE_ID_PATTERN, type ErrorBodyType } from '../schemas/common.ts'
 
@@ -75,9 +76,13 @@ export default fp(async (app) => {
     if (status >= 500) request.log.error({ err }, 'request failed')
     else request.log.info({ errorCode: body.errorCode, status }, body.message)
     if (retryAfter !== undefined) void reply.header('retry-after', String(retryAfter))
+    closeIfBodyPending(request, reply)
     return reply.status(status).send(body)
   })
-  app.setNotFoundHandler((request, reply) => reply.status(404).send({
-    errorCode: 'NOT_FOUND', message: `No route ${request.method} ${request.url.split('?')[0] ?? ''}`, fields: [], requestId: String(request.id)
-  }))
+  app.setNotFoundHandler((request, reply) => {
+    closeIfBodyPending(request, reply)
+    return reply.status(404).send({
+      errorCode: 'NOT_FOUND', message: `No route ${request.method} ${request.url.split('?')[0] ?? ''}`, fields: [], requestId: String(request.id)
+    })
+  })
 }, { name: 'error-handler' })
