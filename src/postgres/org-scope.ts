@@ -1,4 +1,5 @@
 import type pg from 'pg'
+import { inTransaction } from '@applink-actions/platform/postgres'
 import { queryCount } from './query-count.ts'
 
 // The org boundary of the app's own tables. Every app table carries the org its rows belong to
@@ -50,23 +51,7 @@ export async function withOrg<R> (
   if (!ORG_ID.test(orgId)) throw new Error(`not an 18-character org id: ${orgId.slice(0, 40)}`)
   const store = queryCount.getStore()
   if (store !== undefined) store.queries += 2
-  const client = await pool.connect()
-  // See inTransaction (packages/platform): a connection dropped mid-transaction is discarded.
-  let broken: Error | undefined
-  const onError = (err: Error): void => { broken = err }
-  client.on('error', onError)
-  try {
-    await client.query(`BEGIN; SELECT set_config('app.org_id', '${orgId}', true)`)
-    const result = await work(client)
-    await client.query('COMMIT')
-    return result
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => {})
-    throw err
-  } finally {
-    client.off('error', onError)
-    client.release(broken)
-  }
+  return await inTransaction(pool, work, `BEGIN; SELECT set_config('app.org_id', '${orgId}', true)`)
 }
 
 /** The app tables of one org, over `pool`. */
@@ -89,16 +74,5 @@ export function orgScope (pool: pg.Pool, orgId: string): OrgScope {
  * policies named `housekeeping` in 009_org_scope.sql), for the periodic purge only.
  */
 export async function asHousekeeping<R> (pool: pg.Pool, work: (client: pg.PoolClient) => Promise<R>): Promise<R> {
-  const client = await pool.connect()
-  try {
-    await client.query('BEGIN; SELECT set_config(\'app.housekeeping\', \'on\', true)')
-    const result = await work(client)
-    await client.query('COMMIT')
-    return result
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => {})
-    throw err
-  } finally {
-    client.release()
-  }
+  return await inTransaction(pool, work, 'BEGIN; SELECT set_config(\'app.housekeeping\', \'on\', true)')
 }

@@ -3,8 +3,13 @@ import type pg from 'pg'
 /** A Postgres identifier in double quotes, inner quotes doubled: safe for any schema or table name. */
 export const quoteIdent = (identifier: string): string => `"${identifier.replaceAll('"', '""')}"`
 
-/** Runs `work` on one client inside BEGIN … COMMIT, rolled back if it throws. */
-export async function inTransaction<R> (pool: pg.Pool, work: (client: pg.PoolClient) => Promise<R>): Promise<R> {
+/**
+ * Runs `work` on one client inside BEGIN … COMMIT, rolled back if it throws. `begin` may add
+ * statements that open the transaction in the same round trip (a transaction-local setting).
+ */
+export async function inTransaction<R> (
+  pool: pg.Pool, work: (client: pg.PoolClient) => Promise<R>, begin = 'BEGIN'
+): Promise<R> {
   const client = await pool.connect()
   // A connection the server drops between two statements emits 'error' on the checked-out
   // client: without a listener that would crash the process; the client is discarded instead.
@@ -12,7 +17,7 @@ export async function inTransaction<R> (pool: pg.Pool, work: (client: pg.PoolCli
   const onError = (err: Error): void => { broken = err }
   client.on('error', onError)
   try {
-    await client.query('BEGIN')
+    await client.query(begin)
     const result = await work(client)
     await client.query('COMMIT')
     return result
