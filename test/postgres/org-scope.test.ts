@@ -16,10 +16,13 @@ t.test('as a non-superuser owner, a query without the org filter sees only the o
   const { url, pool: admin } = await testDatabase(t, 'rls')
   const role = `rls_app_${randomBytes(4).toString('hex')}`
   const database = new URL(url).pathname.slice(1)
-  await admin.query(`CREATE ROLE ${role} LOGIN NOSUPERUSER NOBYPASSRLS`)
+  // A password too: the embedded PostgreSQL asks for one (the machine's server trusts loopback).
+  const password = randomBytes(12).toString('hex')
+  await admin.query(`CREATE ROLE ${role} LOGIN NOSUPERUSER NOBYPASSRLS PASSWORD '${password}'`)
   await admin.query(`GRANT ALL ON DATABASE ${database} TO ${role}; GRANT ALL ON SCHEMA public TO ${role}`)
   const appUrl = new URL(serverUrl(database))
   appUrl.username = role
+  appUrl.password = password
   // One connection: what one org's transaction set would be seen by the next borrower if it leaked.
   const pool = new pg.Pool({ connectionString: appUrl.toString(), max: 1 })
   t.teardown(async () => {
