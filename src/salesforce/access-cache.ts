@@ -16,18 +16,6 @@ export class AccessCache {
     this.#maxEntries = maxEntries
   }
 
-  async get (
-    key: { orgId: string, userId: string, recordId: string },
-    load: () => Promise<RecordAccess>
-  ): Promise<{ access: RecordAccess, cached: boolean }> {
-    const id = `${key.orgId}:${key.userId}:${key.recordId.slice(0, 15)}`
-    const hit = this.#hit(id, Date.now())
-    if (hit !== undefined) return { access: hit, cached: true }
-    const access = await load()
-    this.#remember(id, access, Date.now())
-    return { access, cached: false }
-  }
-
   /**
    * The one way to filter mirrored org records by the caller's sharing: a function that keeps the
    * ids the caller may read. What is not cached is asked of the org in UserRecordAccess queries of

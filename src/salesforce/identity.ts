@@ -11,7 +11,7 @@ import { createHash } from 'node:crypto'
 import { Agent, request } from 'undici'
 import { AppError, Unavailable } from '../errors.ts'
 import type { Caller } from './context.ts'
-import { normalizeId } from '@applink-actions/platform/ids'
+import { SALESFORCE_ID_PATTERN, normalizeId } from '@applink-actions/platform/ids'
 
 /** The context's token, org or user is not what the org says. */
 export class IdentityRefused extends AppError {
@@ -23,7 +23,7 @@ interface Confirmed { orgId: string, userId: string, until: number }
 /** Past this many tokens, the oldest confirmation is forgotten first. */
 const MAX_TOKENS = 10_000
 const USERINFO_PATH = '/services/oauth2/userinfo'
-const ID = /^[a-zA-Z0-9]{15}(?:[a-zA-Z0-9]{3})?$/
+const ID = new RegExp(SALESFORCE_ID_PATTERN)
 const dispatcher = new Agent({ headersTimeout: 0, bodyTimeout: 0 })
 
 /** The caller as the org knows the token: asked once per token, then remembered by its hash. */

@@ -84,14 +84,6 @@ export async function quoteByIdempotencyKey (org: OrgClient, key: string): Promi
 
 export interface RecordAccess { read: boolean, edit: boolean }
 
-/** What the user may do with a record, from Salesforce's sharing (UserRecordAccess). */
-export async function recordAccess (org: OrgClient, userId: string, recordId: string): Promise<RecordAccess> {
-  const page = await org.query<{ RecordId: string, HasReadAccess: boolean, HasEditAccess: boolean }>(
-    soql`SELECT RecordId, HasReadAccess, HasEditAccess FROM UserRecordAccess WHERE UserId = ${toId18(userId)} AND RecordId = ${toId18(recordId)}`)
-  const row = page.records[0]
-  return { read: row?.HasReadAccess === true, edit: row?.HasEditAccess === true }
-}
-
 /** "Up to 200 record IDs can be queried." (Object Reference, UserRecordAccess) */
 const USER_RECORD_ACCESS_MAX_IDS = 200
 
