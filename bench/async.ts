@@ -8,6 +8,7 @@ import { actions } from '../src/actions/index.ts'
 import { startLocalOrg, type LocalOrg } from '@applink-actions/local-org'
 import { BENCH_JOB_ENCRYPTION_KEYS, benchDatabase, loadMirror, serveApp, type BenchDatabase } from './env.ts'
 import { progress } from './measure.ts'
+import { rescoreAccountsJob } from '../src/jobs/rescore.ts'
 
 export type RescoreCalls =
   | { rows: Array<{ accounts: number, calls: number, orgCalls: number, callbackStatus: number | null }> }
@@ -78,7 +79,7 @@ async function completed (
 ): Promise<{ total: number, written: number, callbackStatus?: number }> {
   const deadline = Date.now() + timeoutMs
   for (;;) {
-    const status = await app.jobs.status(job.jobId, job.owner)
+    const status = await app.jobs.status(job.jobId, job.owner, rescoreAccountsJob)
     if (status?.state === 'completed') return status.result as { total: number, written: number, callbackStatus?: number }
     if (status?.state === 'failed' || status?.state === 'cancelled') throw new Error(`job ${job.jobId} ${status.state}: ${JSON.stringify(status)}`)
     if (Date.now() > deadline) throw new Error(`job ${job.jobId} still ${status?.state ?? 'missing'} after ${timeoutMs} ms`)

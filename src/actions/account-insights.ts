@@ -18,12 +18,11 @@ export default defineAction({
   request: AccountInsightsRequest,
   response: AccountInsightsResponse,
   sfdc: agentAction,
-  handler: async (input, { caller, org, app, appData, mirror }) => {
+  handler: async (input, { appData, mirror }) => {
     const accountId = toId18(input.accountId, 'accountId')
     const notFound = new NotFound(`Account ${input.accountId} does not exist or you do not have access to it`, ['accountId'])
-    const readable = app.accessCache.readableBy({ orgId: caller.org.id, userId: caller.user.id }, org)
     const [facts, asOf] = await Promise.all([
-      visibleAccountFacts(appData, mirror, accountId, readable),
+      visibleAccountFacts(appData, mirror, accountId),
       mirror.dataAsOf('opportunity')
     ])
     if (facts?.account == null) throw notFound

@@ -1,27 +1,56 @@
-import type { FastifyBaseLogger, FastifyInstance } from 'fastify'
+import type { FastifyBaseLogger } from 'fastify'
 import type { Static, TObject, TSchema } from 'typebox'
 import type { Caller } from '../salesforce/context.ts'
 import type { OrgClient } from '../salesforce/org-client.ts'
-import type { Mirror } from '../postgres/mirror.ts'
+import type { CallerMirror } from '../postgres/caller-mirror.ts'
 import type { OrgScope } from '../postgres/org-scope.ts'
+import type { Claim } from '../postgres/idempotency.ts'
+import type { JobKind, JobState, JobStatus } from '../jobs/queue.ts'
 
-/** What a handler gets besides its validated input. */
+/** The caller's jobs: started as them, read back only by them. */
+export interface CallerJobs {
+  /**
+   * Queues a job for the caller: it reaches the org as them (or as their org's AppLink
+   * authorization). The same work started again while it runs answers that job; past the org's
+   * limit of unended jobs, 429 TOO_MANY_JOBS.
+   */
+  start: <P extends object>(kind: JobKind<P>, payload: P) => Promise<{ jobId: string, state: JobState }>
+  /** A job of `kind` the caller started; null when there is none or it is someone else's. */
+  status: <P extends object, R extends object>(jobId: string, kind: JobKind<P, R>) => Promise<JobStatus<R> | null>
+  /** Whether a job may POST its summary to `url`: the caller's org's own domains, or CALLBACK_ALLOWED_ORIGINS. */
+  allowsCallback: (url: string) => boolean
+}
+
+/**
+ * What a handler gets besides its validated input: everything scoped to the caller, nothing of
+ * the app's that would let it read another org's or another user's data.
+ */
 export interface ActionContext {
   caller: Caller
   /** The org's REST API as the caller (timeouts, retries, call counting). */
   org: OrgClient
   /**
-   * The caller's org's mirror. Reading it throws OrgNotMirrored (403 ORG_NOT_MIRRORED) when the org
-   * has none, so actions that never touch it keep working for such an org.
+   * The caller's org's mirror, as the caller may see it (rows of shared objects filtered by their
+   * access in Salesforce). Reading it throws OrgNotMirrored (403 ORG_NOT_MIRRORED) when the org has
+   * none, so actions that never touch it keep working for such an org.
    */
-  readonly mirror: Mirror
+  readonly mirror: CallerMirror
   /**
    * The app's own tables (pricing, stock, web orders, feedback owners), as the caller's org: every
    * statement runs in a transaction that row-level security limits to that org's rows.
    */
   readonly appData: OrgScope
-  /** The app, for its services: `config`, jobs, … (app tables through `appData`, not `app.pg`). */
-  app: FastifyInstance
+  jobs: CallerJobs
+  /**
+   * For write actions: runs `work` once per caller and idempotency key (the input's
+   * `idempotencyKey`, else the AppLink request id, which a retry of the same invocation keeps) and
+   * says whether the answer is a replay. The work gets the claim: the key as the org sees it,
+   * whether an earlier attempt may have written, and `sending()` to call just before an org write.
+   */
+  once: <T extends object>(
+    input: { idempotencyKey?: string | undefined },
+    work: (claim: Claim) => Promise<T>
+  ) => Promise<T & { replayed: boolean }>
   log: FastifyBaseLogger
 }
 

@@ -3,7 +3,6 @@ import { GenerateQuoteRequest, GenerateQuoteResponse } from '../schemas/generate
 import { opportunityWithLines, quoteByIdempotencyKey, type StoredQuote } from '../salesforce/queries.ts'
 import { toId18 } from '../salesforce/soql.ts'
 import { loadPricingRules } from '../postgres/pricing-rules.ts'
-import { idempotent } from './idempotent.ts'
 import { discountedLine, priceLine, totals, type PricedLine } from '../domain/pricing.ts'
 import { NotFound, OutcomeUnknown, Unprocessable } from '../errors.ts'
 import { answerLost } from '../salesforce/org-client.ts'
@@ -78,9 +77,9 @@ export default defineAction({
   request: GenerateQuoteRequest,
   response: GenerateQuoteResponse,
   sfdc: agentAction,
-  handler: async (input, { caller, org, app, appData }) => {
+  handler: async (input, { org, appData, once }) => {
     const opportunityId = toId18(input.opportunityId, 'opportunityId')
-    return await idempotent({ caller, app }, 'generateQuote', input, async (claim) => {
+    return await once(input, async (claim) => {
       // An earlier attempt sent the graph and never learnt its outcome: the org knows.
       if (claim.writeMaybeDone) {
         const existing = await quoteByIdempotencyKey(org, claim.orgKey)

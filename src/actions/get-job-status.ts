@@ -1,7 +1,7 @@
-import type { Static } from 'typebox'
 import { flowAction, defineAction } from './define.ts'
 import { NotFound } from '../errors.ts'
 import { GetJobStatusRequest, JobStatusResponse } from '../schemas/jobs.ts'
+import { rescoreAccountsJob } from '../jobs/rescore.ts'
 
 /** A job is visible only to the user of the org who started it; to anyone else it does not exist. */
 export default defineAction({
@@ -11,10 +11,10 @@ export default defineAction({
   request: GetJobStatusRequest,
   response: JobStatusResponse,
   sfdc: flowAction,
-  handler: async ({ jobId }, { caller, app }) => {
-    const status = await app.jobs.status(jobId, { orgId: caller.org.id, userId: caller.user.id })
+  handler: async ({ jobId }, { jobs }) => {
+    // The rescore is the only kind of job so far: the answer's `result` is its RescoreResult.
+    const status = await jobs.status(jobId, rescoreAccountsJob)
     if (status === null) throw new NotFound(`No job ${jobId} of yours`, ['jobId'])
-    // The stored result of a rescore job is a RescoreResult (the only kind of job so far).
-    return status as Static<typeof JobStatusResponse>
+    return status
   }
 })

@@ -1,11 +1,7 @@
 import { agentAction, defineAction } from './define.ts'
 import { LogProductFeedbackRequest, LogProductFeedbackResponse } from '../schemas/product-feedback.ts'
-import { idempotent } from './idempotent.ts'
 import { recordFeedbackOwner } from '../postgres/feedback-owners.ts'
 import { NotFound } from '../errors.ts'
-
-/** PostgreSQL's unique_violation. */
-const isUniqueViolation = (err: unknown): boolean => (err as { code?: unknown } | null)?.code === '23505'
 
 /**
  * Writes to Postgres, not to Salesforce: a row in the read-write mirror table, which Heroku
@@ -20,25 +16,19 @@ export default defineAction({
   request: LogProductFeedbackRequest,
   response: LogProductFeedbackResponse,
   sfdc: agentAction,
-  handler: async (input, { caller, app, appData, mirror }) => {
-    return await idempotent({ caller, app }, 'logProductFeedback', input, async (claim) => {
+  handler: async (input, { caller, appData, mirror, once }) => {
+    return await once(input, async (claim) => {
       const product = await mirror.findOne('product2', { external_id__c: input.productCode })
       if (product === undefined) throw new NotFound(`No product has the code ${input.productCode}`, ['productCode'])
       // The request's key is the row's External_Id__c, the upsert field of the read-write mapping
       // (connect/mapping.json), and unique in the mirror: an attempt that inserted the row and died
       // before recording its answer is found again, so a retry never writes a second feedback.
       const externalId = claim.orgKey
-      const row = await mirror.insert('product_feedback__c', {
+      const row = await mirror.insertOnce('product_feedback__c', 'external_id__c', {
         product__r__external_id__c: input.productCode,
         rating__c: input.rating,
         comment__c: input.comment ?? null,
         external_id__c: externalId
-      }).catch(async (err: unknown) => {
-        const earlier = isUniqueViolation(err)
-          ? await mirror.findOne('product_feedback__c', { external_id__c: externalId })
-          : undefined
-        if (earlier === undefined) throw err
-        return earlier
       })
       await recordFeedbackOwner(appData, row.id, caller.user.id)
       return { feedbackId: row.id, externalId, syncStatus: 'PENDING' as const }

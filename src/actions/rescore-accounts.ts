@@ -2,7 +2,6 @@ import { flowAction, defineAction } from './define.ts'
 import { InvalidRequest } from '../errors.ts'
 import { RescoreAccountsAccepted, RescoreAccountsRequest, RescoreSummary } from '../schemas/jobs.ts'
 import { startRescoreJob } from './rescore-job.ts'
-import { allowedCallbackOrigins, callbackTarget } from '../salesforce/callback-url.ts'
 
 /**
  * Long work for Apex: answers 202 with a job id at once; a worker writes the scores and calls
@@ -34,7 +33,7 @@ export default defineAction({
     }
   },
   handler: async (input, ctx) => {
-    if (!callbackTarget(input.callbackUrl, ctx.caller.org.domainUrl, allowedCallbackOrigins(ctx.app.config)).allowed) {
+    if (!ctx.jobs.allowsCallback(input.callbackUrl)) {
       throw new InvalidRequest(
         'callbackUrl must be on a Salesforce domain of the calling org or an origin in CALLBACK_ALLOWED_ORIGINS',
         ['callbackUrl'])

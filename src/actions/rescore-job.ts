@@ -8,17 +8,11 @@ import type { JobState } from '../jobs/queue.ts'
  * startAccountRescore (Flow, announced by a platform event).
  */
 export async function startRescoreJob (
-  { caller, org, app, mirror, log }: Pick<ActionContext, 'caller' | 'org' | 'app' | 'mirror' | 'log'>,
+  { jobs, mirror, log }: Pick<ActionContext, 'jobs' | 'mirror' | 'log'>,
   payload: RescorePayload
 ): Promise<{ jobId: string, state: JobState }> {
   // The job scores from the caller's org's mirror: reading it here refuses an org without one (403)
   // before anything is queued.
   log.debug({ schema: mirror.schema }, 'the rescore job will read this mirror')
-  return await app.jobs.enqueue(rescoreAccountsJob, payload, {
-    instanceUrl: caller.org.domainUrl,
-    apiVersion: caller.org.apiVersion,
-    accessToken: org.accessToken,
-    orgId: caller.org.id,
-    userId: caller.user.id
-  })
+  return await jobs.start(rescoreAccountsJob, payload)
 }

@@ -15,7 +15,11 @@ export interface Jobs {
     payload: P,
     credentials: JobCredentials
   ) => Promise<{ jobId: string, state: JobState }>
-  status: (jobId: string, owner: JobOwner) => Promise<JobStatus | null>
+  status: <P extends object, R extends object>(
+    jobId: string,
+    owner: JobOwner,
+    kind: JobKind<P, R>
+  ) => Promise<JobStatus<R> | null>
 }
 
 declare module 'fastify' {
@@ -64,7 +68,7 @@ export default fp<JobsPluginOptions>(async (app, opts) => {
   await queue.start()
   app.decorate('jobs', {
     enqueue: async (kind, payload, credentials) => await queue.enqueue(kind, payload, credentials),
-    status: async (jobId, owner) => await queue.status(jobId, owner)
+    status: async (jobId, owner, kind) => await queue.status(jobId, owner, kind)
   } satisfies Jobs)
   // preClose: before the pg plugin's onClose ends the pool the jobs still write to.
   app.addHook('preClose', async () => { await queue.stop() })

@@ -60,14 +60,14 @@ export interface JobKind<P extends object = object, R extends object = object> {
 
 export type JobState = 'queued' | 'running' | 'retrying' | 'completed' | 'failed' | 'cancelled'
 
-export interface JobStatus {
+export interface JobStatus<R extends object = object> {
   jobId: string
   kind: string
   state: JobState
   attempts: number
   progress: { done: number, total: number }
-  /** The job's result when completed. */
-  result?: object
+  /** The job's result when completed: what its kind's `run` returned. */
+  result?: R
   /** Why it failed (or why its last attempt failed, while retrying). */
   error?: { errorCode: string, message: string }
   createdAt: string
@@ -328,36 +328,38 @@ export class JobQueue {
     return await mine
   }
 
-  /** The job as its owner sees it; null when it does not exist or belongs to someone else. */
-  async status (jobId: string, owner: JobOwner): Promise<JobStatus | null> {
-    if (!UUID.test(jobId)) return null
-    for (const kind of this.#kinds.keys()) {
-      const [job] = await this.#boss.findJobs<JobData>(kind, { id: jobId })
-      if (job === undefined) continue
-      const { orgId, userId } = job.data
-      const owned = orgId !== undefined && userId !== undefined &&
-        sameId(orgId, owner.orgId) && sameId(userId, owner.userId)
-      if (!owned) return null
-      const db = orgScope(this.#opts.pool, jobOrg(job.data) ?? UNASSIGNED_ORG)
-      const { rows } = await db.query<{ done: number, total: number }>(
-        'SELECT done, total FROM job_progress WHERE org_id = $2 AND job_id = $1', [jobId, db.orgId])
-      const output = job.output as (FailureOutput & Record<string, unknown>) | null
-      const state = STATES[job.state]
-      return {
-        jobId,
-        kind,
-        state,
-        attempts: job.startedOn === null || job.startedOn === undefined ? 0 : job.retryCount + 1,
-        progress: { done: rows[0]?.done ?? 0, total: rows[0]?.total ?? 0 },
-        ...(state === 'completed' && output !== null ? { result: output } : {}),
-        ...((state === 'failed' || state === 'retrying') && output !== null && typeof output.errorCode === 'string'
-          ? { error: { errorCode: output.errorCode, message: String(output.message) } }
-          : {}),
-        createdAt: new Date(job.createdOn).toISOString(),
-        ...(job.completedOn === null ? {} : { completedAt: new Date(job.completedOn).toISOString() })
-      }
+  /** The job of `kind` as its owner sees it; null when it does not exist or belongs to someone else. */
+  async status<P extends object, R extends object> (
+    jobId: string, owner: JobOwner, kind: JobKind<P, R>
+  ): Promise<JobStatus<R> | null> {
+    if (!UUID.test(jobId) || !this.#kinds.has(kind.name)) return null
+    const [job] = await this.#boss.findJobs<JobData>(kind.name, { id: jobId })
+    if (job === undefined) return null
+    const { orgId, userId } = job.data
+    const owned = orgId !== undefined && userId !== undefined &&
+      sameId(orgId, owner.orgId) && sameId(userId, owner.userId)
+    if (!owned) return null
+    const db = orgScope(this.#opts.pool, jobOrg(job.data) ?? UNASSIGNED_ORG)
+    const { rows } = await db.query<{ done: number, total: number }>(
+      'SELECT done, total FROM job_progress WHERE org_id = $2 AND job_id = $1', [jobId, db.orgId])
+    const state = STATES[job.state]
+    // pg-boss stores what the kind's run returned as a completed job's output, and a failure's
+    // errorCode and message otherwise (#runOne): the store's one untyped edge.
+    const output = job.output as (FailureOutput & Record<string, unknown>) | null
+    const result = job.output as R | null
+    return {
+      jobId,
+      kind: kind.name,
+      state,
+      attempts: job.startedOn === null || job.startedOn === undefined ? 0 : job.retryCount + 1,
+      progress: { done: rows[0]?.done ?? 0, total: rows[0]?.total ?? 0 },
+      ...(state === 'completed' && result !== null ? { result } : {}),
+      ...((state === 'failed' || state === 'retrying') && output !== null && typeof output.errorCode === 'string'
+        ? { error: { errorCode: output.errorCode, message: String(output.message) } }
+        : {}),
+      createdAt: new Date(job.createdOn).toISOString(),
+      ...(job.completedOn === null ? {} : { completedAt: new Date(job.completedOn).toISOString() })
     }
-    return null
   }
 
   /** Starts working every kind of job in this process. */

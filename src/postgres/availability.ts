@@ -1,4 +1,4 @@
-import type { Mirror } from './mirror.ts'
+import type { CallerMirror } from './caller-mirror.ts'
 import type { OrgScope } from './org-scope.ts'
 import type { WarehouseStock } from '../domain/availability.ts'
 
@@ -17,7 +17,7 @@ export interface ProductAvailabilityRow {
  */
 export async function productAvailability (
   db: OrgScope,
-  mirror: Mirror,
+  mirror: Pick<CallerMirror, 'schema' | 'table'>,
   productCodes: string[]
 ): Promise<ProductAvailabilityRow[]> {
   const { rows } = await db.query<ProductAvailabilityRow>({

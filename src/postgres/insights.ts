@@ -1,9 +1,6 @@
-import type { Mirror } from './mirror.ts'
+import type { CallerMirror } from './caller-mirror.ts'
 import type { OrgScope } from './org-scope.ts'
 import type { AccountFacts } from '../domain/insights.ts'
-
-/** Keeps the ids of org records the caller may read (src/salesforce/access-cache.ts, `readableBy`). */
-export type ReadFilter = (ids: readonly string[]) => Promise<ReadonlySet<string>>
 
 /**
  * Everything accountInsights says about one account, counting only the records the caller can read
@@ -11,14 +8,14 @@ export type ReadFilter = (ids: readonly string[]) => Promise<ReadonlySet<string>
  * call) or the caller cannot read it.
  *
  * The account, its opportunities and its open cases (the rows the figures add up) go through
- * `readable` in one batch; the figures are then computed over the readable ones only. Line items
+ * the caller's `readable` in one batch; the figures are then computed over the readable ones only. Line items
  * follow their opportunity: OpportunityLineItem has no sharing of its own (no share object, no
  * organization-wide default; the Object Reference's only access rule for it names the opportunity),
  * so that its access is its opportunity's is inferred. Products and web orders (an app table keyed by
  * the account) are shown to whoever may read the account: Product2 has no record-level sharing.
  */
 export async function visibleAccountFacts (
-  db: OrgScope, mirror: Mirror, accountId: string, readable: ReadFilter
+  db: OrgScope, mirror: CallerMirror, accountId: string
 ): Promise<AccountFacts | undefined> {
   const { rows: [candidates] } = await db.query<{ account: boolean, children: string[] }>({
     name: `account-children-${mirror.schema}`,
@@ -31,7 +28,7 @@ export async function visibleAccountFacts (
     values: [accountId]
   })
   if (candidates?.account !== true) return undefined
-  const visible = await readable([accountId, ...candidates.children])
+  const visible = await mirror.readable([accountId, ...candidates.children])
   if (!visible.has(accountId)) return undefined
   const children = candidates.children.filter((id) => visible.has(id))
   return await accountFacts(db, mirror, accountId, children)
@@ -42,7 +39,7 @@ export async function visibleAccountFacts (
  * round trip. Not exported: only visibleAccountFacts, which filters by sharing first, calls it.
  */
 async function accountFacts (
-  db: OrgScope, mirror: Mirror, accountId: string, visible: string[]
+  db: OrgScope, mirror: CallerMirror, accountId: string, visible: string[]
 ): Promise<AccountFacts> {
   const account = mirror.table('account')
   const opportunity = mirror.table('opportunity')

@@ -1,9 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import { Type, type Static, type TObject, type TSchema } from 'typebox'
-import { actionPath, type ActionContext, type ActionDefinition } from '../actions/define.ts'
-import { OrgNotMirrored } from '../postgres/org-mirrors.ts'
-import type { Mirror } from '../postgres/mirror.ts'
-import { orgScope, type OrgScope } from '../postgres/org-scope.ts'
+import { actionPath, type ActionDefinition } from '../actions/define.ts'
+import { actionContext } from './action-context.ts'
 import { ErrorBody } from '../schemas/common.ts'
 import { queryCount } from '../postgres/query-count.ts'
 import type { SalesforceRequestContext } from '../salesforce/plugin.ts'
@@ -96,17 +94,7 @@ function actionRoute<Req extends TObject, Res extends TSchema> (
       const mirror = mirrors === undefined
         ? undefined
         : mirrors.lookup(caller.org.id) ?? await mirrors.mirrorFor(caller.org.id)
-      const context: ActionContext = {
-        caller,
-        org,
-        app,
-        log: request.log,
-        get mirror (): Mirror {
-          if (mirror === undefined) throw new OrgNotMirrored(caller.org.id)
-          return mirror
-        },
-        get appData (): OrgScope { return orgScope(app.pg, caller.org.id) }
-      }
+      const context = actionContext(app, action.operationId, request.salesforce, mirror, request.log)
       // Fastify validated the body against action.request (the schema above) before this handler.
       const input = request.body as Static<Req>
       const result = await queryCount.run(usage, () => action.handler(input, context))
