@@ -15,9 +15,6 @@ export const DEV_DATA_DIR = '.data'
 /** The state file in a dev data folder. */
 export const devStateFile = (dataDir: string): string => path.join(dataDir, 'dev.json')
 
-/** The one `npm run invoke` reads: the default folder's. */
-export const DEV_STATE_FILE = devStateFile(DEV_DATA_DIR)
-
 /** Where a dev data folder keeps the stack's JOB_ENCRYPTION_KEYS. */
 export const devJobKeyFile = (dataDir: string): string => path.join(dataDir, 'job-key')
 

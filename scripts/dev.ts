@@ -1,12 +1,14 @@
 // npm run dev [-- --dataset small|large] [--faults 503=0.05,lock=0.02,latency=30-100,lost=0.01]
-// [--data-dir .data] [--orgs acme,acme-sandbox,globex]: the whole service on one machine, no org needed.
+// [--data-dir .data] [--orgs acme,acme-sandbox,globex] [--watch src]: the whole service on one machine,
+// no org needed.
 // Starts PostgreSQL (DATABASE_URL or an embedded one), the local org, the local Heroku Connect
 // sync (mirror filled before the service starts), then the service itself as its own process,
 // exactly as `npm start` runs it. Once ready it prints SERVICE_URL=, LOCAL_ORG_URL=, the local
 // AppLink add-on's settings (HEROKU_APP_ID=, HEROKU_APPLINK_API_URL=, HEROKU_APPLINK_TOKEN=,
 // APPLINK_AUTHORIZATION=) and one CONTEXT line per local-org user, and writes the URLs and contexts
-// to .data/dev.json for `npm run invoke`. Its JOB_ENCRYPTION_KEYS (unless set) is made once and kept
-// in .data/job-key.
+// to .data/dev.json for `npm run invoke`, with a ready-to-paste call per action
+// (scripts/dev-examples.ts). A change of a file under --watch restarts the service alone. Its
+// JOB_ENCRYPTION_KEYS (unless set) is made once and kept in .data/job-key.
 // --orgs (default all three, scripts/local-orgs.ts): besides acme, its sandbox copy (not mirrored)
 // and another customer, globex (mirrored into its own schema by its own sync); each has its own
 // AppLink authorization (APPLINK_AUTHORIZATIONS) and origin in ORG_DOMAINS. After the lines above it
@@ -15,7 +17,8 @@
 // --faults switches on the local org's faults (also later: POST <LOCAL_ORG_URL>/__admin/faults).
 // Stops cleanly, saving the local org, on Ctrl-C, SIGTERM, or when the service dies of any cause.
 import { MAPPING } from '../src/postgres/mapping.ts'
-import { spawn } from 'node:child_process'
+import { spawn, type ChildProcess } from 'node:child_process'
+import { watch } from 'node:fs'
 import { mkdir, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { createInterface } from 'node:readline'
@@ -29,6 +32,7 @@ import { FAULTS_USAGE, formatFaults, parseFaultSpec, startLocalOrg } from '@appl
 import { startLocalSync } from '@applink-actions/local-connect'
 import { startLocalAppLink } from '@applink-actions/local-applink'
 import { seedAppData } from './app-data.ts'
+import { exampleCalls } from './dev-examples.ts'
 import { DEV_DATA_DIR, devJobKeys, devStateFile, type DevState } from './dev-state.ts'
 import {
   LOCAL_ORGS, ORG_ALIASES, authorizationsSetting, integrationUser, parseOrgAliases, type OrgAlias
@@ -41,7 +45,8 @@ const { values: args } = parseArgs({
     'sync-interval-ms': { type: 'string', default: '2000' },
     faults: { type: 'string' },
     'data-dir': { type: 'string', default: DEV_DATA_DIR },
-    orgs: { type: 'string', default: ORG_ALIASES.join(',') }
+    orgs: { type: 'string', default: ORG_ALIASES.join(',') },
+    watch: { type: 'string', default: 'src' }
   }
 })
 if (args.dataset !== 'small' && args.dataset !== 'large') throw new Error('--dataset is small or large')
@@ -62,7 +67,7 @@ try {
 }
 const dataDir = args['data-dir']
 const orgDir = path.join(dataDir, 'local-org')
-/** `npm run invoke` reads the default folder's (DEV_STATE_FILE). */
+/** `npm run invoke` reads it (its --data-dir, default .data). */
 const stateFile = devStateFile(dataDir)
 
 /** startLocalOrg's default seed: acme's, which its sandbox copies and globex's derives from. */
@@ -153,45 +158,59 @@ if (faults !== undefined) org.setFaults(faults)
 say(`local org faults: ${formatFaults(org.faults)}; change them while it runs: curl -X POST ${org.url}/__admin/faults ` +
   '-H \'content-type: application/json\' -d \'{"spec":"503=0.05,lost=0.01"}\'')
 
-const service = spawn(process.execPath, ['src/server.ts'], {
-  env: {
-    ...process.env,
-    ...applinkEnv,
-    APPLINK_AUTHORIZATIONS: authorizationsSetting(orgs),
-    DATABASE_URL: databaseUrl,
-    JOB_ENCRYPTION_KEYS: jobKeys,
-    // The local orgs are the callers' orgs: their origins join Salesforce's hosts, and callbacks may
-    // reach them on loopback.
-    ORG_DOMAINS: [config.ORG_DOMAINS, ...orgs.map(({ org }) => org.url)].join(','),
-    CALLBACK_ALLOW_PRIVATE_ADDRESSES: 'true',
-    DOCS_CLIENT_CONTEXT: org.mintContext('rep1@acme.local')
-  },
-  stdio: ['ignore', 'pipe', 'inherit']
-})
-// Settles however the service ends (exit code or signal), also when it already has; 'close'
-// comes after its last line was read, so the reason given below has it.
-const serviceExited = new Promise<number | string>((resolve) => {
-  service.once('close', (code, signal) => { resolve(code ?? signal ?? 'unknown') })
-})
+const serviceEnv = {
+  ...process.env,
+  ...applinkEnv,
+  APPLINK_AUTHORIZATIONS: authorizationsSetting(orgs),
+  DATABASE_URL: databaseUrl,
+  JOB_ENCRYPTION_KEYS: jobKeys,
+  // The local orgs are the callers' orgs: their origins join Salesforce's hosts, and callbacks may
+  // reach them on loopback.
+  ORG_DOMAINS: [config.ORG_DOMAINS, ...orgs.map(({ org }) => org.url)].join(','),
+  CALLBACK_ALLOW_PRIVATE_ADDRESSES: 'true',
+  DOCS_CLIENT_CONTEXT: org.mintContext('rep1@acme.local')
+}
 // The service logs JSON lines: in a terminal pino-pretty shows them to a person; piped, they pass
 // unchanged to whatever reads them. The lines dev prints itself (SERVICE_URL=, CONTEXT …) are never
-// reformatted. Each line is handled as it comes; only the last error message is kept.
+// reformatted.
 const showLogLine = process.stdout.isTTY
   ? prettyFactory({ translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' })
   : (line: string) => `${line}\n`
-let lastErrorMessage: string | undefined
-const address = await new Promise<string>((resolve, reject) => {
-  void serviceExited.then((code) => { reject(new Error(`the service exited (${code}) before listening`)) })
-  createInterface({ input: service.stdout, crlfDelay: Infinity }).on('line', (line) => {
-    process.stdout.write(showLogLine(line))
-    lastErrorMessage = /"message":"([^"]+)"/.exec(line)?.[1] ?? lastErrorMessage
-    const match = /"address":"(http[^"]+)".*"msg":"AppLink Actions listening"/.exec(line)
-    if (match?.[1] !== undefined) resolve(match[1])
+
+interface RunningService {
+  process: ChildProcess
+  /** Settles however the service ends (exit code or signal), after its last line was read. */
+  exited: Promise<number | string>
+  /** Its URL once it listens; rejects with the last error it logged when it ends before. */
+  address: Promise<string>
+}
+
+/** Starts the service as `npm start` runs it, its log lines shown as they come. */
+function startService (): RunningService {
+  const child = spawn(process.execPath, ['src/server.ts'], { env: serviceEnv, stdio: ['ignore', 'pipe', 'inherit'] })
+  const exited = new Promise<number | string>((resolve) => {
+    child.once('close', (code, signal) => { resolve(code ?? signal ?? 'unknown') })
   })
-}).catch(async () => {
-  const reason = lastErrorMessage ?? 'see its log above'
-  return await giveUp(`the service stopped before listening: ${reason}${reason.includes('EADDRINUSE') ? ` (port ${config.APP_PORT} is taken: set APP_PORT)` : ''}`)
-})
+  let lastErrorMessage: string | undefined
+  const address = new Promise<string>((resolve, reject) => {
+    void exited.then((code) => {
+      const reason = lastErrorMessage ?? `it exited (${code}); see its log above`
+      reject(new Error(`${reason}${reason.includes('EADDRINUSE') ? ` (port ${config.APP_PORT} is taken: set APP_PORT)` : ''}`))
+    })
+    createInterface({ input: child.stdout, crlfDelay: Infinity }).on('line', (line) => {
+      process.stdout.write(showLogLine(line))
+      lastErrorMessage = /"message":"([^"]+)"/.exec(line)?.[1] ?? lastErrorMessage
+      const match = /"address":"(http[^"]+)".*"msg":"AppLink Actions listening"/.exec(line)
+      if (match?.[1] !== undefined) resolve(match[1])
+    })
+  })
+  address.catch(() => {})
+  return { process: child, exited, address }
+}
+
+let service = startService()
+const address = await service.address.catch(async (err: unknown) =>
+  await giveUp(`the service stopped before listening: ${(err as Error).message}`))
 
 const contextsOf = (o: typeof org) => Object.fromEntries(o.users.map((u) => [u.username, o.mintContext(u.username)]))
 const acmeContexts = contextsOf(org)
@@ -214,8 +233,10 @@ process.stdout.write([
     Object.entries(contexts).map(([username, context]) => `CONTEXT@${alias} ${username} ${context}`)),
   ''
 ].join('\n'))
-say('ready. Try: npm run invoke -- checkAvailability \'{"items":[{"productCode":"HW-0001","quantity":5}]}\'')
-say(`API reference: ${state.serviceUrl}/docs`)
+say('ready. Example calls as rep1@acme.local (paste one; `-s` keeps npm\'s banner out of the JSON):')
+for (const example of exampleCalls(org, 'rep1@acme.local', dataDir)) say(`  ${example.command}`)
+say(`API reference: ${state.serviceUrl}/docs (the OpenAPI document: ${state.serviceUrl}/docs/json)`)
+say(`watching ${args.watch}/: a saved change restarts the service (the local orgs and the database stay up)`)
 
 /** A cleanup that hangs must not keep `npm run dev` from ending. */
 const STOP_DEADLINE_MS = 30_000
@@ -228,16 +249,63 @@ async function stop (code: number): Promise<void> {
     say('stopping took too long; exiting')
     process.exit(code === 0 ? 1 : code)
   }, STOP_DEADLINE_MS).unref()
-  service.kill('SIGTERM')
-  await serviceExited
+  watcher.close()
+  service.process.kill('SIGTERM')
+  await service.exited
   // The local org's close saves what changed since its last save.
   for (const cleanup of cleanups) await cleanup().catch((err: unknown) => { say(`cleanup: ${String(err)}`) })
   process.exit(code)
 }
+
+/** A service that dies on its own (not for a restart) ends the stack: something is wrong. */
+const replaced = new WeakSet<RunningService>()
+function endWithService (running: RunningService): void {
+  void running.exited.then((how) => {
+    if (stopping || replaced.has(running)) return
+    say(`the service exited (${how}); stopping`)
+    void stop(1)
+  })
+}
+endWithService(service)
+
+// A change under src/ restarts the service, as `node --watch` would, but only the service: the
+// local orgs, the syncs and the database keep their state. Changes are gathered for a moment (an
+// editor's save is several events) and restarts never overlap.
+const RESTART_DELAY_MS = 300
+let restartTimer: NodeJS.Timeout | undefined
+let restarting: Promise<void> = Promise.resolve()
+const changed = new Set<string>()
+const watcher = watch(args.watch, { recursive: true }, (_event, file) => {
+  if (stopping || file === null || !/\.(ts|js|json|sql)$/.test(file)) return
+  changed.add(file)
+  clearTimeout(restartTimer)
+  restartTimer = setTimeout(() => { restarting = restarting.then(restart) }, RESTART_DELAY_MS)
+})
+
+async function restart (): Promise<void> {
+  if (stopping) return
+  const files = [...changed].map((f) => path.join(args.watch, f))
+  changed.clear()
+  say(`${files.join(', ')} changed: restarting the service`)
+  // The old one first: both would want the same port.
+  replaced.add(service)
+  service.process.kill('SIGTERM')
+  await service.exited
+  const next = startService()
+  service = next
+  try {
+    const url = await next.address
+    if (url !== state.serviceUrl) {
+      state.serviceUrl = url
+      await writeFile(stateFile, JSON.stringify(state, null, 2))
+    }
+    say(`service restarted: ${url}`)
+    endWithService(next)
+  } catch (err) {
+    // A mistake in the code being written: say it, keep the rest up, wait for the next save.
+    if (!stopping) say(`the service did not start: ${(err as Error).message}. Fix it and save: it restarts then`)
+  }
+}
+
 process.on('SIGINT', () => { void stop(0) })
 process.on('SIGTERM', () => { void stop(0) })
-void serviceExited.then((how) => {
-  if (stopping) return
-  say(`the service exited (${how}); stopping`)
-  void stop(1)
-})

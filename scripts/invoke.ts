@@ -1,16 +1,17 @@
-// npm run invoke -- <operationId> '<json body>' [--user <username>] [--url <service url>]
-//                   [--org-url <instance url> --token <access token> --username <u> --org-id <id>]
+// npm run -s invoke -- <operationId> '<json body>' [--user <username>] [--url <service url>] [--pick <field>]
+//                   [--data-dir .data] [--org-url <instance url> --token <access token> --username <u> --org-id <id>]
 // Calls a running service (the one `npm run dev` started, or --url) with an x-client-context
 // for a local-org user, or minted for a real org from `sf org display` values. Prints the
-// response body as JSON and exits non-zero on an HTTP status of 400 or more.
+// response body as JSON (--pick: one field's value alone, to use in the next call) and exits
+// non-zero on an HTTP status of 400 or more. `-s` keeps npm's banner out of what it prints.
 import { readFile } from 'node:fs/promises'
 import { randomUUID } from 'node:crypto'
 import { parseArgs } from 'node:util'
 import { soql } from '../src/salesforce/soql.ts'
-import { DEV_STATE_FILE, type DevState } from './dev-state.ts'
+import { DEV_DATA_DIR, devStateFile, type DevState } from './dev-state.ts'
 
-const USAGE = `usage: npm run invoke -- <operationId> '<json>' [--user <username>] [--url <service url>]
-       [--org-url <instance url> --token <access token> --username <username> --org-id <org id>] [--api-version 62.0]`
+const USAGE = `usage: npm run -s invoke -- <operationId> '<json>' [--user <username>] [--url <service url>] [--pick <field>]
+       [--data-dir ${DEV_DATA_DIR}] [--org-url <instance url> --token <access token> --username <username> --org-id <org id>] [--api-version 62.0]`
 
 function fail (message: string, code = 2): never {
   process.stderr.write(`${message}\n`)
@@ -22,6 +23,8 @@ const { values, positionals } = parseArgs({
   options: {
     user: { type: 'string', default: 'rep1@acme.local' },
     url: { type: 'string' },
+    pick: { type: 'string' },
+    'data-dir': { type: 'string', default: DEV_DATA_DIR },
     'org-url': { type: 'string' },
     token: { type: 'string' },
     username: { type: 'string' },
@@ -55,7 +58,8 @@ if (values['org-url'] !== undefined) {
   if (values.token === undefined || values.username === undefined || values['org-id'] === undefined) fail('--org-url needs --token, --username and --org-id (from `sf org display`)')
   context = await realOrgContext(values['org-url'], values.token, values.username, values['org-id'])
 } else {
-  const state = JSON.parse(await readFile(DEV_STATE_FILE, 'utf8').catch(() => fail(`no ${DEV_STATE_FILE}: start the service with \`npm run dev\` first, or pass --org-url`, 1))) as DevState
+  const stateFile = devStateFile(values['data-dir'])
+  const state = JSON.parse(await readFile(stateFile, 'utf8').catch(() => fail(`no ${stateFile}: start the service with \`npm run dev\` first, or pass --org-url`, 1))) as DevState
   serviceUrl ??= state.serviceUrl
   const saved = state.contexts[values.user] ?? fail(`no local-org user ${values.user}; users: ${Object.keys(state.contexts).join(', ')}`)
   // Each call is a new AppLink request: a fresh request id, or write actions would replay.
@@ -71,7 +75,14 @@ const response = await fetch(`${serviceUrl.replace(/\/+$/, '')}/actions/${operat
 }).catch((err: unknown) => fail(`could not reach ${serviceUrl} (${String((err as Error).cause ?? err)}): is \`npm run dev\` running?`, 1))
 const text = await response.text()
 let output = text
-try { output = JSON.stringify(JSON.parse(text), null, 2) } catch {}
+try {
+  const answer: unknown = JSON.parse(text)
+  const picked = values.pick === undefined || response.status >= 400
+    ? answer
+    : (answer as Record<string, unknown> | null)?.[values.pick]
+  if (picked === undefined) fail(`the answer has no field ${values.pick ?? ''}: ${text}`, 1)
+  output = typeof picked === 'string' && values.pick !== undefined ? picked : JSON.stringify(picked, null, 2)
+} catch {}
 process.stdout.write(`${output}\n`)
 if (response.status >= 400) {
   process.stderr.write(`HTTP ${response.status}\n`)

@@ -4,7 +4,7 @@
 // default, and --orgs acme only acme.
 import t from 'tap'
 import { spawn } from 'node:child_process'
-import { mkdtemp, readFile, readdir, rm, stat } from 'node:fs/promises'
+import { mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { createInterface } from 'node:readline'
@@ -118,7 +118,10 @@ t.test('npm run dev -- --orgs acme: acme alone', async (t) => {
   const dataDir = await mkdtemp(path.join(tmpdir(), 'applink-dev-'))
   t.teardown(() => rm(dataDir, { recursive: true, force: true }))
   const { url } = await testDatabase(t, 'dev')
-  const dev = spawn(process.execPath, ['scripts/dev.ts', '--orgs', 'acme', '--data-dir', dataDir], {
+  // A folder of its own to watch: a test must not touch the checkout's src/.
+  const watched = await mkdtemp(path.join(tmpdir(), 'applink-dev-src-'))
+  t.teardown(() => rm(watched, { recursive: true, force: true }))
+  const dev = spawn(process.execPath, ['scripts/dev.ts', '--orgs', 'acme', '--data-dir', dataDir, '--watch', watched], {
     env: { ...process.env, DATABASE_URL: url, APP_PORT: '0', LOG_LEVEL: 'info', WORKER_IN_WEB: 'false' },
     stdio: ['ignore', 'pipe', 'ignore']
   })
@@ -131,6 +134,17 @@ t.test('npm run dev -- --orgs acme: acme alone', async (t) => {
   t.equal(orgLines.length, 1)
   t.match(orgLines[0], /^ORG acme 00D\w{15} http:\/\/127\.0\.0\.1:\d+ salesforce$/)
   t.notOk(printed.some((l) => l.startsWith('CONTEXT@')), 'no other org\'s users')
+
+  // A saved change restarts the service alone: a new process, the same local org still serving.
+  const listening = () => printed.filter((l) => l.includes('AppLink Actions listening'))
+  const pidOf = (line: string | undefined) => (JSON.parse(line ?? '{}') as { pid?: number }).pid
+  const firstPid = pidOf(listening()[0])
+  await writeFile(path.join(watched, 'changed.ts'), 'export {}\n')
+  await until('the service to restart', () => listening().length >= 2, 60_000, 200)
+  t.not(pidOf(listening()[1]), firstPid, 'a change under the watched folder restarts the service')
+  const orgUrl = orgLines[0]?.split(' ')[3] ?? ''
+  const answer = await fetch(`${orgUrl}/services/oauth2/userinfo`).then((res) => res.status, () => 'no answer')
+  t.type(answer, 'number', 'the local org kept running (it answers)')
   dev.kill('SIGTERM')
   t.equal(await exited, 0, 'stops cleanly')
 })
