@@ -33,7 +33,7 @@ export interface AppOptions {
 async function app (instance: FastifyInstance, opts: AppOptions): Promise<void> {
   const served = opts.actions ?? actions
   await instance.register(configPlugin, { config: opts.config })
-  await instance.register(errorHandler)
+  await instance.register(errorHandler, { actionNames: served.map((action) => action.operationId) })
   await instance.register(gracefulClose)
   await instance.register(requestLimits)
   if (opts.database !== false) {

@@ -3,9 +3,47 @@ import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import { AppError } from '../errors.ts'
 import { closeIfBodyPending } from './request-limits.ts'
 import { isDatabaseDown } from '../postgres/pool.ts'
+import { mirrorNotReady } from '../postgres/mirror.ts'
 import { SALESFORCE_ID_PATTERN, type ErrorBodyType } from '../schemas/common.ts'
 
 interface AjvError { keyword: string, instancePath: string, params: Record<string, unknown>, message?: string }
+
+interface ObjectSchema { properties?: Record<string, unknown>, required?: string[], items?: unknown }
+
+/** The part of a JSON schema at an Ajv instance path (`/items/0`), when the path leads somewhere. */
+function schemaAt (schema: unknown, instancePath: string): ObjectSchema | undefined {
+  let node = schema as ObjectSchema | undefined
+  for (const segment of instancePath.split('/').slice(1)) {
+    node = (/^\d+$/.test(segment) ? node?.items : node?.properties?.[segment]) as ObjectSchema | undefined
+  }
+  return node
+}
+
+/** The value of the body at an instance path. */
+function valueAt (body: unknown, instancePath: string): unknown {
+  let value = body
+  for (const segment of instancePath.split('/').slice(1)) {
+    value = value !== null && typeof value === 'object' ? (value as Record<string, unknown>)[segment] : undefined
+  }
+  return value
+}
+
+/**
+ * For an object the body got wrong: the keys it has that the schema does not know (a typo), and the
+ * keys it expects, the required ones marked, so the message names the way out.
+ */
+function knownKeys (e: AjvError, request: FastifyRequest): { unknown: string[], expected: string } | undefined {
+  if (e.keyword !== 'required' && e.keyword !== 'additionalProperties') return undefined
+  const schema = schemaAt(request.routeOptions.schema?.body, e.instancePath)
+  const value = valueAt(request.body, e.instancePath)
+  if (schema?.properties === undefined || value === null || typeof value !== 'object' || Array.isArray(value)) return undefined
+  const properties = schema.properties
+  const required = new Set(schema.required ?? [])
+  return {
+    unknown: Object.keys(value).filter((key) => !Object.hasOwn(properties, key)),
+    expected: Object.keys(properties).map((key) => (required.has(key) ? `${key} (required)` : key)).join(', ')
+  }
+}
 
 /** The input field an Ajv error is about, as a dotted path (`lines.0.quantity`). */
 function fieldOf (e: AjvError): string {
@@ -24,8 +62,9 @@ function describe (e: AjvError, field: string): string {
 
 interface ErrorAnswer { status: number, body: ErrorBodyType, retryAfter?: number }
 
-function toBody (err: FastifyError & { code?: string }, request: FastifyRequest): ErrorAnswer {
+function toBody (failure: FastifyError & { code?: string }, request: FastifyRequest): ErrorAnswer {
   const requestId = String(request.id)
+  const err = mirrorNotReady(failure) ?? failure
   if (err instanceof AppError) {
     return {
       status: err.statusCode,
@@ -37,7 +76,15 @@ function toBody (err: FastifyError & { code?: string }, request: FastifyRequest)
     const errors = err.validation as AjvError[]
     const fields = [...new Set(errors.map(fieldOf).filter((f) => f !== ''))]
     const first = errors[0]
-    const message = first === undefined ? err.message : describe(first, fieldOf(first))
+    let message = first === undefined ? err.message : describe(first, fieldOf(first))
+    const keys = first === undefined ? undefined : knownKeys(first, request)
+    if (keys !== undefined && keys.unknown.length > 0) {
+      const base = first?.instancePath.split('/').slice(1).join('.') ?? ''
+      const unknown = keys.unknown.map((key) => (base === '' ? key : `${base}.${key}`))
+      message = `Unknown field${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')}` +
+        `${first?.keyword === 'required' ? ` (and ${describe(first, fieldOf(first))})` : ''}; the fields are ${keys.expected}`
+      fields.push(...unknown.filter((f) => !fields.includes(f)))
+    }
     return { status: 400, body: { errorCode: 'INVALID_REQUEST', message, fields, requestId } }
   }
   if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
@@ -70,7 +117,24 @@ function toBody (err: FastifyError & { code?: string }, request: FastifyRequest)
  * The one error path: typed errors keep their status and code, Fastify's own errors get
  * Salesforce-friendly bodies, anything else is a 500 without internals (logged with the request).
  */
-export default fp(async (app) => {
+export interface ErrorHandlerOptions {
+  /** The actions served, named when a call asks for one that is not. */
+  actionNames?: readonly string[]
+}
+
+/** What a 404 says: for a path under /actions/, which actions exist and how they are called. */
+function notFoundMessage (method: string, path: string, actionNames: readonly string[]): string {
+  const route = `No route ${method} ${path}`
+  if (!path.startsWith(ACTIONS_PREFIX) || actionNames.length === 0) return route
+  const name = path.slice(ACTIONS_PREFIX.length)
+  if (actionNames.includes(name)) return `${route}: actions are called with POST`
+  return `No action ${name}; the actions are ${actionNames.join(', ')}`
+}
+
+const ACTIONS_PREFIX = '/actions/'
+
+export default fp<ErrorHandlerOptions>(async (app, opts) => {
+  const actionNames = opts.actionNames ?? []
   app.setErrorHandler((err: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
     const { status, body, retryAfter } = toBody(err, request)
     if (status >= 500) request.log.error({ err }, 'request failed')
@@ -82,7 +146,10 @@ export default fp(async (app) => {
   app.setNotFoundHandler((request, reply) => {
     closeIfBodyPending(request, reply)
     return reply.status(404).send({
-      errorCode: 'NOT_FOUND', message: `No route ${request.method} ${request.url.split('?')[0] ?? ''}`, fields: [], requestId: String(request.id)
+      errorCode: 'NOT_FOUND',
+      message: notFoundMessage(request.method, request.url.split('?')[0] ?? '', actionNames),
+      fields: [],
+      requestId: String(request.id)
     })
   })
 }, { name: 'error-handler' })

@@ -1,6 +1,7 @@
 import { quoteIdent as quote } from '@applink-actions/platform/postgres'
 import pg from 'pg'
 import type { Pool, QueryResultRow } from 'pg'
+import { AppError } from '../errors.ts'
 import { MAPPING, isWritable, tablesOf, type MirrorTable, type Row, type TableInfo, type WritableTable, type WritableValues } from './mapping.ts'
 
 export type { MirrorTable, Row, WritableTable, WritableValues } from './mapping.ts'
@@ -46,6 +47,37 @@ export interface WriteResult {
 }
 
 export class MirrorError extends Error {}
+
+/**
+ * A mirror table Heroku Connect has not created (yet). Inferred, not documented as such: Connect
+ * makes a table per mapping ("Map the following fields over in Heroku Connect, or just import the
+ * … config.json file to load the configuration … After your first sync, your Postgres table should
+ * look like this", Heroku's Connect demo, tsykoduk/HCRailsDemo), and mappings are imported with
+ * `heroku connect:import FILE` (Heroku Connect CLI plugin), so before that the table is absent. A
+ * 503 so callers retry, naming the table and what creates it; PostgreSQL reports it as
+ * undefined_table (42P01) naming the relation.
+ */
+export class MirrorNotReady extends AppError {
+  constructor (relation: string) {
+    const table = relation.split('.').at(-1) ?? relation
+    const object = OBJECT_OF_TABLE.get(table) ?? table
+    super(503, 'MIRROR_NOT_READY', `The mirror table ${relation} does not exist yet: Heroku Connect creates it when ` +
+      `the ${object} mapping is created (import connect/mapping.json with \`heroku connect:import\`) and fills it ` +
+      'in its first sync. Retry once the mapping is active', { retryAfterSeconds: 60 })
+  }
+}
+
+/** Salesforce object of each mirror table. */
+const OBJECT_OF_TABLE = new Map(Object.keys(MAPPING).map((object) => [object.toLowerCase(), object]))
+
+/** The error to answer for a failed mirror query: MirrorNotReady when it read a table Connect has not made. */
+export function mirrorNotReady (err: unknown): MirrorNotReady | undefined {
+  if ((err as { code?: unknown } | null)?.code !== '42P01') return undefined
+  const relation = /relation "([^"]+)" does not exist/.exec((err as Error).message)?.[1]
+  const table = relation?.split('.').at(-1)
+  if (relation === undefined || table === undefined || !OBJECT_OF_TABLE.has(table)) return undefined
+  return new MirrorNotReady(relation)
+}
 
 /**
  * Connect stores datetimes as UTC in `timestamp without time zone`; pg would read them in the
