@@ -253,6 +253,14 @@ export function configuredAuthorizations (config: Config): string[] {
 
 const isSet = (value: string | undefined): value is string => value !== undefined && value !== ''
 
+/**
+ * Whether the web process works jobs too (WORKER_IN_WEB; unset: not in production). When it does not,
+ * a worker process (Procfile `worker:`) must run, or queued jobs never start.
+ */
+export function webWorksJobs (config: Config): boolean {
+  return config.WORKER_IN_WEB ?? config.NODE_ENV !== 'production'
+}
+
 /** For process entry points: the validated config, or a one-line message and exit 1. */
 export function loadConfigOrExit (env: Record<string, string | undefined>): Config {
   try {

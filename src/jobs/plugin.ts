@@ -1,5 +1,5 @@
 import fp from 'fastify-plugin'
-import { configuredAuthorizations } from '../config.ts'
+import { configuredAuthorizations, webWorksJobs } from '../config.ts'
 import { purgeExpired } from '../postgres/housekeeping.ts'
 import type { JobCredentials } from './credentials.ts'
 import { JobQueue, type JobKind, type JobOwner, type JobSchedule, type JobState, type JobStatus } from './queue.ts'
@@ -42,7 +42,7 @@ const HOUSEKEEPING_INTERVAL_MS = 10 * 60_000
 
 export default fp<JobsPluginOptions>(async (app, opts) => {
   const { config } = app
-  const work = opts.work ?? config.WORKER_IN_WEB ?? config.NODE_ENV !== 'production'
+  const work = opts.work ?? webWorksJobs(config)
   // The nightly rescore of every account, one per org's authorization (each runs in its own org):
   // config.ts refuses a schedule without an authorization.
   const cron = config.RESCORE_SCHEDULE_CRON

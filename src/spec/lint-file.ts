@@ -4,8 +4,12 @@ import { parse } from 'yaml'
 import { lintSpec, RULES, type LintIssue } from './lint.ts'
 
 export async function lintSpecFile (file: string, metadataDir: string): Promise<LintIssue[]> {
-  const yamlText = await readFile(file, 'utf8')
-  return lintSpec(parse(yamlText), { yamlText, metadataDir })
+  return await lintSpecText(await readFile(file, 'utf8'), metadataDir)
+}
+
+/** The same checks on YAML not written anywhere (publish:org --dry-run lints the spec it generated). */
+export async function lintSpecText (yamlText: string, metadataDir: string): Promise<LintIssue[]> {
+  return await lintSpec(parse(yamlText), { yamlText, metadataDir })
 }
 
 /** The finding, then the document behind its rule (and what the rule infers beyond the quote). */
