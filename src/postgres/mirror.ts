@@ -237,14 +237,16 @@ export class Mirror {
   /** How stale a table is, so an action can say "data as of …". */
   async freshness (table: MirrorTable): Promise<Freshness> {
     const t = info(table)
-    // One prepared statement, one round trip: actions ask this on every call.
+    // One prepared statement, one round trip: actions ask this on every call. It takes no
+    // parameter (the table's name, from the mapping, is a literal), so PostgreSQL plans it once per
+    // connection instead of making five custom plans first: with one schema per org, a connection
+    // prepares it once per org (issue 24).
     // The local sync records poll times in Connect's _hcmeta details; real Connect does not.
     const { rows: [row] } = await this.#pool.query<{ newest: Date | null, polled: string | null }>({
       name: `freshness-${this.schema}-${t.table}`,
       text: `SELECT (SELECT max(systemmodstamp) FROM ${this.#qualified(t.table)}) AS newest,
-                    (SELECT CASE WHEN details LIKE '{%' THEN details::jsonb -> 'polled_at' ->> $1 END
+                    (SELECT CASE WHEN details LIKE '{%' THEN details::jsonb -> 'polled_at' ->> ${pg.escapeLiteral(t.table)} END
                        FROM ${this.#qualified('_hcmeta')} ORDER BY id DESC LIMIT 1) AS polled`,
-      values: [t.table],
       types
     })
     return {
