@@ -14,7 +14,9 @@ import { compare, httpLoad, loop, median, percentile, progress, sample } from '.
 import { accountSummaryFromApi, naiveQuote } from './baselines.ts'
 import { measureStartup } from './startup.ts'
 import { measureAsync, measureRescoreCalls } from './async.ts'
-import { renderMarkdown, renderSvg, tenantHeadlines, tenantSection, type DynoResults, type Results } from './report.ts'
+import {
+  loadTenantsBefore, renderMarkdown, renderSvg, tenantHeadlines, tenantSection, type DynoResults, type Results
+} from './report.ts'
 import { availabilityItems, measureTenants } from './tenants.ts'
 import { frameworkInProcesses, quoteVsSample } from './dyno.ts'
 import { engineCpuPerAnswer, orgCpuPerAnswer, sampleQuery } from './org-cpu.ts'
@@ -306,7 +308,7 @@ async function tenantsOnly (): Promise<void> {
     if (jsonOut > 0 && process.argv[jsonOut + 1] !== undefined) {
       writeFileSync(process.argv[jsonOut + 1] as string, `${JSON.stringify(tenants, null, 2)}\n`)
     }
-    process.stdout.write(`${[...tenantHeadlines(tenants), '', ...tenantSection(tenants, ROUNDS, SECONDS)].join('\n')}\n`)
+    process.stdout.write(`${[...tenantHeadlines(tenants), '', ...tenantSection(tenants, ROUNDS, SECONDS, loadTenantsBefore())].join('\n')}\n`)
   } finally {
     await stack.close()
   }

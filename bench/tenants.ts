@@ -67,13 +67,13 @@ async function callerOf (org: LocalOrg, pool: pg.Pool, schema: string): Promise<
   return { context: org.mintContext(rep.username), body: JSON.stringify({ items }) }
 }
 
-export interface TenantDatabase { db: BenchDatabase, orgs: LocalOrg[], callers: Caller[], close: () => Promise<void> }
+interface TenantDatabase { db: BenchDatabase, orgs: LocalOrg[], callers: Caller[], close: () => Promise<void> }
 
 /**
  * A new database holding the bench org's mirror (`salesforce`) and `count - 1` tenants', each with
  * its app data; the callers, one per org, the bench org's first.
  */
-export async function tenantDatabase (stack: BenchStack, count: number): Promise<TenantDatabase> {
+async function tenantDatabase (stack: BenchStack, count: number): Promise<TenantDatabase> {
   const db = await benchDatabase()
   const orgs: LocalOrg[] = []
   const close = async () => {
