@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url'
 import { actionPath } from '../src/actions/define.ts'
 import { backendCpu, backendCpuSpent, cpuMs, ownCpuMs, startServerProcess, type ServerProcess } from './processes.ts'
 import { compare, httpLoad, type LoadResult } from './measure.ts'
-import { LOCAL_ORG_DOMAINS, type BenchStack } from './env.ts'
+import { LOCAL_ORG_DOMAINS, type BenchDatabase, type BenchStack } from './env.ts'
 
 const root = (path: string) => fileURLToPath(new URL(path, import.meta.url))
 
@@ -36,9 +36,11 @@ export async function startService (databaseUrl: string): Promise<ServerProcess>
  * Load on one server process, with the CPU time spent meanwhile by that process, the database's
  * backends and this process (which, while autocannon runs in a child, only runs the local org).
  */
-function measured (stack: BenchStack, server: () => ServerProcess, load: (durationS: number) => Promise<LoadResult>) {
+export function measured (
+  db: BenchDatabase, server: () => ServerProcess, load: (durationS: number) => Promise<LoadResult>
+) {
   const totals = { requests: 0, serverMs: 0, postgresMs: 0, orgMs: 0 }
-  const database = new URL(stack.db.url).pathname.slice(1)
+  const database = new URL(db.url).pathname.slice(1)
   let warmedUp = false
   const run = async (durationS: number): Promise<LoadResult> => {
     // compare's first call is the warm-up: not counted.
@@ -47,9 +49,9 @@ function measured (stack: BenchStack, server: () => ServerProcess, load: (durati
       return await load(durationS)
     }
     const { pid } = server()
-    const [pg0, server0, org0] = [await backendCpu(stack.db.pool, database), cpuMs(pid), ownCpuMs()]
+    const [pg0, server0, org0] = [await backendCpu(db.pool, database), cpuMs(pid), ownCpuMs()]
     const result = await load(durationS)
-    const [org1, server1, pg1] = [ownCpuMs(), cpuMs(pid), await backendCpu(stack.db.pool, database)]
+    const [org1, server1, pg1] = [ownCpuMs(), cpuMs(pid), await backendCpu(db.pool, database)]
     totals.requests += result.requests
     totals.serverMs += server1 - server0
     totals.postgresMs += backendCpuSpent(pg0, pg1)
@@ -70,7 +72,9 @@ function measured (stack: BenchStack, server: () => ServerProcess, load: (durati
 /** Measures two sides in alternating rounds (after a warm-up), each with its CPU per request. */
 type Measured = ReturnType<typeof measured>
 
-async function compareWithCpu (baseline: Measured, subject: Measured, opts: DynoOptions) {
+export async function compareWithCpu (
+  baseline: Measured, subject: Measured, opts: { seconds: number, rounds: number }
+) {
   const result = await compare(baseline.run, subject.run, opts)
   return {
     baseline: baseline.perRequest(result.baseline),
@@ -89,8 +93,8 @@ export async function frameworkInProcesses (stack: BenchStack, opts: DynoOptions
   try {
     const request = { method: 'POST' as const, headers, body: '{}', connections: opts.connections }
     const { baseline, subject, ratio } = await compareWithCpu(
-      measured(stack, () => bare, async (durationS) => await httpLoad({ ...request, url: `${bare.url}/bare`, durationS })),
-      measured(stack, () => service, async (durationS) =>
+      measured(stack.db, () => bare, async (durationS) => await httpLoad({ ...request, url: `${bare.url}/bare`, durationS })),
+      measured(stack.db, () => service, async (durationS) =>
         await httpLoad({ ...request, url: `${service.url}${actionPath('whoAmI')}`, durationS })),
       opts)
     return { baseline, whoAmI: subject, ratio }
@@ -115,9 +119,9 @@ export async function quoteVsSample (
   try {
     const request = { method: 'POST' as const, headers, body, connections: opts.connections, freshRequestId: true }
     const { baseline, subject, ratio } = await compareWithCpu(
-      measured(stack, () => sample, async (durationS) =>
+      measured(stack.db, () => sample, async (durationS) =>
         await httpLoad({ ...request, url: `${sample.url}/generateQuote`, durationS })),
-      measured(stack, () => service, async (durationS) =>
+      measured(stack.db, () => service, async (durationS) =>
         await httpLoad({ ...request, url: `${service.url}${actionPath('generateQuote')}`, durationS })),
       opts)
     return { lines, baseline, generateQuote: subject, ratio }

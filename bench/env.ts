@@ -10,6 +10,7 @@ import { DEFAULT_ORG_DOMAINS, loadConfig } from '../src/config.ts'
 import { startLocalOrg, type LocalOrg } from '@applink-actions/local-org'
 import { startLocalSync } from '@applink-actions/local-connect'
 import { seedAppData } from '../scripts/app-data.ts'
+import { integrationUser } from '../scripts/local-orgs.ts'
 
 /** The PostgreSQL server the bench uses: BENCH_DATABASE_URL, else the local trust server. */
 const SERVER_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'
@@ -77,9 +78,20 @@ export async function serveApp (env: Record<string, string>, actions?: ActionDef
   return { app: instance, url: await listen(instance) }
 }
 
-/** The local sync's initial load into the database's mirror, then the sync stops: no poll runs during a measurement. */
-export async function loadMirror (org: LocalOrg, db: BenchDatabase): Promise<void> {
-  const sync = await startLocalSync({ mapping: MAPPING, pool: db.pool, schema: 'salesforce', orgUrl: org.url, accessToken: org.user('integration@acme.local').accessToken, intervalMs: 3_600_000, onError: () => {} })
+/**
+ * The local sync's initial load of the org into `schema` (its `_hcmeta` names the org), as its
+ * integration user, then the sync stops: no poll runs during a measurement.
+ */
+export async function loadMirror (org: LocalOrg, db: BenchDatabase, schema = 'salesforce'): Promise<void> {
+  const sync = await startLocalSync({
+    mapping: MAPPING,
+    pool: db.pool,
+    schema,
+    orgUrl: org.url,
+    accessToken: org.user(integrationUser(org)).accessToken,
+    intervalMs: 3_600_000,
+    onError: () => {}
+  })
   await sync.stop()
 }
 

@@ -1,9 +1,12 @@
 // Child process of the benchmark: fires HTTP load with autocannon so the load generator does not
 // share an event loop (or, on 2 cores, a core) with the server it measures.
 import autocannon from 'autocannon'
-import type { LoadOptions, LoadResult } from './measure.ts'
+import { readFileSync } from 'node:fs'
+import type { Caller, LoadOptions, LoadResult } from './measure.ts'
 
-const opts = JSON.parse(process.argv[2] ?? '{}') as LoadOptions
+// The options, or `@<file>` holding them (httpLoad: too long for one argument).
+const arg = process.argv[2] ?? '{}'
+const opts = JSON.parse(arg.startsWith('@') ? readFileSync(arg.slice(1), 'utf8') : arg) as LoadOptions
 const context = opts.headers?.['x-client-context']
 let sent = 0
 /**
@@ -15,6 +18,13 @@ const freshContext = (): string => {
   const requestId = `${decoded.requestId}-${process.pid}-${sent++}`
   return Buffer.from(JSON.stringify({ ...decoded, requestId })).toString('base64')
 }
+/** The callers in turn, one request each (their own org, user and products). */
+const callers = opts.callers ?? []
+let turn = 0
+const nextCaller = <R extends { headers: Record<string, string>, body?: string }>(request: R): R => {
+  const caller = callers[turn++ % callers.length] as Caller
+  return { ...request, headers: { ...request.headers, 'x-client-context': caller.context }, body: caller.body }
+}
 const result = await autocannon({
   url: opts.url,
   method: opts.method ?? 'GET',
@@ -22,6 +32,7 @@ const result = await autocannon({
   ...(opts.body === undefined ? {} : { body: opts.body }),
   connections: opts.connections ?? 10,
   duration: opts.durationS,
+  ...(callers.length > 0 ? { requests: [{ setupRequest: nextCaller }] } : {}),
   ...(opts.freshRequestId === true && context !== undefined
     ? {
         requests: [{

@@ -1,4 +1,7 @@
 import { execFile } from 'node:child_process'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { dirname, join } from 'node:path'
 import { promisify } from 'node:util'
 import { fileURLToPath } from 'node:url'
 
@@ -13,7 +16,12 @@ export interface LoadOptions {
   durationS: number
   /** A new AppLink request id in x-client-context for every call. */
   freshRequestId?: boolean
+  /** Callers taking turns, one request each: its x-client-context and body replace `headers`' and `body`. */
+  callers?: Caller[]
 }
+
+/** One caller of a load: its x-client-context and the body it sends. */
+export interface Caller { context: string, body: string }
 
 /** Throughput and latency of one measurement; latencies in ms. */
 export interface LoadResult { rps: number, p50: number, p99: number, requests: number, failures: number }
@@ -21,7 +29,12 @@ export interface LoadResult { rps: number, p50: number, p99: number, requests: n
 /** HTTP load from a child process (autocannon); the server under test stays alone in this one. */
 export async function httpLoad (opts: LoadOptions): Promise<LoadResult> {
   const script = fileURLToPath(new URL('./load.ts', import.meta.url))
-  const { stdout } = await run(process.execPath, [script, JSON.stringify(opts)], { maxBuffer: 1 << 20 })
+  // One argument holds at most 128 KB (Linux): many callers' contexts go through a file.
+  const json = JSON.stringify(opts)
+  const file = json.length > 64 * 1024 ? join(await mkdtemp(join(tmpdir(), 'bench-load-')), 'options.json') : undefined
+  if (file !== undefined) await writeFile(file, json)
+  const { stdout } = await run(process.execPath, [script, file === undefined ? json : `@${file}`], { maxBuffer: 1 << 20 })
+    .finally(async () => { if (file !== undefined) await rm(dirname(file), { recursive: true, force: true }) })
   const result = JSON.parse(stdout) as LoadResult
   if (result.failures > 0) throw new Error(`${opts.url}: ${result.failures} of ${result.requests} requests failed`)
   return result

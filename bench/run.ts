@@ -14,7 +14,10 @@ import { compare, httpLoad, loop, median, percentile, progress, sample } from '.
 import { accountSummaryFromApi, naiveQuote } from './baselines.ts'
 import { measureStartup } from './startup.ts'
 import { measureAsync, measureRescoreCalls } from './async.ts'
-import { renderMarkdown, renderSvg, type DynoResults, type Results } from './report.ts'
+import {
+  loadTenantsBefore, renderMarkdown, renderSvg, tenantHeadlines, tenantSection, type DynoResults, type Results
+} from './report.ts'
+import { availabilityItems, measureTenants } from './tenants.ts'
 import { frameworkInProcesses, quoteVsSample } from './dyno.ts'
 import { engineCpuPerAnswer, orgCpuPerAnswer, sampleQuery } from './org-cpu.ts'
 import { opportunityWithLines as opportunityQuery } from '../src/salesforce/queries.ts'
@@ -36,7 +39,7 @@ const jsonHeaders = (context: string) => ({ 'content-type': 'application/json', 
  * answer, both servers in the bench's own process (kept to show why it read higher).
  */
 async function frameworkInBenchProcess (s: BenchStack): Promise<Results['frameworkInBenchProcess']> {
-  progress('1/7 framework overhead: whoAmI vs a bare Fastify route, both in the bench process')
+  progress('1/8 framework overhead: whoAmI vs a bare Fastify route, both in the bench process')
   const headers = jsonHeaders(s.org.mintContext(REP))
   const url = `${s.url}${actionPath('whoAmI')}`
   const answer = await (await fetch(url, { method: 'POST', headers, body: '{}' })).json() as Rec
@@ -65,14 +68,14 @@ const QUOTE_LINES = 3
  * org's CPU per answer for the two queries.
  */
 async function dyno (s: BenchStack): Promise<DynoResults> {
-  progress('1/7 framework overhead: whoAmI on the service process vs a bare Fastify process')
+  progress('1/8 framework overhead: whoAmI on the service process vs a bare Fastify process')
   const opts = { seconds: SECONDS, rounds: ROUNDS, connections: CONNECTIONS, context: s.org.mintContext(REP) }
   const framework = await frameworkInProcesses(s, opts)
-  progress('1b/7 generateQuote vs Heroku\'s org-action sample on the SDK')
+  progress('1b/8 generateQuote vs Heroku\'s org-action sample on the SDK')
   const opportunityId = opportunityWithLines(s.org, REP, QUOTE_LINES)
   // 8 connections: the pool holds 10, and the sample has none to wait for.
   const quote = await quoteVsSample(s, opportunityId, QUOTE_LINES, { ...opts, connections: 8 })
-  progress('1c/7 local org: CPU per answer, our opportunity query vs the sample\'s line query')
+  progress('1c/8 local org: CPU per answer, our opportunity query vs the sample\'s line query')
   // The SOQL generateQuote sends, as the org received it.
   const logged = s.org.soqlLog.length
   await opportunityQuery(orgClientFor(s.org, REP), opportunityId)
@@ -103,10 +106,8 @@ async function dyno (s: BenchStack): Promise<DynoResults> {
 
 /** 2. checkAvailability (10 products) against its own SQL run straight on a pg pool. */
 async function mirrorReads (s: BenchStack): Promise<Results['mirror']> {
-  progress('2/7 mirror reads: checkAvailability vs its SQL on a pg pool')
-  const { rows } = await s.db.pool.query<{ productcode: string }>(
-    'SELECT productcode FROM salesforce.product2 WHERE isactive AND productcode IS NOT NULL ORDER BY productcode LIMIT 10')
-  const items = rows.map((r, i) => ({ productCode: r.productcode, quantity: 1 + i * 7 }))
+  progress('2/8 mirror reads: checkAvailability vs its SQL on a pg pool')
+  const items = await availabilityItems(s.db.pool, 'salesforce')
   const codes = items.map((i) => i.productCode)
   const mirror = createMirror(s.db.pool, 'salesforce')
   // The statements the action runs, as it runs them (two at once), with the same pool size.
@@ -140,7 +141,7 @@ function orgClientFor (org: LocalOrg, username: string): OrgClient {
 
 /** 3. The account summary from the mirror (accountInsights) vs from the REST API, at 0 and 100 ms. */
 async function mirrorVsApi (s: BenchStack): Promise<Results['mirrorVsApi']> {
-  progress('3/7 mirror vs API: account summary at 0 and 100 ms org latency')
+  progress('3/8 mirror vs API: account summary at 0 and 100 ms org latency')
   const accounts = accountsOf(s.org, REP)
   const api = orgClientFor(s.org, REP)
   const headers = jsonHeaders(s.org.mintContext(REP))
@@ -198,7 +199,7 @@ function opportunityWithLines (org: LocalOrg, username: string, lines: number): 
 
 /** 4. API calls each action spends, against the naive per-record implementation. */
 async function apiCallsPerAction (s: BenchStack): Promise<Results['apiCalls']> {
-  progress('4/7 API calls per action: generateQuote vs per-record, accountInsights, rescoreAccounts')
+  progress('4/8 API calls per action: generateQuote vs per-record, accountInsights, rescoreAccounts')
   const api = orgClientFor(s.org, REP)
   // A fresh context per call: its requestId is the default idempotency key, and a repeat is a replay.
   const generateQuote = async (opportunityId: string) => {
@@ -241,7 +242,7 @@ async function apiCallsPerAction (s: BenchStack): Promise<Results['apiCalls']> {
 
 /** 7. The local org itself on the large data set, over HTTP, against its cheapest API call. */
 async function localOrg (): Promise<Results['localOrg']> {
-  progress('7/7 local org: seeding the large data set (50,000 accounts)')
+  progress('7/8 local org: seeding the large data set (50,000 accounts)')
   const t0 = performance.now()
   const org = await startLocalOrg({ port: 0, dataset: 'large', seed: 42, progress: () => {} })
   const seedMs = performance.now() - t0
@@ -298,7 +299,28 @@ async function localOrg (): Promise<Results['localOrg']> {
   }
 }
 
+/** `npm run bench -- --only tenants`: figure 8 alone, printed (docs/performance.md is left as it is). */
+async function tenantsOnly (): Promise<void> {
+  const stack = await startStack()
+  try {
+    const tenants = await measureTenants(stack, { seconds: SECONDS, rounds: ROUNDS, connections: CONNECTIONS })
+    const jsonOut = process.argv.indexOf('--json')
+    if (jsonOut > 0 && process.argv[jsonOut + 1] !== undefined) {
+      writeFileSync(process.argv[jsonOut + 1] as string, `${JSON.stringify(tenants, null, 2)}\n`)
+    }
+    process.stdout.write(`${[...tenantHeadlines(tenants), '', ...tenantSection(tenants, ROUNDS, SECONDS, loadTenantsBefore())].join('\n')}\n`)
+  } finally {
+    await stack.close()
+  }
+}
+
 async function main (): Promise<void> {
+  const only = process.argv.indexOf('--only')
+  if (only > 0) {
+    if (process.argv[only + 1] !== 'tenants') throw new Error('--only takes: tenants')
+    await tenantsOnly()
+    return
+  }
   const started = performance.now()
   const loadAtStart = loadavg()[0] ?? NaN
   const command = `npm run bench${process.env.BENCH_SECONDS === undefined ? '' : ` (BENCH_SECONDS=${SECONDS})`}`
@@ -314,11 +336,12 @@ async function main (): Promise<void> {
     const mirror = await mirrorReads(stack)
     const vsApi = await mirrorVsApi(stack)
     const apiCalls = await apiCallsPerAction(stack)
-    progress('5/7 async throughput: rescoreAccounts workers')
+    progress('5/8 async throughput: rescoreAccounts workers')
     const asyncThroughput = await measureAsync()
-    progress('6/7 start-up and memory: node src/server.ts vs a bare Fastify server')
+    progress('6/8 start-up and memory: node src/server.ts vs a bare Fastify server')
     const startup = await measureStartup({ databaseUrl: stack.db.url, context: stack.org.mintContext(REP), seconds: 5 })
     const org = await localOrg()
+    const tenants = await measureTenants(stack, { seconds: SECONDS, rounds: ROUNDS, connections: CONNECTIONS })
     results = {
       machine: machine(),
       command,
@@ -334,6 +357,7 @@ async function main (): Promise<void> {
       async: asyncThroughput,
       startup,
       localOrg: org,
+      tenants,
       runtimeS: (performance.now() - started) / 1000
     }
   } finally {

@@ -13,7 +13,11 @@ export interface ProductAvailabilityRow {
 
 /**
  * For each requested product code, in request order: the active product and its standard
- * price from the mirror, and its stock per warehouse from the org's app tables. One statement.
+ * price from the mirror, and its stock per warehouse from the org's app tables. One statement, on
+ * its generic plan from the first call: every lookup is by equality (product codes, the price book
+ * entry's product, the org's stock by its key), and PostgreSQL's own choice after its five trial
+ * plans was the generic one (pg_prepared_statements: 5 custom, then only generic, whatever the
+ * number of codes).
  */
 export async function productAvailability (
   db: OrgScope,
@@ -57,6 +61,6 @@ export async function productAvailability (
         LEFT JOIN stock ON stock.product_code = r.code AND product.sfid IS NOT NULL
        ORDER BY r.ord`,
     values: [productCodes, db.orgId]
-  })
+  }, undefined, { genericPlan: true })
   return rows
 }

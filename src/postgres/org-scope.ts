@@ -30,12 +30,26 @@ export interface OrgScope {
   readonly orgId: string
   /** Identifies the database, for caches kept per database and org; not for queries. */
   readonly database: object
-  /** One statement in a transaction of its own, as the org. */
+  /** One statement in a transaction of its own, as the org (`genericPlan`: see OrgOptions). */
   query: <R extends pg.QueryResultRow = pg.QueryResultRow>(
-    text: string | pg.QueryConfig, values?: unknown[]
+    text: string | pg.QueryConfig, values?: unknown[], options?: OrgOptions
   ) => Promise<pg.QueryResult<R>>
   /** Several statements in one transaction, as the org. */
   transaction: <R>(work: (client: pg.PoolClient) => Promise<R>) => Promise<R>
+}
+
+export interface OrgOptions {
+  /**
+   * The transaction's prepared statements run on their generic plan from the first execution
+   * (`plan_cache_mode`, transaction-local like the org). Left to choose, PostgreSQL makes five custom
+   * plans of a statement on each connection before it compares them with the generic one ("the first
+   * five executions are done with custom plans", PostgreSQL, "PREPARE"). A statement named per
+   * mirror schema is prepared once per org on each connection, so with many orgs most of its
+   * executions were trial plans (issue 24: 200 orgs, 10 connections). Only for statements whose plan
+   * does not depend on their values: lookups by equality on keys, for which PostgreSQL itself settles
+   * on the generic plan after its trials.
+   */
+  genericPlan?: boolean
 }
 
 /**
@@ -46,12 +60,13 @@ export interface OrgScope {
  * literal with BEGIN in one round trip.
  */
 export async function withOrg<R> (
-  pool: pg.Pool, orgId: string, work: (client: pg.PoolClient) => Promise<R>
+  pool: pg.Pool, orgId: string, work: (client: pg.PoolClient) => Promise<R>, options: OrgOptions = {}
 ): Promise<R> {
   if (!ORG_ID.test(orgId)) throw new Error(`not an 18-character org id: ${orgId.slice(0, 40)}`)
   const store = queryCount.getStore()
   if (store !== undefined) store.queries += 2
-  return await inTransaction(pool, work, `BEGIN; SELECT set_config('app.org_id', '${orgId}', true)`)
+  const generic = options.genericPlan === true ? ", set_config('plan_cache_mode', 'force_generic_plan', true)" : ''
+  return await inTransaction(pool, work, `BEGIN; SELECT set_config('app.org_id', '${orgId}', true)${generic}`)
 }
 
 /** The app tables of one org, over `pool`. */
@@ -59,12 +74,14 @@ export function orgScope (pool: pg.Pool, orgId: string): OrgScope {
   return {
     orgId,
     database: pool,
-    query: async <R extends pg.QueryResultRow>(text: string | pg.QueryConfig, values?: unknown[]) =>
+    query: async <R extends pg.QueryResultRow>(
+      text: string | pg.QueryConfig, values?: unknown[], options?: OrgOptions
+    ) =>
       await withOrg(pool, orgId, async (client) => {
         const store = queryCount.getStore()
         if (store !== undefined) store.queries++
         return await client.query<R>(text, values)
-      }),
+      }, options),
     transaction: async (work) => await withOrg(pool, orgId, work)
   }
 }

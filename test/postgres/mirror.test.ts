@@ -1,10 +1,15 @@
 import { MAPPING } from '../../src/postgres/mapping.ts'
 import t, { type Test } from 'tap'
 import { createConnectSchema } from '@applink-actions/local-connect'
+import pg from 'pg'
 import { createMirror } from '../../src/postgres/mirror.ts'
+import { migrate } from '../../src/postgres/migrate.ts'
+import { orgScope } from '../../src/postgres/org-scope.ts'
+import { productAvailability } from '../../src/postgres/availability.ts'
 import { testDatabase } from './fixtures/db.ts'
 
 const SCHEMA = 'sf_mirror'
+const ORG = '00DLo0000000001AAA'
 
 async function setup (t: Test) {
   const { pool } = await testDatabase(t)
@@ -90,4 +95,24 @@ t.test('freshness: newest SystemModstamp and the last recorded poll', async (t) 
   await pool.query(`UPDATE ${SCHEMA}._hcmeta SET details = '{"polled_at":{"product2":"2026-02-01T10:00:00.000Z"}}'`)
   t.same(await mirror.freshness('product2'), { newestSystemModstamp: new Date('2026-01-04T00:00:00Z'), lastPolledAt: new Date('2026-02-01T10:00:00.000Z') })
   t.same(await mirror.freshness('case'), { newestSystemModstamp: null, lastPolledAt: null })
+})
+
+t.test('statements named per schema run on their generic plan from the first call (issue 24)', async (t) => {
+  const { pool } = await setup(t)
+  await migrate(pool)
+  // One connection, so its prepared statements are the ones the calls made.
+  const one = new pg.Pool({ ...pool.options, max: 1 })
+  t.teardown(async () => { await one.end() })
+  const mirror = createMirror(one, SCHEMA)
+  await mirror.freshness('product2')
+  const rows = await productAvailability(orgScope(one, ORG), mirror, ['W-1', 'NOPE'])
+  t.same(rows.map((r) => r.productId), ['01t000000000001AAA', null])
+  const { rows: plans } = await one.query<{ name: string, generic_plans: string, custom_plans: string }>(
+    'SELECT name, generic_plans, custom_plans FROM pg_prepared_statements ORDER BY name')
+  t.same(plans.map((p) => [p.name, p.generic_plans, p.custom_plans]), [
+    [`freshness-${SCHEMA}-product2`, '1', '0'],
+    [`product-availability-${SCHEMA}`, '1', '0']
+  ], 'no trial custom plans: a connection prepares them once per org\'s schema')
+  const scoped = await one.query<{ mode: string }>('SELECT current_setting(\'plan_cache_mode\') AS mode')
+  t.equal(scoped.rows[0]?.mode, 'auto', 'the setting ended with its transaction')
 })
