@@ -36,12 +36,14 @@ export default [
   {
     files: ['src/**/*.ts'],
     rules: {
-      // Layers, lowest first: schemas < domain < salesforce, postgres < jobs < actions < routes,
+      // Layers, lowest first: telemetry (the OpenTelemetry API, beneath everything that reports) <
+      // schemas < domain < salesforce, postgres < jobs < actions < routes,
       // plugins, server-options.ts < app.ts < spec, server.ts. A folder may use the ones below it,
       // never one above. spec sits on top: generating the spec builds the app. jobs/worker.ts is an
       // entry like server.ts (it uses server-options and the config plugin), so jobs may use plugins.
       'import-x/no-restricted-paths': ['error', {
         zones: [
+          layer('telemetry', ['schemas', 'domain', 'salesforce', 'postgres', 'jobs', 'actions', ...TOP]),
           layer('schemas', ['domain', 'salesforce', 'postgres', 'jobs', 'actions', ...TOP]),
           layer('domain', ['salesforce', 'postgres', 'jobs', 'actions', ...TOP]),
           layer('salesforce', ['postgres', 'jobs', 'actions', ...TOP]),

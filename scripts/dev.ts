@@ -187,7 +187,10 @@ interface RunningService {
 
 /** Starts the service as `npm start` runs it, its log lines shown as they come. */
 function startService (): RunningService {
-  const child = spawn(process.execPath, ['src/server.ts'], { env: serviceEnv, stdio: ['ignore', 'pipe', 'inherit'] })
+  // As `npm start` runs it: OpenTelemetry first, when the OTEL_* variables passed on ask for it.
+  const child = spawn(process.execPath, ['--import', './src/telemetry/register.ts', 'src/server.ts'], {
+    env: serviceEnv, stdio: ['ignore', 'pipe', 'inherit']
+  })
   const exited = new Promise<number | string>((resolve) => {
     child.once('close', (code, signal) => { resolve(code ?? signal ?? 'unknown') })
   })

@@ -2,6 +2,7 @@ import type { Server } from 'node:http'
 import { LogController, type FastifyHttpOptions, type FastifyServerOptions } from 'fastify'
 import { SerializerSelector, type SerializerFactory, type Serializer } from '@fastify/fast-json-stringify-compiler'
 import type { Config } from './config.ts'
+import { traceFields } from './telemetry/tracing.ts'
 import { requestIdFrom } from './salesforce/context.ts'
 import { clientErrorHandler } from './plugins/request-limits.ts'
 
@@ -33,7 +34,7 @@ function serializerPerSchema (): SerializerFactory {
 /** Fastify options shared by the server, the worker and the tests, so all run the same way. */
 export function serverOptions (
   config: Config,
-  logger: FastifyServerOptions['logger'] = { level: config.LOG_LEVEL }
+  logger: FastifyServerOptions['logger'] = { level: config.LOG_LEVEL, mixin: traceFields }
 ): FastifyHttpOptions<Server> {
   return {
     logger,

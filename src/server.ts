@@ -3,6 +3,7 @@ import closeWithGrace from 'close-with-grace'
 import app from './app.ts'
 import { serverOptions } from './server-options.ts'
 import { loadConfigOrExit } from './config.ts'
+import { stopTelemetry } from './telemetry/sdk.ts'
 
 const config = loadConfigOrExit(process.env)
 const server = Fastify(serverOptions(config))
@@ -12,6 +13,8 @@ closeWithGrace({ delay: 25_000, logger: server.log }, async ({ err, signal }) =>
   if (err !== undefined) server.log.error({ err }, 'closing after an unexpected error')
   else server.log.info({ signal }, 'shutting down')
   await server.close()
+  // Spans and metrics of the last calls go out before the process ends.
+  await stopTelemetry()
 })
 
 try {

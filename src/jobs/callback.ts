@@ -6,6 +6,7 @@
 import { lookup as dnsLookup, type LookupAddress, type LookupOptions } from 'node:dns'
 import { BlockList, isIP } from 'node:net'
 import { Agent, request } from 'undici'
+import { inSpan, SpanKind, traceHeaders } from '../telemetry/tracing.ts'
 import { Unavailable } from '../errors.ts'
 
 /**
@@ -70,18 +71,26 @@ export async function postCallback (url: string, body: object, opts: CallbackOpt
   if (!opts.allowPrivateAddresses && isIP(literal) !== 0 && !isPublicAddress(literal)) {
     throw new CallbackRefused(`${hostname} is not a public address`)
   }
+  const { origin } = new URL(url)
   try {
-    const answer = await request(url, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/json',
-        ...(opts.bearer === undefined ? {} : { authorization: `Bearer ${opts.bearer}` })
-      },
-      body: JSON.stringify(body),
-      // undici's request follows no redirect: a 3xx comes back as the answer.
-      dispatcher: opts.allowPrivateAddresses ? anyAddress : publicOnly,
-      signal: AbortSignal.timeout(opts.timeoutMs)
-    })
+    // A client span, and the trace in `traceparent` (W3C Trace Context), so the receiver can join it.
+    const answer = await inSpan('callback POST', { 'http.request.method': 'POST', 'server.address': origin },
+      async (span) => {
+        const answered = await request(url, {
+          method: 'POST',
+          headers: {
+            'content-type': 'application/json',
+            ...traceHeaders(),
+            ...(opts.bearer === undefined ? {} : { authorization: `Bearer ${opts.bearer}` })
+          },
+          body: JSON.stringify(body),
+          // undici's request follows no redirect: a 3xx comes back as the answer.
+          dispatcher: opts.allowPrivateAddresses ? anyAddress : publicOnly,
+          signal: AbortSignal.timeout(opts.timeoutMs)
+        })
+        span.setAttribute('http.response.status_code', answered.statusCode)
+        return answered
+      }, { kind: SpanKind.CLIENT })
     await answer.body.dump()
     return answer.statusCode
   } catch (err) {

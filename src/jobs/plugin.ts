@@ -4,6 +4,7 @@ import { purgeExpired } from '../postgres/housekeeping.ts'
 import type { JobCredentials } from './credentials.ts'
 import { JobQueue, type JobKind, type JobOwner, type JobSchedule, type JobState, type JobStatus } from './queue.ts'
 import { rescoreAccountsJob } from './rescore.ts'
+import { observeFromDatabase } from '../telemetry/metrics.ts'
 
 /** Every kind of job the service runs; each gets its queue and its dead-letter queue. */
 export const jobKinds: JobKind[] = [rescoreAccountsJob] as JobKind[]
@@ -72,6 +73,21 @@ export default fp<JobsPluginOptions>(async (app, opts) => {
   } satisfies Jobs)
   // preClose: before the pg plugin's onClose ends the pool the jobs still write to.
   app.addHook('preClose', async () => { await queue.stop() })
+  const names = jobKinds.map((k) => k.name)
+  const stopObserving = observeFromDatabase({
+    'applink.jobs.waiting': { description: 'Jobs queued and not yet started (or waiting for a retry), by kind' },
+    'applink.jobs.oldest_waiting_age': { unit: 's', description: 'How long the oldest waiting job of a kind has waited' }
+  }, async () => {
+    const { rows } = await app.pg.query<{ name: string, waiting: number, oldest: number | null }>(
+      `SELECT name, count(*)::int AS waiting, extract(epoch FROM now() - min(created_on))::float8 AS oldest
+         FROM pgboss.job WHERE name = ANY($1) AND state IN ('created', 'retry') GROUP BY name`, [names])
+    const waiting = new Map(rows.map((row) => [row.name, row]))
+    return names.flatMap((name) => [
+      { gauge: 'applink.jobs.waiting', value: waiting.get(name)?.waiting ?? 0, attributes: { 'applink.job.kind': name } },
+      { gauge: 'applink.jobs.oldest_waiting_age', value: waiting.get(name)?.oldest ?? 0, attributes: { 'applink.job.kind': name } }
+    ])
+  })
+  app.addHook('preClose', async () => { stopObserving() })
   if (work) {
     await queue.work()
     app.log.info({ concurrency: config.JOB_CONCURRENCY, kinds: jobKinds.map((k) => k.name) }, 'working jobs')

@@ -13,6 +13,7 @@ import { AppError } from '../errors.ts'
 import { SalesforceApiError } from '../salesforce/errors.ts'
 import { ApiLimits } from '../salesforce/api-limits.ts'
 import { AuthorizationError } from '../salesforce/authorization.ts'
+import { inSpanContinuing, traceHeaders } from '../telemetry/tracing.ts'
 import { CredentialsError, keyringFrom, openCredentials, sealCredentials, type JobCredentials, type Keyring } from './credentials.ts'
 import { JobMustWait, JobSession, sameId, type JobAccessMode, type JobOwner } from './session.ts'
 
@@ -97,6 +98,8 @@ interface JobData {
   authorization?: string
   /** The kind's sameWork key of the payload. */
   sameWork?: string
+  /** The trace of the call that queued it (W3C trace context), which the job's spans join. */
+  trace?: Record<string, string>
 }
 
 /** The org has JOB_MAX_ACTIVE_PER_ORG jobs queued or running: 429 until one ends. */
@@ -304,6 +307,7 @@ export class JobQueue {
         userId: credentials.userId,
         payload,
         ...(sameWork === undefined ? {} : { sameWork }),
+        trace: traceHeaders(),
         ...(authorization === undefined
           ? { credentials: sealCredentials(this.#keys(), credentials, jobId) }
           : { authorization })
@@ -378,10 +382,25 @@ export class JobQueue {
     }
   }
 
+  /** One attempt of a job, in a span that joins the trace of the call that queued it. */
   async #runOne (kind: JobKind, job: JobWithMetadata<JobData>): Promise<JobResult> {
+    const attempt = job.retryCount + 1
+    const attributes = {
+      'applink.job.id': job.id,
+      'applink.job.kind': kind.name,
+      'applink.job.attempt': attempt,
+      ...(job.data.orgId === undefined ? {} : { 'salesforce.org_id': job.data.orgId })
+    }
+    return await inSpanContinuing(job.data.trace, `job ${kind.name}`, attributes, async (span) => {
+      const result = await this.#attempt(kind, job, attempt)
+      span.setAttribute('applink.job.outcome', result.status)
+      return result
+    })
+  }
+
+  async #attempt (kind: JobKind, job: JobWithMetadata<JobData>, attempt: number): Promise<JobResult> {
     const { pool, config } = this.#opts
     const log = this.#opts.log.child({ jobId: job.id, job: kind.name })
-    const attempt = job.retryCount + 1
     let mode: JobAccessMode = job.data.authorization === undefined ? 'caller-session' : 'authorization'
     let ctx: JobContext<object> | undefined
     try {

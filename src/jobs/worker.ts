@@ -2,6 +2,7 @@
 // process) share one queue in PostgreSQL.
 import Fastify from 'fastify'
 import closeWithGrace from 'close-with-grace'
+import { stopTelemetry } from '../telemetry/sdk.ts'
 import { serverOptions } from '../server-options.ts'
 import { loadConfigOrExit } from '../config.ts'
 import configPlugin from '../plugins/config.ts'
@@ -20,6 +21,7 @@ closeWithGrace({ delay: 25_000, logger: worker.log }, async ({ err, signal }) =>
   if (err !== undefined) worker.log.error({ err }, 'worker closing after an unexpected error')
   else worker.log.info({ signal }, 'worker shutting down')
   await worker.close()
+  await stopTelemetry()
 })
 
 try {

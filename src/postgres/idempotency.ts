@@ -3,6 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import type pg from 'pg'
 import { AppError, OutcomeUnknown, Unprocessable } from '../errors.ts'
 import { isDatabaseDown } from './pool.ts'
+import { inSpan } from '../telemetry/tracing.ts'
 
 export interface IdempotencyScope {
   orgId: string
@@ -341,7 +342,12 @@ export async function runOnce<T> (
     // them within parts per million); a database clock jumping forward could let a takeover in
     // early, and then the org's upsert on Idempotency_Key__c still refuses a second quote.
     let fencedUntil = performance.now() + leaseMs / 2
-    const claimed = await writer.claim({ key, requestHash, owner, opts })
+    const claimed = await inSpan('idempotency claim', { 'applink.operation_id': scope.operationId },
+      async (span) => {
+        const row = await writer.claim({ key, requestHash, owner, opts })
+        span.setAttribute('applink.idempotency.claimed', row !== undefined)
+        return row
+      })
     if (claimed === undefined) {
       const { rows } = await pool.query<{ response: T, completed_at: Date | null, request_hash: string }>(
         `SELECT response, completed_at, request_hash FROM idempotency_records WHERE ${WHERE}`, key)

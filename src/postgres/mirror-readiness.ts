@@ -46,3 +46,22 @@ export async function mirrorReadiness (
 
 /** A schema name as an SQL string literal (it comes from the catalog, not from a caller). */
 const pgLiteral = (text: string): string => `'${text.replaceAll('\'', '\'\'')}'`
+
+/**
+ * Rows the app wrote to each org's read-write mirror tables that Heroku Connect has not sent to
+ * Salesforce yet (`_hc_lastop` PENDING, as Connect marks a row it still has to write).
+ */
+export async function pendingWrites (
+  pool: pg.Pool, schemas: ReadonlyMap<string, string>
+): Promise<Map<string, number>> {
+  const tables = Object.entries(MAPPING)
+    .filter(([, object]) => object.access === 'read_write').map(([name]) => name.toLowerCase())
+  const selects = [...new Set(schemas.values())].flatMap((schema) => tables.map((table) =>
+    `SELECT ${pgLiteral(schema)} AS schema, count(*)::int AS n
+       FROM ${quoteIdent(schema)}.${quoteIdent(table)} WHERE _hc_lastop = 'PENDING'`))
+  const pending = new Map<string, number>()
+  if (selects.length === 0) return pending
+  const { rows } = await pool.query<{ schema: string, n: number }>(selects.join(' UNION ALL '))
+  for (const { schema, n } of rows) pending.set(schema, (pending.get(schema) ?? 0) + n)
+  return pending
+}

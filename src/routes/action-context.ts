@@ -7,6 +7,7 @@ import type { Mirror } from '../postgres/mirror.ts'
 import { orgScope, type OrgScope } from '../postgres/org-scope.ts'
 import { allowedCallbackOrigins, callbackTarget } from '../salesforce/callback-url.ts'
 import type { SalesforceRequestContext } from '../salesforce/plugin.ts'
+import { idempotentReplays } from '../telemetry/metrics.ts'
 
 /**
  * The one context a handler gets: each part bound to the caller (their org's mirror filtered by
@@ -54,6 +55,7 @@ export function actionContext (
           leaseMs: config.IDEMPOTENCY_LEASE_MS
         },
         work)
+      if (replayed) idempotentReplays.add(1, { 'applink.operation_id': operationId })
       return { ...result, replayed }
     }
   }

@@ -1,3 +1,4 @@
+import { recordOrgApiUsage } from '../telemetry/metrics.ts'
 import { Unavailable } from '../errors.ts'
 
 /**
@@ -19,6 +20,7 @@ export class ApiLimits {
   // Keyed by the org id's first 15 characters: a context and an AppLink authorization may give either form.
   record (orgId: string, used: number, max: number): void {
     this.#byOrg.set(orgId.slice(0, 15), { used, max, at: Date.now() })
+    recordOrgApiUsage(orgId, used, max)
   }
 
   /** The org's last fresh reading when it is under the floor, with how long it stays trusted. */

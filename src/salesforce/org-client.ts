@@ -4,6 +4,8 @@ import { constants as zlibConstants, gunzip, inflate, inflateRaw } from 'node:zl
 import { Agent, type Dispatcher } from 'undici'
 import { SalesforceApiError, parseSalesforceErrors } from './errors.ts'
 import { AppError, Unavailable } from '../errors.ts'
+import type { Span } from '@opentelemetry/api'
+import { inSpan, pathTemplate, SpanKind } from '../telemetry/tracing.ts'
 
 export interface OrgClientOptions {
   instanceUrl: string
@@ -179,7 +181,16 @@ export class OrgClient {
     }
   }
 
+  /** One call, as a client span: the method, the path without ids, Salesforce's errorCode, the API usage after it. */
   async #once<T> (method: string, path: string, body?: unknown): Promise<T> {
+    const template = pathTemplate(path)
+    return await inSpan(`salesforce ${method} ${template}`,
+      { 'http.request.method': method, 'url.template': template, 'salesforce.api_version': this.#opts.apiVersion },
+      async (span) => await this.#call<T>(method, path, body, span),
+      { kind: SpanKind.CLIENT, errorAttribute: 'salesforce.error_code' })
+  }
+
+  async #call<T> (method: string, path: string, body: unknown, span: Span): Promise<T> {
     const remaining = this.#opts.deadline === undefined ? Infinity : this.#opts.deadline - Date.now()
     if (remaining <= 0) throw new Unavailable('ORG_TIMEOUT', 'The request ran out of time before Salesforce could be called', 1)
     this.#opts.limits?.check()
@@ -216,7 +227,11 @@ export class OrgClient {
         throw transportFailure(err, timeout, timer.signal.aborted, false)
       }
       const usage = parseLimitInfo(headerValue(response.headers, 'sforce-limit-info'))
-      if (usage !== undefined) this.#opts.limits?.record(usage[0], usage[1])
+      span.setAttribute('http.response.status_code', response.statusCode)
+      if (usage !== undefined) {
+        this.#opts.limits?.record(usage[0], usage[1])
+        span.setAttributes({ 'salesforce.api_usage.used': usage[0], 'salesforce.api_usage.max': usage[1] })
+      }
       try {
         text = await answerText(response)
       } catch (err) {

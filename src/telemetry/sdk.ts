@@ -1,0 +1,63 @@
+// The OpenTelemetry SDK, configured the standard way (OTEL_* variables, read by the SDK itself:
+// OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_EXPORTER_OTLP_PROTOCOL http/protobuf or http/json,
+// OTEL_SERVICE_NAME, OTEL_BSP_* batch settings, OTEL_METRIC_EXPORT_INTERVAL, …). It starts before
+// the app's modules load (`node --import ./src/telemetry/register.ts`), so the instrumentations
+// see Fastify and pg as they are required. With no endpoint set, or OTEL_SDK_DISABLED=true, it
+// does not start at all: the API then hands out no-op tracers and meters, so the code's spans and
+// instruments cost next to nothing.
+import type { Span } from '@opentelemetry/api'
+import type { FastifyRequest } from 'fastify'
+
+/** Whether telemetry is exported: an OTLP endpoint is configured and the SDK is not disabled. */
+export function telemetryEnabled (env: NodeJS.ProcessEnv): boolean {
+  // OpenTelemetry, "Environment Variable Specification": OTEL_SDK_DISABLED "Disable the SDK for all signals".
+  if (env.OTEL_SDK_DISABLED?.trim().toLowerCase() === 'true') return false
+  const endpoints = [
+    env.OTEL_EXPORTER_OTLP_ENDPOINT, env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, env.OTEL_EXPORTER_OTLP_METRICS_ENDPOINT
+  ]
+  return endpoints.some((value) => value !== undefined && value.trim() !== '')
+}
+
+/** Each request's server span (@fastify/otel's `request` span), for the action route's attributes. */
+const serverSpans = new WeakMap<FastifyRequest, Span>()
+
+export const serverSpanOf = (request: FastifyRequest): Span | undefined => serverSpans.get(request)
+
+let shutdown: (() => Promise<void>) | undefined
+
+/** Starts the SDK when `telemetryEnabled`; idempotent. */
+export async function startTelemetry (env: NodeJS.ProcessEnv = process.env): Promise<boolean> {
+  if (shutdown !== undefined) return true
+  if (!telemetryEnabled(env)) return false
+  const [{ NodeSDK }, { FastifyOtelInstrumentation }, { PgInstrumentation }] = await Promise.all([
+    import('@opentelemetry/sdk-node'),
+    import('@fastify/otel'),
+    import('@opentelemetry/instrumentation-pg')
+  ])
+  const sdk = new NodeSDK({
+    instrumentations: [
+      new FastifyOtelInstrumentation({
+        registerOnInitialization: true,
+        // One span for the request and one for its handler; a span per hook would cost more than
+        // it tells (the hooks are the context check and the log line).
+        instrumentHooks: false,
+        ignorePaths: (route: { url: string }) => !route.url.startsWith('/actions/'),
+        requestHook: (span: Span, request: FastifyRequest) => { serverSpans.set(request, span) }
+      }),
+      // Statements only inside a trace (an action call or a job), not pg-boss's polling.
+      new PgInstrumentation({ requireParentSpan: true })
+    ],
+    // Logs stay on stdout (Heroku's log stream), with trace ids in each line (server-options.ts).
+    logRecordProcessors: []
+  })
+  sdk.start()
+  shutdown = async () => { await sdk.shutdown() }
+  return true
+}
+
+/** Flushes and stops the SDK (spans and metrics not yet exported are sent); no-op when not started. */
+export async function stopTelemetry (): Promise<void> {
+  const stop = shutdown
+  shutdown = undefined
+  await stop?.()
+}

@@ -1,0 +1,81 @@
+// Spans the code makes itself, on the OpenTelemetry API: no-ops unless the SDK was started
+// (src/telemetry/sdk.ts). Names and attributes never carry a token, a username or a record id.
+import {
+  context, isSpanContextValid, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace,
+  type Attributes, type Context, type Span
+} from '@opentelemetry/api'
+
+export const tracer = trace.getTracer('applink-actions')
+
+export interface SpanOptions {
+  kind?: SpanKind
+  /** The attribute a failure's `errorCode` goes in (default `error.type`). */
+  errorAttribute?: string
+}
+
+/**
+ * Runs `work` in a span of its own (a child of the active one), recording a failure's error code
+ * (an `errorCode` property, as the service's errors carry) and ending it however `work` ends.
+ */
+export async function inSpan<T> (
+  name: string, attributes: Attributes, work: (span: Span) => Promise<T>, options: SpanOptions = {}
+): Promise<T> {
+  const { kind = SpanKind.INTERNAL, errorAttribute = 'error.type' } = options
+  return await tracer.startActiveSpan(name, { kind, attributes }, async (span) => {
+    try {
+      return await work(span)
+    } catch (err) {
+      const errorCode = (err as { errorCode?: unknown } | null)?.errorCode
+      span.setStatus({ code: SpanStatusCode.ERROR, ...(typeof errorCode === 'string' ? { message: errorCode } : {}) })
+      if (typeof errorCode === 'string') span.setAttribute(errorAttribute, errorCode)
+      throw err
+    } finally {
+      span.end()
+    }
+  })
+}
+
+/** Salesforce ids (15 or 18 characters, a key prefix first) in a path. */
+const RECORD_ID = /^[a-zA-Z0-9]{3}[a-zA-Z0-9]{12}(?:[a-zA-Z0-9]{3})?$/
+
+/**
+ * A REST path as a template: record ids and other ids become `{id}`, the query string goes
+ * (a SOQL query names records). `/sobjects/Quote/0Q0…` → `/sobjects/Quote/{id}`.
+ */
+export function pathTemplate (path: string): string {
+  const [bare = ''] = path.split('?')
+  return bare.split('/').map((segment) => (RECORD_ID.test(segment) && /\d/.test(segment) ? '{id}' : segment)).join('/')
+}
+
+/** The active trace as W3C headers (`traceparent`, `tracestate`), to carry across a queue or an HTTP call. */
+export function traceHeaders (): Record<string, string> {
+  const carrier: Record<string, string> = {}
+  propagation.inject(context.active(), carrier)
+  return carrier
+}
+
+/** The context a carrier of `traceHeaders` continues; the root context when it carries none. */
+function contextFrom (carrier: Record<string, string> | undefined): Context {
+  return carrier === undefined ? ROOT_CONTEXT : propagation.extract(ROOT_CONTEXT, carrier)
+}
+
+/** `inSpan`, as a child of the trace `carrier` holds (work that left its request through a queue). */
+export async function inSpanContinuing<T> (
+  carrier: Record<string, string> | undefined, name: string, attributes: Attributes, work: (span: Span) => Promise<T>
+): Promise<T> {
+  return await context.with(contextFrom(carrier), async () => await inSpan(name, attributes, work))
+}
+
+/**
+ * The active span's ids for a log line (`trace_id`, `span_id`, as OpenTelemetry's log data model
+ * names them), so a line written during a call or a job leads to its trace. A pino `mixin`.
+ */
+export function traceFields (): Record<string, string> {
+  // A new object every time: pino merges the line's fields into what the mixin returns.
+  const span = trace.getActiveSpan()
+  if (span === undefined) return {}
+  const ids = span.spanContext()
+  return isSpanContextValid(ids) ? { trace_id: ids.traceId, span_id: ids.spanId } : {}
+}
+
+export { SpanKind }
