@@ -5,7 +5,7 @@ import neostandard from 'neostandard'
 import importX from 'eslint-plugin-import-x'
 
 /** What sits above actions: the routes and the plugins, the app, and its entries. */
-const TOP = ['routes', 'plugins', 'server-options.ts', 'app.ts', 'spec', 'server.ts']
+const TOP = ['routes', 'plugins', 'server-options.ts', 'mcp', 'app.ts', 'spec', 'server.ts']
 
 /** A folder (or file) of src/ that must not import the folders above it. */
 const layer = (folder, above) => ({
@@ -37,8 +37,9 @@ export default [
     files: ['src/**/*.ts'],
     rules: {
       // Layers, lowest first: telemetry (the OpenTelemetry API, beneath everything that reports) <
-      // schemas < domain < salesforce, postgres < jobs < actions < routes,
-      // plugins, server-options.ts < app.ts < spec, server.ts. A folder may use the ones below it,
+      // schemas < domain < salesforce, postgres < jobs < actions < routes, plugins, server-options.ts
+      // < mcp < app.ts < spec, server.ts. mcp builds on the action context (routes), the error bodies
+      // (plugins) and the validation options (server-options). A folder may use the ones below it,
       // never one above. spec sits on top: generating the spec builds the app. jobs/worker.ts is an
       // entry like server.ts (it uses server-options and the config plugin), so jobs may use plugins.
       'import-x/no-restricted-paths': ['error', {
@@ -48,11 +49,13 @@ export default [
           layer('domain', ['salesforce', 'postgres', 'jobs', 'actions', ...TOP]),
           layer('salesforce', ['postgres', 'jobs', 'actions', ...TOP]),
           layer('postgres', ['salesforce', 'jobs', 'actions', ...TOP]),
-          layer('jobs', ['actions', 'routes', 'app.ts', 'spec', 'server.ts']),
+          layer('jobs', ['actions', 'routes', 'mcp', 'app.ts', 'spec', 'server.ts']),
           layer('actions', TOP),
-          layer('routes', ['plugins', 'server-options.ts', 'app.ts', 'spec', 'server.ts']),
-          layer('plugins', ['routes', 'server-options.ts', 'app.ts', 'spec', 'server.ts']),
-          layer('server-options.ts', ['jobs', 'actions', 'routes', 'app.ts', 'spec', 'server.ts']),
+          layer('routes', ['plugins', 'server-options.ts', 'mcp', 'app.ts', 'spec', 'server.ts']),
+          layer('plugins', ['routes', 'server-options.ts', 'mcp', 'app.ts', 'spec', 'server.ts']),
+          layer('server-options.ts', ['jobs', 'actions', 'routes', 'mcp', 'app.ts', 'spec',
+            'server.ts']),
+          layer('mcp', ['app.ts', 'spec', 'server.ts']),
           layer('app.ts', ['spec', 'server.ts']),
           layer('spec', ['server.ts']),
           ...['config.ts', 'errors.ts', 'keyring.ts'].map((base) => ({

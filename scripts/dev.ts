@@ -18,6 +18,7 @@
 // Stops cleanly, saving the local org, on Ctrl-C, SIGTERM, or when the service dies of any cause.
 import { MAPPING } from '../src/postgres/mapping.ts'
 import { spawn, type ChildProcess } from 'node:child_process'
+import { createHash } from 'node:crypto'
 import { watch } from 'node:fs'
 import { mkdir, writeFile } from 'node:fs/promises'
 import path from 'node:path'
@@ -33,7 +34,7 @@ import { startLocalSync } from '@applink-actions/local-connect'
 import { startLocalAppLink } from '@applink-actions/local-applink'
 import { seedAppData } from './app-data.ts'
 import { exampleCalls } from './dev-examples.ts'
-import { DEV_DATA_DIR, devJobKeys, devStateFile, type DevState } from './dev-state.ts'
+import { DEV_DATA_DIR, DEV_MCP_CLIENT_ID, devJobKeys, devMcpSecrets, devStateFile, type DevState } from './dev-state.ts'
 import {
   LOCAL_ORGS, ORG_ALIASES, authorizationsSetting, integrationUser, parseOrgAliases, type OrgAlias
 } from './local-orgs.ts'
@@ -158,8 +159,14 @@ if (faults !== undefined) org.setFaults(faults)
 say(`local org faults: ${formatFaults(org.faults)}; change them while it runs: curl -X POST ${org.url}/__admin/faults ` +
   '-H \'content-type: application/json\' -d \'{"spec":"503=0.05,lost=0.01"}\'')
 
+// An MCP client acting for acme (through its AppLink authorization), with every tool; its secret and
+// the token signing key are kept in the data folder. MCP_CLIENTS given to the stack are kept beside it.
+const mcp = await devMcpSecrets(dataDir)
+const mcpClient = `${DEV_MCP_CLIENT_ID}:${createHash('sha256').update(mcp.clientSecret).digest('hex')}:${org.orgId}:*`
 const serviceEnv = {
   ...process.env,
+  MCP_CLIENTS: [process.env.MCP_CLIENTS, mcpClient].filter((c) => c !== undefined && c !== '').join(','),
+  MCP_TOKEN_SIGNING_KEY: process.env.MCP_TOKEN_SIGNING_KEY ?? mcp.signingKey,
   ...applinkEnv,
   APPLINK_AUTHORIZATIONS: authorizationsSetting(orgs),
   DATABASE_URL: databaseUrl,
@@ -230,6 +237,10 @@ process.stdout.write([
   `SERVICE_URL=${state.serviceUrl}`,
   `LOCAL_ORG_URL=${state.localOrgUrl}`,
   ...Object.entries(applinkEnv).map(([name, value]) => `${name}=${value}`),
+  // What a standard MCP client needs, and nothing else: it discovers the token endpoint from the URL.
+  `MCP_URL=${state.serviceUrl}/mcp`,
+  `MCP_CLIENT_ID=${DEV_MCP_CLIENT_ID}`,
+  `MCP_CLIENT_SECRET=${mcp.clientSecret}`,
   ...Object.entries(acmeContexts).map(([username, context]) => `CONTEXT ${username} ${context}`),
   ...orgs.map(({ spec, org }) => `ORG ${spec.alias} ${org.orgId} ${org.url} ${schemaOf(spec.alias) ?? '-'}`),
   ...others.flatMap(({ alias, contexts }) =>

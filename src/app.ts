@@ -15,6 +15,7 @@ import docsPlugin, { docsEnabled } from './plugins/docs.ts'
 import salesforcePlugin from './salesforce/plugin.ts'
 import healthRoutes from './routes/health.ts'
 import actionRoutes from './routes/actions.ts'
+import mcpRoutes from './mcp/routes.ts'
 import { actions, agentTopic } from './actions/index.ts'
 
 export interface AppOptions {
@@ -47,6 +48,8 @@ async function app (instance: FastifyInstance, opts: AppOptions): Promise<void> 
   if (docsEnabled(opts.config)) await instance.register(docsPlugin)
   await instance.register(healthRoutes)
   await instance.register(actionRoutes, { actions: served })
+  // The same actions as MCP tools; they run as an org's AppLink authorization, on the app's services.
+  if (opts.database !== false) await instance.register(mcpRoutes, { actions: served })
 }
 
 /** Not encapsulated, so the server and tests see its decorators (`pg`, `config`, …). */

@@ -9,6 +9,10 @@ export const DEFAULT_ORG_DOMAINS = '.my.salesforce.com'
 /** Every setting the service reads, validated once at start; nothing else reads `process.env`. */
 /** One org's authorization in APPLINK_AUTHORIZATIONS: an org id (15 or 18 characters), a colon, a developer name. */
 const ORG_AUTHORIZATION = '00D[A-Za-z0-9]{12}(?:[A-Za-z0-9]{3})?:[A-Za-z][A-Za-z0-9_]*'
+/** One MCP client in MCP_CLIENTS: id, SHA-256 (hex) of its secret, its org, the tools it may call (`*`: all). */
+const MCP_CLIENT = '[A-Za-z0-9._~-]{1,100}:[0-9a-f]{64}:00D[A-Za-z0-9]{12}(?:[A-Za-z0-9]{3})?:(\\*|[A-Za-z][A-Za-z0-9]*(\\|[A-Za-z][A-Za-z0-9]*)*)'
+/** A host name (or IP literal) without a port, as MCP_ALLOWED_HOSTS lists them. */
+const HOST_NAME = '(\\[[0-9a-fA-F:.]+\\]|[A-Za-z0-9.-]+)'
 
 export const ConfigSchema = Type.Object({
   NODE_ENV: Type.Enum(['development', 'test', 'production'], {
@@ -146,6 +150,38 @@ export const ConfigSchema = Type.Object({
     description: 'rescore runs of more accounts than this write through Bulk API 2.0, ' +
       'smaller ones through sObject Collections'
   }),
+  MCP_CLIENTS: Type.Optional(Type.String({
+    pattern: `^${MCP_CLIENT}(,${MCP_CLIENT})*$`,
+    description: 'the clients that may get a token for /mcp (OAuth 2.0 client credentials), comma-separated, each ' +
+      'clientId:sha256hex(secret):orgId:tools, tools being * or names joined by |: a client acts as its org\'s ' +
+      'AppLink authorization (APPLINK_AUTHORIZATIONS, else APPLINK_AUTHORIZATION) and calls only its tools'
+  })),
+  MCP_TOKEN_SIGNING_KEY: Type.Optional(Type.String({
+    pattern: '^[A-Za-z0-9+/]{43,}={0,2}$',
+    description: 'base64 key (32 bytes or more) that signs and checks the /mcp access tokens (HS256); the same on ' +
+      'every dyno. Required with MCP_CLIENTS'
+  })),
+  MCP_TOKEN_TTL_SECONDS: Type.Integer({
+    minimum: 30,
+    maximum: 3600,
+    default: 300,
+    description: 'lifetime of an /mcp access token; a client asks for a new one when it ends'
+  }),
+  MCP_ALLOWED_HOSTS: Type.String({
+    pattern: `^${HOST_NAME}(,${HOST_NAME})*$`,
+    default: 'localhost,127.0.0.1,[::1]',
+    description: 'host names the MCP and OAuth routes answer to (the Host header, any port); others get 403, ' +
+      'against DNS rebinding. On Heroku: the app\'s own host name(s)'
+  }),
+  MCP_ALLOWED_ORIGINS: Type.Optional(Type.String({
+    pattern: '^https?://[^\\s,/]+(,https?://[^\\s,/]+)*$',
+    description: 'origins (browser pages) besides the service\'s own that may call the MCP and OAuth routes; a ' +
+      'request with another Origin header gets 403'
+  })),
+  MCP_STDIO_AUTHORIZATION: Type.Optional(Type.String({
+    pattern: '^[A-Za-z][A-Za-z0-9_]*$',
+    description: 'developer name of the AppLink authorization npm run mcp:stdio acts as; unset: APPLINK_AUTHORIZATION'
+  })),
   DOCS_ENABLED: Type.Optional(Type.Boolean({ description: 'serve the interactive API reference at /docs; unset: yes unless NODE_ENV=production' })),
   DOCS_CLIENT_CONTEXT: Type.Optional(Type.String({
     minLength: 1,
@@ -184,6 +220,7 @@ export function loadConfig (env: Record<string, string | undefined>): Config {
   }
   authorizationsByOrg(config)
   checkAuthorizationSettings(config, env)
+  checkMcpClients(config)
   // Checked here too, so a missing or malformed key stops the start with this message, before any connection.
   // Under an AppLink authorization no session is sealed, so a key is needed only to open older jobs.
   if (config.APPLINK_AUTHORIZATION === undefined || config.JOB_ENCRYPTION_KEYS !== undefined) keyringFrom(config)
@@ -259,6 +296,47 @@ const isSet = (value: string | undefined): value is string => value !== undefine
  */
 export function webWorksJobs (config: Config): boolean {
   return config.WORKER_IN_WEB ?? config.NODE_ENV !== 'production'
+}
+
+/** One client of MCP_CLIENTS. */
+export interface McpClientSetting {
+  clientId: string
+  /** SHA-256 of the secret, hex: the secret itself is never configured. */
+  secretSha256: string
+  orgId: string
+  /** The tools it may call; undefined: every tool. */
+  tools: string[] | undefined
+}
+
+/** MCP_CLIENTS, parsed (its pattern was checked with the rest of the config). */
+export function mcpClients (config: Config): McpClientSetting[] {
+  return (config.MCP_CLIENTS?.split(',') ?? []).map((entry) => {
+    const [clientId = '', secretSha256 = '', orgId = '', tools = '*'] = entry.split(':')
+    return { clientId, secretSha256, orgId, tools: tools === '*' ? undefined : tools.split('|') }
+  })
+}
+
+/**
+ * MCP clients need a key to sign their tokens with, distinct ids, and an AppLink authorization for
+ * their org: a tool call has no user context, so it acts as that authorization's run-as user.
+ */
+function checkMcpClients (config: Config): void {
+  const clients = mcpClients(config)
+  if (clients.length === 0) return
+  if (config.MCP_TOKEN_SIGNING_KEY === undefined || Buffer.from(config.MCP_TOKEN_SIGNING_KEY, 'base64').length < 32) {
+    throw new ConfigError('MCP_CLIENTS needs MCP_TOKEN_SIGNING_KEY, a base64 key of 32 bytes or more (make one with ' +
+      '`openssl rand -base64 32`), the same on every dyno')
+  }
+  const seen = new Set<string>()
+  for (const client of clients) {
+    if (seen.has(client.clientId)) throw new ConfigError(`MCP_CLIENTS names the client ${client.clientId} more than once`)
+    seen.add(client.clientId)
+    if (authorizationFor(config, client.orgId) === undefined) {
+      throw new ConfigError(`MCP_CLIENTS: the client ${client.clientId} acts for the org ${client.orgId}, which has no ` +
+        'AppLink authorization (APPLINK_AUTHORIZATIONS or APPLINK_AUTHORIZATION): a tool call has no user context, ' +
+        'so it runs as an authorization\'s run-as user')
+    }
+  }
 }
 
 /** For process entry points: the validated config, or a one-line message and exit 1. */

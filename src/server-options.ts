@@ -31,6 +31,19 @@ function serializerPerSchema (): SerializerFactory {
   }
 }
 
+/**
+ * How inputs are validated, by the action routes and by MCP tool calls alike (src/mcp), so that both
+ * doors refuse the same input with the same fields.
+ */
+export const AJV_OPTIONS = {
+  // Agentforce and External Services metadata rides along in the schemas.
+  keywords: ['x-sfdc'],
+  // Callers get told about a wrong or extra field instead of having it coerced or dropped.
+  coerceTypes: false,
+  removeAdditional: false,
+  allErrors: false
+}
+
 /** Fastify options shared by the server, the worker and the tests, so all run the same way. */
 export function serverOptions (
   config: Config,
@@ -65,15 +78,6 @@ export function serverOptions (
     clientErrorHandler,
     return503OnClosing: true,
     schemaController: { compilersFactory: { buildSerializer: serializerPerSchema() } },
-    ajv: {
-      customOptions: {
-        // Agentforce and External Services metadata rides along in the schemas.
-        keywords: ['x-sfdc'],
-        // Callers get told about a wrong or extra field instead of having it coerced or dropped.
-        coerceTypes: false,
-        removeAdditional: false,
-        allErrors: false
-      }
-    }
+    ajv: { customOptions: AJV_OPTIONS }
   }
 }

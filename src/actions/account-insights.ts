@@ -1,4 +1,4 @@
-import { agentAction, defineAction } from './define.ts'
+import { agentAction, defineAction, readOnlyTool } from './define.ts'
 import { AccountInsightsRequest, AccountInsightsResponse } from '../schemas/account-insights.ts'
 import { toId18 } from '../salesforce/soql.ts'
 import { visibleAccountFacts } from '../postgres/insights.ts'
@@ -18,6 +18,7 @@ export default defineAction({
   request: AccountInsightsRequest,
   response: AccountInsightsResponse,
   sfdc: agentAction,
+  tool: readOnlyTool,
   handler: async (input, { appData, mirror }) => {
     const accountId = toId18(input.accountId, 'accountId')
     const notFound = new NotFound(`Account ${input.accountId} does not exist or you do not have access to it`, ['accountId'])

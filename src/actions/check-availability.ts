@@ -1,4 +1,4 @@
-import { agentAction, defineAction } from './define.ts'
+import { agentAction, defineAction, readOnlyTool } from './define.ts'
 import { CheckAvailabilityRequest, CheckAvailabilityResponse } from '../schemas/check-availability.ts'
 import { productAvailability } from '../postgres/availability.ts'
 import { shipPlan } from '../domain/availability.ts'
@@ -17,6 +17,7 @@ export default defineAction({
   request: CheckAvailabilityRequest,
   response: CheckAvailabilityResponse,
   sfdc: agentAction,
+  tool: readOnlyTool,
   handler: async (input, { appData, mirror }) => {
     const codes = input.items.map((i) => i.productCode)
     const [rows, asOf] = await Promise.all([productAvailability(appData, mirror, codes), mirror.dataAsOf('product2')])

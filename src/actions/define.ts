@@ -54,6 +54,27 @@ export interface ActionContext {
   log: FastifyBaseLogger
 }
 
+/**
+ * What calling an action does, as MCP tool annotations say it (MCP specification, "Tools",
+ * ToolAnnotations: `readOnlyHint` "If true, the tool does not modify its environment",
+ * `destructiveHint` "If true, the tool may perform destructive updates to its environment. If false,
+ * the tool performs only additive updates", `idempotentHint` "If true, calling the tool repeatedly
+ * with the same arguments will have no additional effect on its environment").
+ */
+export interface ActionTool {
+  readOnly: boolean
+  destructive: boolean
+  idempotent: boolean
+  /**
+   * A write is offered over MCP only when its action opts in: an MCP call acts as the org's AppLink
+   * authorization (its run-as user), not as the person the agent speaks for.
+   */
+  writesOverMcp?: boolean
+}
+
+/** Reads only: changes nothing in the org, the mirror, the app's tables or the job queue. */
+export const readOnlyTool: ActionTool = { readOnly: true, destructive: false, idempotent: true }
+
 /** Operation-level `x-sfdc` metadata (External Services / Agentforce). */
 export interface ActionSfdc {
   heroku?: { authorization: { permissionSet: string, externalClientApp?: string, connectedApp?: string } }
@@ -79,6 +100,12 @@ export interface ActionDefinition<Req extends TObject = TObject, Res extends TSc
   identity?: 'verified' | 'from-context'
   /** OpenAPI `callbacks` of an asynchronous action. */
   callbacks?: Record<string, unknown>
+  /**
+   * What a call does to data, which also offers the action as an MCP tool (src/mcp): its
+   * annotations come from here. Without it the action is no tool; an action with callbacks never is
+   * one (Salesforce supports callbacks in Apex only).
+   */
+  tool?: ActionTool
   /**
    * A method, not a function property, so an action of any schema is an `ActionDefinition` in the
    * registry's list; the route validates each body against that action's own `request`, which is

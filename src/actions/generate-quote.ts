@@ -77,6 +77,9 @@ export default defineAction({
   request: GenerateQuoteRequest,
   response: GenerateQuoteResponse,
   sfdc: agentAction,
+  // Adds a quote; the same idempotency key answers the same quote. Not over MCP: the quote would be
+  // created by the org's AppLink run-as user, not by the rep the agent speaks for.
+  tool: { readOnly: false, destructive: false, idempotent: true },
   handler: async (input, { org, appData, once }) => {
     const opportunityId = toId18(input.opportunityId, 'opportunityId')
     return await once(input, async (claim) => {

@@ -1,4 +1,4 @@
-import { flowAction, defineAction } from './define.ts'
+import { flowAction, defineAction, readOnlyTool } from './define.ts'
 import { NotFound } from '../errors.ts'
 import { GetJobStatusRequest, JobStatusResponse } from '../schemas/jobs.ts'
 import { rescoreAccountsJob } from '../jobs/rescore.ts'
@@ -11,6 +11,7 @@ export default defineAction({
   request: GetJobStatusRequest,
   response: JobStatusResponse,
   sfdc: flowAction,
+  tool: readOnlyTool,
   handler: async ({ jobId }, { jobs }) => {
     // The rescore is the only kind of job so far: the answer's `result` is its RescoreResult.
     const status = await jobs.status(jobId, rescoreAccountsJob)

@@ -1,4 +1,4 @@
-import { agentAction, defineAction } from './define.ts'
+import { agentAction, defineAction, readOnlyTool } from './define.ts'
 import { GetSyncStatusRequest, GetSyncStatusResponse } from '../schemas/product-feedback.ts'
 import { NotFound } from '../errors.ts'
 import { ownsFeedback } from '../postgres/feedback-owners.ts'
@@ -14,6 +14,7 @@ export default defineAction({
   request: GetSyncStatusRequest,
   response: GetSyncStatusResponse,
   sfdc: agentAction,
+  tool: readOnlyTool,
   handler: async (input, { caller, appData, mirror }) => {
     const notFound = new NotFound(`No feedback of yours has the id ${input.feedbackId}`, ['feedbackId'])
     if (!await ownsFeedback(appData, input.feedbackId, caller.user.id)) throw notFound

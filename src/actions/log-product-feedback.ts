@@ -16,6 +16,9 @@ export default defineAction({
   request: LogProductFeedbackRequest,
   response: LogProductFeedbackResponse,
   sfdc: agentAction,
+  // Adds a feedback row; the same idempotency key answers the same row. Not over MCP: the feedback
+  // would be recorded as the org's AppLink run-as user's, not the customer's or the rep's.
+  tool: { readOnly: false, destructive: false, idempotent: true },
   handler: async (input, { caller, appData, mirror, once }) => {
     return await once(input, async (claim) => {
       const product = await mirror.findOne('product2', { external_id__c: input.productCode })

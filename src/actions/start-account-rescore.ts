@@ -30,5 +30,10 @@ export default defineAction({
   response: StartAccountRescoreAccepted,
   successStatus: 202,
   sfdc: flowAction,
+  // Overwrites the accounts' scores (destructive: not only additive); the same filter while its job
+  // runs answers that job, and a later run computes the same scores from the same data (idempotent).
+  // Over MCP it is the long-work door (with getJobStatus): the run-as user of an AppLink authorization
+  // is who rescoring jobs already run as (README, "Long-running work").
+  tool: { readOnly: false, destructive: true, idempotent: true, writesOverMcp: true },
   handler: async (filter, ctx) => await startRescoreJob(ctx, { filter })
 })

@@ -1,4 +1,4 @@
-import { agentAction, defineAction } from './define.ts'
+import { agentAction, defineAction, readOnlyTool } from './define.ts'
 import { WhoAmIRequest, WhoAmIResponse } from '../schemas/who-am-i.ts'
 
 /** Proves the wiring end to end: context parsed, validated, serialized; no I/O. */
@@ -9,6 +9,7 @@ export default defineAction({
   request: WhoAmIRequest,
   response: WhoAmIResponse,
   sfdc: agentAction,
+  tool: readOnlyTool,
   // It reads and writes nothing: the context it repeats is all it knows.
   identity: 'from-context',
   handler: async (_input, { caller }) => ({

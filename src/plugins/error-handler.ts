@@ -6,7 +6,7 @@ import { isDatabaseDown } from '../postgres/pool.ts'
 import { mirrorNotReady } from '../postgres/mirror.ts'
 import { SALESFORCE_ID_PATTERN, type ErrorBodyType } from '../schemas/common.ts'
 
-interface AjvError { keyword: string, instancePath: string, params: Record<string, unknown>, message?: string }
+export interface AjvError { keyword: string, instancePath: string, params: Record<string, unknown>, message?: string }
 
 interface ObjectSchema { properties?: Record<string, unknown>, required?: string[], items?: unknown }
 
@@ -32,10 +32,10 @@ function valueAt (body: unknown, instancePath: string): unknown {
  * For an object the body got wrong: the keys it has that the schema does not know (a typo), and the
  * keys it expects, the required ones marked, so the message names the way out.
  */
-function knownKeys (e: AjvError, request: FastifyRequest): { unknown: string[], expected: string } | undefined {
+function knownKeys (e: AjvError, at: ErrorAt): { unknown: string[], expected: string } | undefined {
   if (e.keyword !== 'required' && e.keyword !== 'additionalProperties') return undefined
-  const schema = schemaAt(request.routeOptions.schema?.body, e.instancePath)
-  const value = valueAt(request.body, e.instancePath)
+  const schema = schemaAt(at.bodySchema, e.instancePath)
+  const value = valueAt(at.body, e.instancePath)
   if (schema?.properties === undefined || value === null || typeof value !== 'object' || Array.isArray(value)) return undefined
   const properties = schema.properties
   const required = new Set(schema.required ?? [])
@@ -60,10 +60,36 @@ function describe (e: AjvError, field: string): string {
   return `${field === '' ? 'body' : field} ${e.message ?? 'is invalid'}`
 }
 
-interface ErrorAnswer { status: number, body: ErrorBodyType, retryAfter?: number }
+export interface ErrorAnswer { status: number, body: ErrorBodyType, retryAfter?: number }
 
-function toBody (failure: FastifyError & { code?: string }, request: FastifyRequest): ErrorAnswer {
-  const requestId = String(request.id)
+/** What the answer to a failure may say of the call: its id, and the input it was refused for. */
+export interface ErrorAt {
+  requestId: string
+  /** The schema the input was validated against, to name the fields it expects. */
+  bodySchema?: unknown
+  body?: unknown
+  /** false while the request's body was still arriving. */
+  bodyComplete?: boolean
+}
+
+/** Validation errors of an input checked outside a route (MCP tool arguments): answered as a body's. */
+export class InputInvalid extends Error {
+  readonly validation: AjvError[]
+  constructor (errors: AjvError[]) {
+    super('invalid input')
+    this.validation = errors
+  }
+}
+
+/**
+ * The status and shared error body of a failure: every door (the action routes, MCP tool calls)
+ * answers the same errorCode, message and fields for the same fault.
+ */
+export function errorAnswer (
+  failure: Error & { code?: string, statusCode?: number, validation?: unknown },
+  at: ErrorAt
+): ErrorAnswer {
+  const { requestId } = at
   const err = mirrorNotReady(failure) ?? failure
   if (err instanceof AppError) {
     return {
@@ -77,7 +103,7 @@ function toBody (failure: FastifyError & { code?: string }, request: FastifyRequ
     const fields = [...new Set(errors.map(fieldOf).filter((f) => f !== ''))]
     const first = errors[0]
     let message = first === undefined ? err.message : describe(first, fieldOf(first))
-    const keys = first === undefined ? undefined : knownKeys(first, request)
+    const keys = first === undefined ? undefined : knownKeys(first, at)
     if (keys !== undefined && keys.unknown.length > 0) {
       const base = first?.instancePath.split('/').slice(1).join('.') ?? ''
       const unknown = keys.unknown.map((key) => (base === '' ? key : `${base}.${key}`))
@@ -95,7 +121,7 @@ function toBody (failure: FastifyError & { code?: string }, request: FastifyRequ
   }
   // The connection closed while the body was arriving (the caller hung up, or was cut for being too
   // slow): nobody is left to answer, and it is no failure of the service's.
-  if (err.code === 'ECONNRESET' && !request.raw.complete) {
+  if (err.code === 'ECONNRESET' && at.bodyComplete === false) {
     return {
       status: 400,
       body: { errorCode: 'INVALID_REQUEST', message: 'The request body was cut off', fields: [], requestId }
@@ -136,7 +162,12 @@ const ACTIONS_PREFIX = '/actions/'
 export default fp<ErrorHandlerOptions>(async (app, opts) => {
   const actionNames = opts.actionNames ?? []
   app.setErrorHandler((err: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
-    const { status, body, retryAfter } = toBody(err, request)
+    const { status, body, retryAfter } = errorAnswer(err, {
+      requestId: String(request.id),
+      bodySchema: request.routeOptions.schema?.body,
+      body: request.body,
+      bodyComplete: request.raw.complete
+    })
     if (status >= 500) request.log.error({ err }, 'request failed')
     else request.log.info({ errorCode: body.errorCode, status }, body.message)
     if (retryAfter !== undefined) void reply.header('retry-after', String(retryAfter))

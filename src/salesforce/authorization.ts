@@ -9,6 +9,7 @@ export interface OrgAuthorization {
   /** Never log or store it. */
   accessToken: string
   userId: string
+  username: string
 }
 
 /**
@@ -72,7 +73,8 @@ export async function fetchAuthorization (
       instanceUrl: org.domainUrl.replace(/\/+$/, ''),
       apiVersion: org.apiVersion.replace(/^v/, ''),
       accessToken,
-      userId: org.user.id
+      userId: org.user.id,
+      username: org.user.username
     }
   } catch (err) {
     if (err instanceof AuthorizationError) throw err

@@ -25,8 +25,17 @@ declare module 'fastify' {
     identity: IdentityCheck
     /** The caller of a request from its `x-client-context`; throws InvalidContext (401) without one. */
     salesforceContext: (request: FastifyRequest) => SalesforceRequestContext
+    /**
+     * An org client on a session of the org `orgId`, for one request: its API floor checked and its
+     * usage recorded per org, no call started past REQUEST_BUDGET_MS. `renewAccessToken` (an AppLink
+     * authorization's run-as user) gives a fresh token when Salesforce refuses the session.
+     */
+    orgClientFor: (orgId: string, session: OrgSession, renewAccessToken?: () => Promise<string>) => OrgClient
   }
 }
+
+/** Where and as whom an org client calls. */
+export interface OrgSession { instanceUrl: string, apiVersion: string, accessToken: string }
 
 /**
  * The Salesforce side of the service: per-org API limits, the access cache, and the caller's
@@ -38,6 +47,19 @@ export default fp(async (app) => {
   app.decorate('apiLimits', new ApiLimits(app.config.API_LIMIT_FLOOR_PERCENT))
   app.decorate('identity', new IdentityCheck({ ttlMs: app.config.IDENTITY_CACHE_TTL_MS, timeoutMs: app.config.ORG_TIMEOUT_MS }))
   const orgDomains = new OrgDomains(app.config.ORG_DOMAINS)
+  const orgClientFor = (orgId: string, session: OrgSession, renewAccessToken?: () => Promise<string>): OrgClient =>
+    new OrgClient({
+      ...session,
+      timeoutMs: app.config.ORG_TIMEOUT_MS,
+      // Heroku's router gives up at 30 s; leave time to answer.
+      deadline: Date.now() + app.config.REQUEST_BUDGET_MS,
+      limits: {
+        check: () => { app.apiLimits.check(orgId) },
+        record: (used, max) => { app.apiLimits.record(orgId, used, max) }
+      },
+      ...(renewAccessToken === undefined ? {} : { renewAccessToken })
+    })
+  app.decorate('orgClientFor', orgClientFor)
   app.decorate('salesforceContext', (request: FastifyRequest): SalesforceRequestContext => {
     const context = decodeOnce(request.raw)
     if (context instanceof InvalidContext) throw context
@@ -47,17 +69,10 @@ export default fp(async (app) => {
       throw new InvalidContext('INVALID_CONTEXT', 'The x-client-context header names an orgDomainUrl that is not a ' +
         'Salesforce org\'s My Domain URL (ORG_DOMAINS)')
     }
-    const org = new OrgClient({
+    const org = orgClientFor(caller.org.id, {
       instanceUrl: caller.org.domainUrl,
       apiVersion: caller.org.apiVersion,
-      accessToken: context.accessToken,
-      timeoutMs: app.config.ORG_TIMEOUT_MS,
-      // Heroku's router gives up at 30 s; leave time to answer.
-      deadline: Date.now() + app.config.REQUEST_BUDGET_MS,
-      limits: {
-        check: () => { app.apiLimits.check(caller.org.id) },
-        record: (used, max) => { app.apiLimits.record(caller.org.id, used, max) }
-      }
+      accessToken: context.accessToken
     })
     return { caller, org }
   })

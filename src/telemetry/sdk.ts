@@ -41,7 +41,7 @@ export async function startTelemetry (env: NodeJS.ProcessEnv = process.env): Pro
         // One span for the request and one for its handler; a span per hook would cost more than
         // it tells (the hooks are the context check and the log line).
         instrumentHooks: false,
-        ignorePaths: (route: { url: string }) => !route.url.startsWith('/actions/'),
+        ignorePaths: (route: { url: string }) => !route.url.startsWith('/actions/') && route.url !== '/mcp',
         requestHook: (span: Span, request: FastifyRequest) => { serverSpans.set(request, span) }
       }),
       // Statements only inside a trace (an action call or a job), not pg-boss's polling.

@@ -11,6 +11,9 @@ import { createInterface } from 'node:readline'
 import { testDatabase, until } from '../helper.ts'
 import { devJobKeyFile, devJobKeys } from '../../scripts/dev-state.ts'
 import { keyringFrom } from '../../src/keyring.ts'
+import { Client } from '@modelcontextprotocol/sdk/client/index.js'
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js'
+import { ClientCredentialsProvider } from '@modelcontextprotocol/sdk/client/auth-extensions.js'
 
 type Line = Record<string, unknown>
 
@@ -134,6 +137,21 @@ t.test('npm run dev -- --orgs acme: acme alone', async (t) => {
   t.equal(orgLines.length, 1)
   t.match(orgLines[0], /^ORG acme 00D\w{15} http:\/\/127\.0\.0\.1:\d+ salesforce$/)
   t.notOk(printed.some((l) => l.startsWith('CONTEXT@')), 'no other org\'s users')
+
+  // The SDK's own client, with nothing but the three MCP lines, finds the token endpoint, gets a
+  // token, lists the tools and calls one, acting for the first local org.
+  const printedValue = (prefix: string): string => printed.find((l) => l.startsWith(prefix))?.slice(prefix.length) ?? ''
+  const mcp = new Client({ name: 'dev-stack-test', version: '1.0.0' })
+  await mcp.connect(new StreamableHTTPClientTransport(new URL(printedValue('MCP_URL=')), {
+    authProvider: new ClientCredentialsProvider({
+      clientId: printedValue('MCP_CLIENT_ID='),
+      clientSecret: printedValue('MCP_CLIENT_SECRET=')
+    })
+  }))
+  t.ok((await mcp.listTools()).tools.some((tool) => tool.name === 'checkAvailability'), 'the tools are listed')
+  const who = await mcp.callTool({ name: 'whoAmI', arguments: {} })
+  t.equal((who.structuredContent as { orgId?: string }).orgId, orgLines[0]?.split(' ')[2], 'acting for the first local org')
+  await mcp.close()
 
   // A saved change restarts the service alone: a new process, the same local org still serving.
   const listening = () => printed.filter((l) => l.includes('AppLink Actions listening'))
