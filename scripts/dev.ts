@@ -14,6 +14,9 @@
 // AppLink authorization (APPLINK_AUTHORIZATIONS) and origin in ORG_DOMAINS. After the lines above it
 // prints `ORG <alias> <orgId> <url> <schema or ->` per org and `CONTEXT@<alias> <username> <context>`
 // for the other orgs' users. --faults and --org-port apply to acme.
+// --traces: the service exports its OpenTelemetry spans to the stack, which prints each call's
+// waterfall (name, offset, duration) under its log line; without it the OTEL_* variables given reach
+// the service unchanged (OTEL_EXPORTER_OTLP_ENDPOINT and the rest, src/telemetry/sdk.ts).
 // --faults switches on the local org's faults (also later: POST <LOCAL_ORG_URL>/__admin/faults).
 // Stops cleanly, saving the local org, on Ctrl-C, SIGTERM, or when the service dies of any cause.
 import { MAPPING } from '../src/postgres/mapping.ts'
@@ -34,6 +37,7 @@ import { startLocalSync } from '@applink-actions/local-connect'
 import { startLocalAppLink } from '@applink-actions/local-applink'
 import { seedAppData } from './app-data.ts'
 import { exampleCalls } from './dev-examples.ts'
+import { startOtlpReceiver, waterfall, type ReceivedSpan } from './otlp-receiver.ts'
 import { DEV_DATA_DIR, DEV_MCP_CLIENT_ID, devJobKeys, devMcpSecrets, devStateFile, type DevState } from './dev-state.ts'
 import {
   LOCAL_ORGS, ORG_ALIASES, authorizationsSetting, integrationUser, parseOrgAliases, type OrgAlias
@@ -47,7 +51,8 @@ const { values: args } = parseArgs({
     faults: { type: 'string' },
     'data-dir': { type: 'string', default: DEV_DATA_DIR },
     orgs: { type: 'string', default: ORG_ALIASES.join(',') },
-    watch: { type: 'string', default: 'src' }
+    watch: { type: 'string', default: 'src' },
+    traces: { type: 'boolean', default: false }
   }
 })
 if (args.dataset !== 'small' && args.dataset !== 'large') throw new Error('--dataset is small or large')
@@ -163,8 +168,23 @@ say(`local org faults: ${formatFaults(org.faults)}; change them while it runs: c
 // the token signing key are kept in the data folder. MCP_CLIENTS given to the stack are kept beside it.
 const mcp = await devMcpSecrets(dataDir)
 const mcpClient = `${DEV_MCP_CLIENT_ID}:${createHash('sha256').update(mcp.clientSecret).digest('hex')}:${org.orgId}:*`
+// --traces: the service's spans come here (OTLP/HTTP JSON) and each call's waterfall is printed
+// under its log line; otherwise the OTEL_* variables given pass on to the service as they are.
+const traceView = args.traces ? await startOtlpReceiver(printTraces) : undefined
+if (traceView !== undefined) cleanups.unshift(traceView.close)
+const tracesEnv = traceView === undefined
+  ? {}
+  : {
+      OTEL_EXPORTER_OTLP_ENDPOINT: traceView.url,
+      OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+      OTEL_SERVICE_NAME: process.env.OTEL_SERVICE_NAME ?? 'applink-actions',
+      // A call's spans shown a moment after it, not after the default 5 s.
+      OTEL_BSP_SCHEDULE_DELAY: '100',
+      OTEL_METRICS_EXPORTER: 'none'
+    }
 const serviceEnv = {
   ...process.env,
+  ...tracesEnv,
   MCP_CLIENTS: [process.env.MCP_CLIENTS, mcpClient].filter((c) => c !== undefined && c !== '').join(','),
   MCP_TOKEN_SIGNING_KEY: process.env.MCP_TOKEN_SIGNING_KEY ?? mcp.signingKey,
   ...applinkEnv,
@@ -183,6 +203,23 @@ const serviceEnv = {
 const showLogLine = process.stdout.isTTY
   ? prettyFactory({ translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' })
   : (line: string) => `${line}\n`
+
+/** Spans seen per trace, so a job's spans, arriving later, show under the call that queued it. */
+const seenTraces = new Map<string, number>()
+
+function printTraces (spans: ReceivedSpan[]): void {
+  const byTrace = new Map<string, ReceivedSpan[]>()
+  for (const span of spans) byTrace.set(span.traceId, [...(byTrace.get(span.traceId) ?? []), span])
+  for (const [traceId, trace] of byTrace) {
+    const continued = seenTraces.has(traceId)
+    seenTraces.set(traceId, (seenTraces.get(traceId) ?? 0) + trace.length)
+    if (seenTraces.size > 1000) seenTraces.delete(seenTraces.keys().next().value ?? '')
+    const root = trace.find((s) => s.parentSpanId === '')
+    const title = root?.attributes['applink.operation_id'] ?? root?.name ?? trace[0]?.name ?? ''
+    process.stdout.write(`  trace ${traceId}${continued ? ' (continued)' : ''} ${String(title)}\n`)
+    for (const line of waterfall(trace)) process.stdout.write(`  ${line}\n`)
+  }
+}
 
 interface RunningService {
   process: ChildProcess

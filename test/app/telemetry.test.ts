@@ -1,0 +1,125 @@
+// OpenTelemetry as a user turns it on: `npm run dev` with the standard OTEL_* variables pointing at
+// an OTLP/HTTP receiver. A generateQuote call is one trace (server span, org calls without ids, SQL,
+// the idempotency claim); a rescore job's spans join the call that queued it; its log lines carry
+// the trace's ids; the metrics arrive. And with --traces the stack prints each call's waterfall.
+import t from 'tap'
+import { spawn } from 'node:child_process'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import { createInterface } from 'node:readline'
+import { testDatabase, until } from '../helper.ts'
+import { startOtlpReceiver } from '../../scripts/otlp-receiver.ts'
+
+const SERVER = 2
+const CLIENT = 3
+
+t.test('traces, correlated logs and metrics of a dev stack, over OTLP/HTTP JSON', async (t) => {
+  const receiver = await startOtlpReceiver()
+  t.teardown(receiver.close)
+  const dataDir = await mkdtemp(path.join(tmpdir(), 'applink-otel-'))
+  t.teardown(() => rm(dataDir, { recursive: true, force: true }))
+  const { url } = await testDatabase(t, 'otel')
+  const dev = spawn(process.execPath, ['scripts/dev.ts', '--orgs', 'acme', '--data-dir', dataDir, '--watch', dataDir], {
+    env: {
+      ...process.env,
+      DATABASE_URL: url,
+      APP_PORT: '0',
+      LOG_LEVEL: 'info',
+      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+      OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+      OTEL_SERVICE_NAME: 'applink-actions-test',
+      OTEL_BSP_SCHEDULE_DELAY: '100',
+      OTEL_METRIC_EXPORT_INTERVAL: '1000'
+    },
+    stdio: ['ignore', 'pipe', 'ignore']
+  })
+  t.teardown(() => { dev.kill('SIGKILL') })
+  const printed: string[] = []
+  createInterface({ input: dev.stdout }).on('line', (text) => { printed.push(text) })
+  const value = (prefix: string) => printed.find((l) => l.startsWith(prefix))?.slice(prefix.length)
+  await until('the dev stack to be ready', () => value('CONTEXT rep1@acme.local ') !== undefined, 120_000, 200)
+  const serviceUrl = value('SERVICE_URL=') as string
+  const context = value('CONTEXT rep1@acme.local ') as string
+  const orgUrl = value('LOCAL_ORG_URL=') as string
+  const token = (JSON.parse(Buffer.from(context, 'base64').toString('utf8')) as { accessToken: string }).accessToken
+  const call = async (operationId: string, body: unknown) => await fetch(`${serviceUrl}/actions/${operationId}`, {
+    method: 'POST', headers: { 'content-type': 'application/json', 'x-client-context': context }, body: JSON.stringify(body)
+  })
+  const query = await fetch(`${orgUrl}/services/data/v62.0/query?q=${encodeURIComponent(
+    'SELECT Id FROM Opportunity WHERE HasOpportunityLineItem = true AND IsClosed = false AND Owner.Username = \'rep1@acme.local\' LIMIT 1')}`,
+  { headers: { authorization: `Bearer ${token}` } })
+  const opportunityId = ((await query.json()) as { records: Array<{ Id: string }> }).records[0]?.Id ?? ''
+  const quote = await call('generateQuote', { opportunityId })
+  t.equal(quote.status, 200)
+
+  const serverSpan = await until('the quote\'s server span', () => receiver.spans.find((s) =>
+    s.kind === SERVER && s.attributes['applink.operation_id'] === 'generateQuote'), 20_000, 100)
+  t.equal(serverSpan.service, 'applink-actions-test', 'OTEL_SERVICE_NAME names the service')
+  t.match(serverSpan.attributes, { 'salesforce.org_id': /^00D/, 'applink.request_id': /^00D/, 'http.response.status_code': 200 })
+  await until('the whole trace', () => receiver.spans.filter((s) => s.traceId === serverSpan.traceId).length >= 6, 10_000, 100)
+  const trace = receiver.spans.filter((s) => s.traceId === serverSpan.traceId)
+  const orgCalls = trace.filter((s) => s.kind === CLIENT && s.name.startsWith('salesforce '))
+  t.same(orgCalls.map((s) => s.name).sort(), ['salesforce GET /query', 'salesforce POST /composite/graph'],
+    'a client span per org call, its path a template')
+  for (const span of orgCalls) {
+    t.match(span.attributes, { 'http.response.status_code': 200, 'salesforce.api_usage.used': Number, 'salesforce.api_usage.max': Number })
+  }
+  t.ok(trace.some((s) => s.name === 'idempotency claim'), 'the idempotency claim')
+  t.ok(trace.some((s) => s.name.startsWith('pg.query')), 'SQL statements')
+  const everything = JSON.stringify(trace.map((s) => [s.name, s.attributes]))
+  t.notOk(everything.includes(token), 'no token in any span')
+  t.notOk(everything.includes('rep1@acme.local'), 'no username')
+  t.notOk(everything.includes(opportunityId), 'no record id')
+
+  // The rescore job's spans join the call that queued it.
+  const started = await call('startAccountRescore', { segment: 'Customer' })
+  t.equal(started.status, 202)
+  const startSpan = await until('the start\'s server span', () => receiver.spans.find((s) =>
+    s.kind === SERVER && s.attributes['applink.operation_id'] === 'startAccountRescore'), 20_000, 100)
+  const jobSpan = await until('the job\'s span', () => receiver.spans.find((s) => s.name === 'job rescore-accounts'), 60_000, 200)
+  t.equal(jobSpan.traceId, startSpan.traceId, 'the job\'s span is in the trace of the call that queued it')
+  await until('the job\'s org calls', () => receiver.spans.some((s) =>
+    s.traceId === startSpan.traceId && s.kind === CLIENT && s.parentSpanId !== '' && s.startNs > jobSpan.startNs), 60_000, 200)
+
+  // Log lines written during the call carry its trace.
+  const logs = printed.filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>)
+  const actionLine = logs.find((l) => l.msg === 'action' && l.operationId === 'generateQuote')
+  t.equal(actionLine?.trace_id, serverSpan.traceId, 'the action\'s log line has its trace id')
+  t.type(actionLine?.span_id, 'string')
+  t.ok(logs.some((l) => l.msg === 'job started' && l.trace_id === startSpan.traceId), 'and the job\'s lines the job\'s')
+
+  const metric = async (name: string) => await until(`the metric ${name}`, () => receiver.points.find((p) => p.metric === name), 20_000, 200)
+  t.match((await metric('applink.action.duration')).attributes, { 'applink.operation_id': String, 'applink.outcome': String })
+  t.match((await metric('applink.org.api_remaining')).attributes, { 'salesforce.org_id': /^00D/ })
+  await metric('applink.org.api_calls')
+  await metric('applink.jobs.waiting')
+  await metric('applink.jobs.oldest_waiting_age')
+  t.ok((await metric('applink.mirror.age')).value >= 0, 'the mirror\'s age per org')
+  await metric('applink.mirror.pending_writes')
+})
+
+t.test('npm run dev -- --traces prints each call\'s waterfall', async (t) => {
+  const dataDir = await mkdtemp(path.join(tmpdir(), 'applink-traces-'))
+  t.teardown(() => rm(dataDir, { recursive: true, force: true }))
+  const { url } = await testDatabase(t, 'traces')
+  const dev = spawn(process.execPath, ['scripts/dev.ts', '--orgs', 'acme', '--traces', '--data-dir', dataDir, '--watch', dataDir], {
+    env: { ...process.env, DATABASE_URL: url, APP_PORT: '0', LOG_LEVEL: 'info' },
+    stdio: ['ignore', 'pipe', 'ignore']
+  })
+  t.teardown(() => { dev.kill('SIGKILL') })
+  const printed: string[] = []
+  createInterface({ input: dev.stdout }).on('line', (text) => { printed.push(text) })
+  const value = (prefix: string) => printed.find((l) => l.startsWith(prefix))?.slice(prefix.length)
+  await until('the dev stack to be ready', () => value('CONTEXT rep1@acme.local ') !== undefined, 120_000, 200)
+  const res = await fetch(`${value('SERVICE_URL=') ?? ''}/actions/checkAvailability`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-client-context': value('CONTEXT rep1@acme.local ') ?? '' },
+    body: JSON.stringify({ items: [{ productCode: 'HW-0001', quantity: 1 }] })
+  })
+  t.equal(res.status, 200)
+  await until('the waterfall', () => printed.some((l) => /^ {2}trace \w{32} checkAvailability/.test(l)), 20_000, 100)
+  const at = printed.findIndex((l) => /^ {2}trace \w{32} checkAvailability/.test(l))
+  t.match(printed[at + 1], /^ {2} +0\.0 ms +[\d.]+ ms \|█+ *\| request$/, 'the request first, at 0 ms, with its duration')
+  t.ok(printed.slice(at + 2, at + 12).some((l) => /ms \|.*\| {3,}pg\.query/.test(l)), 'its statements beneath it, indented')
+})
