@@ -6,6 +6,7 @@ import { actionPath } from '../src/actions/define.ts'
 import { backendCpu, backendCpuSpent, cpuMs, ownCpuMs, startServerProcess, type ServerProcess } from './processes.ts'
 import { compare, httpLoad, type LoadResult } from './measure.ts'
 import { LOCAL_ORG_DOMAINS, type BenchDatabase, type BenchStack } from './env.ts'
+import { startOtlpReceiver } from '../scripts/otlp-receiver.ts'
 
 const root = (path: string) => fileURLToPath(new URL(path, import.meta.url))
 
@@ -16,12 +17,19 @@ export interface CpuLoadResult extends LoadResult {
 
 export interface DynoOptions { seconds: number, rounds: number, connections: number, context: string }
 
+/** `npm start`'s node options: OpenTelemetry's SDK first, when an OTLP endpoint is set. */
+const WITH_TELEMETRY = ['--import', root('../src/telemetry/register.ts')]
+
 /**
  * The service started as `npm start` starts it, as in production: NODE_ENV=production, no job
- * worker in the web process (WORKER_IN_WEB unset), the bench's database.
+ * worker in the web process (WORKER_IN_WEB unset), the bench's database, no OTLP endpoint unless
+ * `env` sets one.
  */
-export async function startService (databaseUrl: string): Promise<ServerProcess> {
+export async function startService (
+  databaseUrl: string, env: Record<string, string> = {}, nodeArgs = WITH_TELEMETRY
+): Promise<ServerProcess> {
   return await startServerProcess(root('../src/server.ts'), {
+    ...env,
     NODE_ENV: 'production',
     DATABASE_URL: databaseUrl,
     HOST: '127.0.0.1',
@@ -29,7 +37,7 @@ export async function startService (databaseUrl: string): Promise<ServerProcess>
     JOB_ENCRYPTION_KEYS: `bench:${randomBytes(32).toString('base64')}`,
     // The local org is the callers' org, on loopback.
     ORG_DOMAINS: LOCAL_ORG_DOMAINS
-  }, 'APP_PORT')
+  }, 'APP_PORT', nodeArgs)
 }
 
 /**
@@ -127,5 +135,49 @@ export async function quoteVsSample (
     return { lines, baseline, generateQuote: subject, ratio }
   } finally {
     await Promise.all([service.stop(), sample.stop()])
+  }
+}
+
+export interface TracingResults {
+  /** `node src/server.ts`, no SDK loaded: the service as it ran before telemetry. */
+  bare: CpuLoadResult
+  /** `npm start` without an endpoint: telemetry off. */
+  off: CpuLoadResult
+  /** `npm start` exporting every span and metric (OTLP/HTTP protobuf) to a local sink. */
+  on: CpuLoadResult
+  /** Trace export requests the sink received (protobuf, not decoded): proof the spans went out. */
+  traceExports: number
+}
+
+/**
+ * The cost of telemetry per generateQuote, in service CPU: off (the SDK not started) against the
+ * service without `--import`, then on (every span exported to a local OTLP sink that accepts and
+ * drops them) against off. Each pair in alternating rounds, as everywhere.
+ */
+export async function tracingCost (
+  stack: BenchStack, opportunityId: string, opts: DynoOptions
+): Promise<TracingResults> {
+  const headers = { 'content-type': 'application/json', 'x-client-context': opts.context }
+  const request = { method: 'POST' as const, headers, body: JSON.stringify({ opportunityId }), connections: opts.connections, freshRequestId: true }
+  const sink = await startOtlpReceiver()
+  const otel = {
+    OTEL_EXPORTER_OTLP_ENDPOINT: sink.url,
+    OTEL_SERVICE_NAME: 'applink-actions-bench',
+    OTEL_METRIC_EXPORT_INTERVAL: '5000'
+  }
+  const bare = await startService(stack.db.url, {}, [])
+  const off = await startService(stack.db.url)
+  const on = await startService(stack.db.url, otel)
+  const load = (server: ServerProcess) => measured(stack.db, () => server, async (durationS) =>
+    await httpLoad({ ...request, url: `${server.url}${actionPath('generateQuote')}`, durationS }))
+  try {
+    const first = await compareWithCpu(load(bare), load(off), opts)
+    const second = await compareWithCpu(load(off), load(on), opts)
+    const traceExports = [...sink.requests]
+      .filter(([key]) => key.startsWith('/v1/traces')).reduce((n, [, count]) => n + count, 0)
+    return { bare: first.baseline, off: second.baseline, on: second.subject, traceExports }
+  } finally {
+    await Promise.all([bare.stop(), off.stop(), on.stop()])
+    await sink.close()
   }
 }

@@ -38,11 +38,11 @@ export interface ServerProcess { child: ChildProcess, pid: number, url: string, 
  * and waits until its port answers HTTP. `portVariable` names the env variable it listens on.
  */
 export async function startServerProcess (
-  script: string, env: Record<string, string>, portVariable: string
+  script: string, env: Record<string, string>, portVariable: string, nodeArgs: string[] = []
 ): Promise<ServerProcess> {
   const port = await freePort()
   const devNull = openSync('/dev/null', 'w')
-  const child = spawn(process.execPath, [script], {
+  const child = spawn(process.execPath, [...nodeArgs, script], {
     env: { ...process.env, ...env, [portVariable]: String(port) },
     stdio: ['ignore', devNull, 'pipe']
   })

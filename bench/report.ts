@@ -3,13 +3,15 @@ import type { LoadResult } from './measure.ts'
 import type { Machine } from './env.ts'
 import type { StartupResults } from './startup.ts'
 import type { AsyncResults, RescoreCalls } from './async.ts'
-import type { FrameworkResults, QuoteResults, CpuLoadResult } from './dyno.ts'
+import type { FrameworkResults, QuoteResults, CpuLoadResult, TracingResults } from './dyno.ts'
 import type { TenantResults } from './tenants.ts'
 
 /** The figures measured on servers in processes of their own (bench/dyno.ts). */
 export interface DynoResults {
   framework: FrameworkResults
   quote: QuoteResults
+  /** Absent in runs recorded before telemetry. */
+  tracing?: TracingResults
   orgQuery: {
     sampleSoql: string
     ourSoql: string
@@ -34,6 +36,7 @@ export interface Results {
   /** Figure 1 as measured before, both servers in the bench's process. */
   frameworkInBenchProcess: { baseline: LoadResult, whoAmI: LoadResult, ratio: number }
   quote: QuoteResults
+  tracing?: TracingResults
   orgQuery: DynoResults['orgQuery']
   mirror: { products: number, baseline: LoadResult, action: LoadResult, ratio: number }
   mirrorVsApi: Array<{
@@ -140,6 +143,7 @@ export function renderMarkdown (r: Results): string {
     '|---|---|---|---|---|',
     `| 1. framework overhead: whoAmI on the service process vs a bare Fastify process, req/s | ${fmt(r.framework.whoAmI.rps)} | ${fmt(r.framework.baseline.rps)} | ${ratio(r.framework.ratio)} | ≥ 0.8: ${mark(r.framework.ratio >= 0.8)} |`,
     ...quoteHeadlines(r),
+    ...tracingHeadlines(r),
     `| 2. mirror reads: checkAvailability (${r.mirror.products} products) vs its SQL on a pg pool, req/s | ${fmt(r.mirror.action.rps)} | ${fmt(r.mirror.baseline.rps)} | ${ratio(r.mirror.ratio)} | ≥ 0.6: ${mark(r.mirror.ratio >= 0.6)} |`,
     ...(at0 === undefined || at100 === undefined
       ? []
@@ -504,6 +508,18 @@ function quoteHeadlines (r: Results): string[] {
     `| 1b. PostgreSQL CPU per quote (its backends) | ${ms(q.cpu.postgresMs)} | ${ms(b.cpu.postgresMs)} | | ≤ 0.3 ms: ${mark(q.cpu.postgresMs <= 0.3)} |`,
     `| 1b. p99 latency vs the sample's | ${ms(q.p99)} | ${ms(b.p99)} | ${ratio(p99)} | ≤ 1.5: ${mark(p99 <= 1.5)} |`,
     `| 7. local org CPU per answer: our opportunity query vs the sample's | ${ms(r.orgQuery.oursMs)} | ${ms(r.orgQuery.sampleMs)} | ${ratio(r.orgQuery.ratio)} | ≤ 1.2: ${mark(r.orgQuery.ratio <= 1.2)} |`
+  ]
+}
+
+/** Telemetry's cost per quote in service CPU: on ÷ off (≤ 1.15), off ÷ without the SDK's --import (≤ 1.02). */
+function tracingHeadlines (r: Results): string[] {
+  if (r.tracing === undefined) return []
+  const { bare, off, on } = r.tracing
+  const onOff = on.cpu.serverMs / off.cpu.serverMs
+  const offBare = off.cpu.serverMs / bare.cpu.serverMs
+  return [
+    `| 1d. service CPU per quote, tracing on (OTLP to a local sink) vs off | ${ms(on.cpu.serverMs)} | ${ms(off.cpu.serverMs)} | ${ratio(onOff)} | ≤ 1.15: ${mark(onOff <= 1.15)} |`,
+    `| 1d. service CPU per quote, tracing off (\`npm start\`, no endpoint) vs without the SDK's --import | ${ms(off.cpu.serverMs)} | ${ms(bare.cpu.serverMs)} | ${ratio(offBare)} | ≤ 1.02: ${mark(offBare <= 1.02)} |`
   ]
 }
 

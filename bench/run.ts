@@ -18,7 +18,7 @@ import {
   loadTenantsBefore, renderMarkdown, renderSvg, tenantHeadlines, tenantSection, type DynoResults, type Results
 } from './report.ts'
 import { availabilityItems, measureTenants } from './tenants.ts'
-import { frameworkInProcesses, quoteVsSample } from './dyno.ts'
+import { frameworkInProcesses, quoteVsSample, tracingCost } from './dyno.ts'
 import { engineCpuPerAnswer, orgCpuPerAnswer, sampleQuery } from './org-cpu.ts'
 import { opportunityWithLines as opportunityQuery } from '../src/salesforce/queries.ts'
 import { orgScope } from '../src/postgres/org-scope.ts'
@@ -75,6 +75,8 @@ async function dyno (s: BenchStack): Promise<DynoResults> {
   const opportunityId = opportunityWithLines(s.org, REP, QUOTE_LINES)
   // 8 connections: the pool holds 10, and the sample has none to wait for.
   const quote = await quoteVsSample(s, opportunityId, QUOTE_LINES, { ...opts, connections: 8 })
+  progress('1d/8 telemetry: service CPU per generateQuote, tracing on vs off vs without the SDK')
+  const tracing = await tracingCost(s, opportunityId, { ...opts, connections: 8 })
   progress('1c/8 local org: CPU per answer, our opportunity query vs the sample\'s line query')
   // The SOQL generateQuote sends, as the org received it.
   const logged = s.org.soqlLog.length
@@ -101,7 +103,7 @@ async function dyno (s: BenchStack): Promise<DynoResults> {
     ratio: perAnswer(ours) / perAnswer(sample),
     engine
   }
-  return { framework, quote, orgQuery }
+  return { framework, quote, tracing, orgQuery }
 }
 
 /** 2. checkAvailability (10 products) against its own SQL run straight on a pg pool. */
