@@ -118,10 +118,16 @@ export async function testDatabase (t: Test, prefix = 'test'): Promise<{ url: st
   await admin.query(`CREATE DATABASE ${name}`)
   const url = serverUrl(name)
   const pool = new pg.Pool({ connectionString: url, max: 5 })
-  // An idle client the server drops (others share this server) must not crash the test process.
-  pool.on('error', (err) => { t.comment(`idle client error: ${err.message}`) })
+  // An idle client the server drops while the test runs must not crash the test process; the
+  // database is the test's own, so that is unexpected and said.
+  pool.on('error', (err) => { t.comment(`an idle client of ${name} lost its connection: ${err.message}`) })
+  const closed: Array<Promise<void>> = []
+  pool.on('connect', (client) => { closed.push(new Promise((resolve) => { client.once('end', resolve) })) })
   t.teardown(async () => {
+    // pool.end() resolves once the pool has let go of its clients, while their connections are
+    // still closing: the forced drop would terminate them, and each would report it as an error.
     await pool.end()
+    await Promise.all(closed)
     await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)
     await admin.end()
   })
