@@ -2,6 +2,8 @@ import t from 'tap'
 import { chmod, mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
+import { createServer, type AddressInfo } from 'node:net'
+import { startEmbeddedPostgres } from '../../src/postgres/embedded.ts'
 import { migrate } from '../../src/postgres/migrate.ts'
 import { sslFor } from '../../src/postgres/pool.ts'
 import { buildApp, testConfig, until } from '../helper.ts'
@@ -54,6 +56,18 @@ t.test('without DATABASE_URL the app starts an embedded PostgreSQL and stops it 
   const res = await app.inject({ method: 'GET', url: '/healthcheck' })
   t.same(res.json().database.ok, true)
   await app.close()
+})
+
+t.test('an embedded PostgreSQL whose port is taken says so', async (t) => {
+  const dir = await mkdtemp(path.join(tmpdir(), 'applink-embedded-'))
+  await chmod(dir, 0o755)
+  t.teardown(() => rm(dir, { recursive: true, force: true }))
+  const holder = createServer()
+  await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => new Promise<void>((resolve) => holder.close(() => { resolve() })))
+  const port = (holder.address() as AddressInfo).port
+  await t.rejects(startEmbeddedPostgres(path.join(dir, 'pg'), () => {}, port),
+    { message: new RegExp(`did not start on port ${port}: .*Address already in use`) })
 })
 
 t.test('production refuses to start without DATABASE_URL, clearly', async (t) => {
