@@ -103,6 +103,16 @@ export function assertError (
   return body
 }
 
+/**
+ * This process's environment without what tap set for its test processes, for a command that runs
+ * tap (or `npm test`) itself: an inner tap would otherwise take them for its own settings.
+ */
+export function envOutsideTap (overrides: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env = Object.fromEntries(Object.entries(process.env).filter(([key]) =>
+    !/^(TAP|_TAPJS_)/.test(key) && key !== 'NODE_OPTIONS'))
+  return { ...env, ...overrides }
+}
+
 /** The database server of the run (DATABASE_URL, set by `npm test`), at a given database. */
 export function serverUrl (database: string): string {
   const url = new URL(process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test')
