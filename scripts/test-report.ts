@@ -110,7 +110,8 @@ function reasonsOf (leaves: Failure[], processDiag: Record<string, string>, noTe
   } else if (exitCode !== 'null' && exitCode !== '0' && reasons.length === 0) {
     reasons.push(`its process exited with code ${exitCode}${noTests ? ' before it reported a test' : ''}`)
   }
-  const unique = [...new Set(reasons)]
+  // A subtest's timeout already says what the file's own does.
+  const unique = [...new Set(reasons)].filter((r, _, all) => r !== 'timed out' || !all.some((o) => o !== r && o.endsWith(': timed out')))
   return unique.length > 0 ? unique : ['failed']
 }
 
