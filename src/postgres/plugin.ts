@@ -1,6 +1,6 @@
 import fp from 'fastify-plugin'
 import type pg from 'pg'
-import { createPool } from './pool.ts'
+import { createPool, logIdleClientErrors } from './pool.ts'
 import { startEmbeddedPostgres } from './embedded.ts'
 import { migrate } from './migrate.ts'
 import { countQueries } from './query-count.ts'
@@ -30,8 +30,7 @@ export default fp(async (app) => {
   }
   const pool = createPool(url, config)
   countQueries(pool)
-  // An idle client losing its server (failover, restart) must not crash the process.
-  pool.on('error', (err) => { app.log.warn({ err: { message: err.message } }, 'idle PostgreSQL client lost its connection') })
+  logIdleClientErrors(pool, app.log)
   app.decorate('pg', pool)
   app.addHook('onClose', async () => {
     await pool.end()

@@ -1,4 +1,5 @@
 import pg from 'pg'
+import type { FastifyBaseLogger } from 'fastify'
 import type { Config } from '../config.ts'
 
 const DATABASE_DOWN_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'ENOTFOUND', '57P01', '57P02', '57P03', '57014', '08000', '08001', '08003', '08006', '53300'])
@@ -7,6 +8,21 @@ const DATABASE_DOWN_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 
 export function isDatabaseDown (err: Error & { code?: string }): boolean {
   return (err.code !== undefined && DATABASE_DOWN_CODES.has(err.code)) ||
     /timeout exceeded when trying to connect|Connection terminated|connection timeout|Query read timeout/i.test(err.message)
+}
+
+/**
+ * Logs what a pool's 'error' event reports: one of its idle clients lost its connection. The pool
+ * has dropped that client already and opens another when one is next needed, and an idle client
+ * has no query to fail, so nothing failed: after a database restart or failover ("terminating
+ * connection due to administrator command", 57P01) that is expected, and said at info; anything
+ * else is said at warn. Without a listener, the event would crash the process.
+ */
+export function logIdleClientErrors (pool: pg.Pool, log: Pick<FastifyBaseLogger, 'info' | 'warn'>): void {
+  pool.on('error', (err: Error & { code?: string }) => {
+    const fields = { err: { message: err.message, code: err.code } }
+    if (isDatabaseDown(err)) log.info(fields, 'PostgreSQL closed an idle connection; the pool opens another when needed')
+    else log.warn(fields, 'an idle PostgreSQL connection failed; the pool opens another when needed')
+  })
 }
 
 const LOCAL_HOSTS = new Set(['localhost', '127.0.0.1', '::1', '[::1]'])

@@ -254,18 +254,27 @@ t.test('deeply nested JSON is refused before it is parsed, without holding the e
   const nested = `{"name":${'['.repeat(depth)}${']'.repeat(depth)}}`
   t.ok(nested.length < LIMIT, 'within the body limit')
   await post(nested) // warm-up: the first request compiles the route's validator
-  const delay = monitorEventLoopDelay({ resolution: 5 })
-  delay.enable()
-  const started = performance.now()
-  const res = await post(nested)
-  const took = performance.now() - started
-  await sleep(20) // the monitor records a stall when its timer finally runs
-  delay.disable()
-  const body = assertError(t, res, 400, 'INVALID_REQUEST', [])
-  t.match(body.message, /nested deeper than 32/)
-  // The JSON parser took 240–410 ms for this body; the depth scan stops at level 33.
-  const blocked = delay.max / 1e6
-  t.ok(took < 75 && blocked < 75, `answered in ${took.toFixed(1)} ms, event loop held at most ${blocked.toFixed(1)} ms`)
+  // What parsing this body costs on this machine now (240–410 ms when idle; other test files may
+  // share its cores): the depth scan stops at level 33, so the answer takes a fraction of it. The
+  // best of three tries, as one try may be descheduled for as long.
+  const parsing = performance.now()
+  JSON.parse(nested)
+  const parseMs = performance.now() - parsing
+  let took = Infinity
+  let blocked = Infinity
+  for (let i = 0; i < 3; i++) {
+    const delay = monitorEventLoopDelay({ resolution: 5 })
+    delay.enable()
+    const started = performance.now()
+    const res = await post(nested)
+    took = Math.min(took, performance.now() - started)
+    await sleep(20) // the monitor records a stall when its timer finally runs
+    delay.disable()
+    blocked = Math.min(blocked, delay.max / 1e6)
+    if (i === 0) t.match(assertError(t, res, 400, 'INVALID_REQUEST', []).message, /nested deeper than 32/)
+  }
+  t.ok(took < parseMs / 4 && blocked < parseMs / 4,
+    `answered in ${took.toFixed(1)} ms, event loop held at most ${blocked.toFixed(1)} ms; parsing takes ${parseMs.toFixed(1)} ms`)
 
   t.equal((await post(`{"name":"${'['.repeat(40)}"}`)).statusCode, 200, 'brackets inside a string do not count')
   t.equal((await post('{"name":"\\\\"}')).statusCode, 200, 'an escaped backslash ends before the closing quote')

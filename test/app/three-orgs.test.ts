@@ -89,9 +89,11 @@ t.test('three orgs, one service', async (t) => {
     t.match(globexStatus.result, { total: finance(globex) }, 'globex\'s accounts')
     t.match(acmeStatus.result, { total: finance(acme) }, 'acme\'s accounts')
     const asked = (s.applink?.requests ?? []).map((r) => [r.developerName, r.status])
-    t.same(asked.filter(([name]) => name === globex.authorization), [[globex.authorization, 200]],
-      'the add-on handed out globex\'s authorization once')
-    t.same(asked.filter(([name]) => name === acme.authorization), [[acme.authorization, 200]], 'and acme\'s once')
+    // Once an attempt: on a busy machine a job may be retried, and each attempt asks when it starts.
+    const once = (org: StackOrg, attempts: number) => Array.from({ length: attempts }, () => [org.authorization, 200])
+    t.same(asked.filter(([name]) => name === globex.authorization), once(globex, Number(globexStatus.attempts)),
+      'the add-on handed out globex\'s authorization once an attempt')
+    t.same(asked.filter(([name]) => name === acme.authorization), once(acme, Number(acmeStatus.attempts)), 'and acme\'s')
     t.notOk(asked.some(([name]) => name === sandbox.authorization), 'the sandbox\'s never')
     t.ok((globex.org.stats.byUser['integration@globex.local'] ?? 0) > 0, 'globex\'s integration user did globex\'s work')
     t.equal(acme.org.stats.byUser['integration@globex.local'], undefined, 'no globex user ever called acme')

@@ -46,7 +46,7 @@ t.test('sessions expire mid-run: the job gets a fresh token from the authorizati
   await until('a few batches written', async () => {
     const { body } = await jobStatus(app, ut, ADMIN, accepted.body.jobId)
     return body.progress.done >= 3 * BATCH_SIZE
-  })
+  }, 120_000) // over 30 s when other test files share the machine's cores
   // The caller's session and the run-as user's both end in the middle of the run.
   ut.org.expireToken(ADMIN)
   ut.org.expireToken(RUN_AS)

@@ -2,9 +2,11 @@ import t from 'tap'
 import { chmod, mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
+import { createServer, type AddressInfo } from 'node:net'
+import { startEmbeddedPostgres } from '../../src/postgres/embedded.ts'
 import { migrate } from '../../src/postgres/migrate.ts'
 import { sslFor } from '../../src/postgres/pool.ts'
-import { buildApp, testConfig } from '../helper.ts'
+import { buildApp, testConfig, until } from '../helper.ts'
 
 t.test('migrations are idempotent and safe to run concurrently', async (t) => {
   const { app } = await buildApp(t)
@@ -25,6 +27,20 @@ t.test('the pool is closed when the app closes', async (t) => {
   await t.rejects(app.pg.query('SELECT 1'))
 })
 
+t.test('an idle connection the server terminates is replaced, and said at info, not as an error', async (t) => {
+  const { app, logs } = await buildApp(t)
+  const [idle, other] = await Promise.all([app.pg.connect(), app.pg.connect()])
+  const { rows: [own] } = await idle.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')
+  idle.release()
+  // Another connection ends the idle one, as a database restart does.
+  await other.query('SELECT pg_terminate_backend($1)', [own?.pid]).finally(() => { other.release() })
+  const line = await until('the log line', () => logs.map((l) => JSON.parse(l) as Record<string, unknown>)
+    .find((l) => String(l.msg).startsWith('PostgreSQL closed an idle connection')))
+  t.match(line, { level: 30, err: { code: '57P01', message: /terminating connection due to administrator command/ } })
+  const { rows } = await app.pg.query<{ one: number }>('SELECT 1 AS one')
+  t.same(rows, [{ one: 1 }], 'the pool answers on a new connection')
+})
+
 t.test('without DATABASE_URL the app starts an embedded PostgreSQL and stops it on close', async (t) => {
   const dir = await mkdtemp(path.join(tmpdir(), 'applink-embedded-'))
   t.teardown(() => rm(dir, { recursive: true, force: true }))
@@ -40,6 +56,18 @@ t.test('without DATABASE_URL the app starts an embedded PostgreSQL and stops it 
   const res = await app.inject({ method: 'GET', url: '/healthcheck' })
   t.same(res.json().database.ok, true)
   await app.close()
+})
+
+t.test('an embedded PostgreSQL whose port is taken says so', async (t) => {
+  const dir = await mkdtemp(path.join(tmpdir(), 'applink-embedded-'))
+  await chmod(dir, 0o755)
+  t.teardown(() => rm(dir, { recursive: true, force: true }))
+  const holder = createServer()
+  await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => new Promise<void>((resolve) => holder.close(() => { resolve() })))
+  const port = (holder.address() as AddressInfo).port
+  await t.rejects(startEmbeddedPostgres(path.join(dir, 'pg'), () => {}, port),
+    { message: new RegExp(`did not start on port ${port}: .*Address already in use`) })
 })
 
 t.test('production refuses to start without DATABASE_URL, clearly', async (t) => {

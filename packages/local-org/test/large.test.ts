@@ -6,9 +6,13 @@ import { ADMIN, REP2, orgFor, soql } from './helper.ts'
 t.test('large dataset', async t => {
   const ticks: number[] = []
   const t0 = Date.now()
+  const cpu0 = process.cpuUsage()
   const org = await orgFor(t, { dataset: 'large', progress: (done) => ticks.push(done) })
-  const seedMs = Date.now() - t0
-  t.ok(seedMs < 60_000, `seeded in ${seedMs} ms`)
+  // The seeding's own CPU time (it runs in this process): the wall clock also counts the other
+  // test files sharing the machine's cores.
+  const { user, system } = process.cpuUsage(cpu0)
+  const seedMs = Math.round((user + system) / 1000)
+  t.ok(seedMs < 60_000, `seeded in ${seedMs} ms of CPU (${Date.now() - t0} ms of wall clock)`)
   t.ok(ticks.length > 5 && ticks[ticks.length - 1] === 50_000, 'progress reported')
   const counts = org.counts()
   t.ok((counts.Account ?? 0) >= 50_000, `${counts.Account} accounts`)
