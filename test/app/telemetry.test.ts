@@ -2,7 +2,7 @@
 // an OTLP/HTTP receiver. A generateQuote call is one trace (server span, org calls without ids, SQL,
 // the idempotency claim); a rescore job's spans join the call that queued it; its log lines carry
 // the trace's ids; the metrics arrive. And with --traces the stack prints each call's waterfall.
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { spawn } from 'node:child_process'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -14,24 +14,13 @@ import { startOtlpReceiver } from '../../scripts/otlp-receiver.ts'
 const SERVER = 2
 const CLIENT = 3
 
-t.test('traces, correlated logs and metrics of a dev stack, over OTLP/HTTP JSON', async (t) => {
-  const receiver = await startOtlpReceiver()
-  t.teardown(receiver.close)
-  const dataDir = await mkdtemp(path.join(tmpdir(), 'applink-otel-'))
+/** `npm run dev -- --orgs acme` on a database of its own, with `args` and `env`: what it prints, once ready. */
+async function startDev (t: Test, name: string, args: string[], env: Record<string, string>) {
+  const dataDir = await mkdtemp(path.join(tmpdir(), `applink-${name}-`))
   t.teardown(() => rm(dataDir, { recursive: true, force: true }))
-  const { url } = await testDatabase(t, 'otel')
-  const dev = spawn(process.execPath, ['scripts/dev.ts', '--orgs', 'acme', '--data-dir', dataDir, '--watch', dataDir], {
-    env: {
-      ...process.env,
-      DATABASE_URL: url,
-      APP_PORT: '0',
-      LOG_LEVEL: 'info',
-      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
-      OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
-      OTEL_SERVICE_NAME: 'applink-actions-test',
-      OTEL_BSP_SCHEDULE_DELAY: '100',
-      OTEL_METRIC_EXPORT_INTERVAL: '1000'
-    },
+  const { url } = await testDatabase(t, name)
+  const dev = spawn(process.execPath, ['scripts/dev.ts', '--orgs', 'acme', ...args, '--data-dir', dataDir, '--watch', dataDir], {
+    env: { ...process.env, DATABASE_URL: url, APP_PORT: '0', LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'ignore']
   })
   t.teardown(() => { dev.kill('SIGKILL') })
@@ -39,6 +28,19 @@ t.test('traces, correlated logs and metrics of a dev stack, over OTLP/HTTP JSON'
   createInterface({ input: dev.stdout }).on('line', (text) => { printed.push(text) })
   const value = (prefix: string) => printed.find((l) => l.startsWith(prefix))?.slice(prefix.length)
   await until('the dev stack to be ready', () => value('CONTEXT rep1@acme.local ') !== undefined, 120_000, 200)
+  return { printed, value }
+}
+
+t.test('traces, correlated logs and metrics of a dev stack, over OTLP/HTTP JSON', async (t) => {
+  const receiver = await startOtlpReceiver()
+  t.teardown(receiver.close)
+  const { printed, value } = await startDev(t, 'otel', [], {
+    OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+    OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+    OTEL_SERVICE_NAME: 'applink-actions-test',
+    OTEL_BSP_SCHEDULE_DELAY: '100',
+    OTEL_METRIC_EXPORT_INTERVAL: '1000'
+  })
   const serviceUrl = value('SERVICE_URL=') as string
   const context = value('CONTEXT rep1@acme.local ') as string
   const orgUrl = value('LOCAL_ORG_URL=') as string
@@ -100,18 +102,7 @@ t.test('traces, correlated logs and metrics of a dev stack, over OTLP/HTTP JSON'
 })
 
 t.test('npm run dev -- --traces prints each call\'s waterfall', async (t) => {
-  const dataDir = await mkdtemp(path.join(tmpdir(), 'applink-traces-'))
-  t.teardown(() => rm(dataDir, { recursive: true, force: true }))
-  const { url } = await testDatabase(t, 'traces')
-  const dev = spawn(process.execPath, ['scripts/dev.ts', '--orgs', 'acme', '--traces', '--data-dir', dataDir, '--watch', dataDir], {
-    env: { ...process.env, DATABASE_URL: url, APP_PORT: '0', LOG_LEVEL: 'info' },
-    stdio: ['ignore', 'pipe', 'ignore']
-  })
-  t.teardown(() => { dev.kill('SIGKILL') })
-  const printed: string[] = []
-  createInterface({ input: dev.stdout }).on('line', (text) => { printed.push(text) })
-  const value = (prefix: string) => printed.find((l) => l.startsWith(prefix))?.slice(prefix.length)
-  await until('the dev stack to be ready', () => value('CONTEXT rep1@acme.local ') !== undefined, 120_000, 200)
+  const { printed, value } = await startDev(t, 'traces', ['--traces'], {})
   const res = await fetch(`${value('SERVICE_URL=') ?? ''}/actions/checkAvailability`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', 'x-client-context': value('CONTEXT rep1@acme.local ') ?? '' },
