@@ -93,12 +93,18 @@ export class OrgMirrors {
     const { rows: schemas } = await this.#pool.query<{ schema: string }>(
       `SELECT n.nspname AS schema FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
         WHERE c.relname = '_hcmeta' AND c.relkind IN ('r', 'p') ORDER BY 1`)
+    // Every schema's latest org id in one statement, however many orgs (a query each cost one round
+    // trip per schema on every refresh). Schema names come from the catalog and are quoted.
+    const latest = schemas.map(({ schema }, i) =>
+      `(SELECT ${i} AS i, org_id FROM ${quoteIdent(schema)}._hcmeta WHERE org_id IS NOT NULL ORDER BY id DESC LIMIT 1)`)
+    const { rows } = latest.length === 0
+      ? { rows: [] }
+      : await this.#pool.query<{ i: number, org_id: string }>(latest.join(' UNION ALL '))
     const found = new Map<string, string[]>()
-    for (const { schema } of schemas) {
-      const { rows } = await this.#pool.query<{ org_id: string }>(
-        `SELECT org_id FROM ${quoteIdent(schema)}._hcmeta WHERE org_id IS NOT NULL ORDER BY id DESC LIMIT 1`)
-      const orgId = rows[0]?.org_id.trim().slice(0, 15)
-      if (orgId !== undefined && orgId !== '') found.set(orgId, [...(found.get(orgId) ?? []), schema])
+    for (const row of rows.sort((a, b) => a.i - b.i)) {
+      const schema = schemas[row.i]?.schema
+      const orgId = row.org_id.trim().slice(0, 15)
+      if (schema !== undefined && orgId !== '') found.set(orgId, [...(found.get(orgId) ?? []), schema])
     }
     const byOrg = new Map<string, Mirror>()
     for (const [orgId, claimed] of found) {
