@@ -22,12 +22,12 @@ export interface OrgMapMemory {
 /** A 15-character org id for tenant `i`, as Connect records it in `_hcmeta.org_id`. */
 const orgIdOf = (i: number): string => `00DTn${String(i).padStart(10, '0')}`
 
-/** Answers the catalog query with N schemas and each `_hcmeta` query with that schema's org. */
+/** Answers the catalog query with N schemas, and the `_hcmeta` statement with each schema's org. */
 function connectCatalog (orgs: number): pg.Pool {
   const query = async (text: string) => {
-    const schema = /FROM "tenant_(\d+)"\._hcmeta/.exec(text)
-    if (schema === null) return { rows: Array.from({ length: orgs }, (_, i) => ({ schema: `tenant_${i}` })) }
-    return { rows: [{ org_id: orgIdOf(Number(schema[1])) }] }
+    const latest = [...text.matchAll(/SELECT (\d+) AS i, org_id FROM "tenant_(\d+)"\._hcmeta/g)]
+    if (latest.length === 0) return { rows: Array.from({ length: orgs }, (_, i) => ({ schema: `tenant_${i}` })) }
+    return { rows: latest.map(([, i, tenant]) => ({ i: Number(i), org_id: orgIdOf(Number(tenant)) })) }
   }
   return { query } as unknown as pg.Pool
 }
