@@ -39,7 +39,7 @@ t.test('an action added as the README says passes lint, typecheck, spec and its 
 
   // A trivial handler of our own, as an agent action, and the topic's instruction for it.
   await edit('src/actions/ship-order.ts', '({ message: `', '({ message: `Shipping ')
-  await edit('src/actions/ship-order.ts', ', for ', ' for ')
+  await edit('src/actions/ship-order.ts', '}, for ${', '} for ${')
   await edit('src/actions/ship-order.ts', 'sfdc: flowAction', 'sfdc: agentAction')
   await edit('src/actions/ship-order.ts', 'import { defineAction, flowAction }', 'import { agentAction, defineAction }')
   await edit('test/actions/ship-order.test.ts', "'A subject, for rep1@acme.local'", "'Shipping A subject for rep1@acme.local'")
