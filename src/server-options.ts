@@ -3,6 +3,7 @@ import { LogController, type FastifyHttpOptions, type FastifyServerOptions } fro
 import { SerializerSelector, type SerializerFactory, type Serializer } from '@fastify/fast-json-stringify-compiler'
 import type { Config } from './config.ts'
 import { traceFields } from './telemetry/tracing.ts'
+import { telemetryEnabled } from './telemetry/sdk.ts'
 import { requestIdFrom } from './salesforce/context.ts'
 import { clientErrorHandler } from './plugins/request-limits.ts'
 
@@ -47,7 +48,11 @@ export const AJV_OPTIONS = {
 /** Fastify options shared by the server, the worker and the tests, so all run the same way. */
 export function serverOptions (
   config: Config,
-  logger: FastifyServerOptions['logger'] = { level: config.LOG_LEVEL, mixin: traceFields }
+  logger: FastifyServerOptions['logger'] = {
+    level: config.LOG_LEVEL,
+    // Trace ids in each line only when traces are exported: a mixin costs every line a call and a merge.
+    ...(telemetryEnabled(process.env) ? { mixin: traceFields } : {})
+  }
 ): FastifyHttpOptions<Server> {
   return {
     logger,
