@@ -1,5 +1,5 @@
 import { quoteIdent } from '@applink-actions/platform/postgres'
-import type pg from 'pg'
+import pg from 'pg'
 import { MAPPING } from './mapping.ts'
 
 /** Whether one org's mirror has what the actions read, and how fresh it is. */
@@ -31,7 +31,7 @@ export async function mirrorReadiness (
   for (const { schema, table } of rows) present.set(schema, (present.get(schema) ?? new Set()).add(table))
   const newest = new Map<string, string | null>()
   const selects = wanted.flatMap((schema) => [...(present.get(schema) ?? [])].map((table) =>
-    `SELECT ${pgLiteral(schema)} AS schema, max(systemmodstamp) AS newest FROM ${quoteIdent(schema)}.${quoteIdent(table)}`))
+    `SELECT ${pg.escapeLiteral(schema)} AS schema, max(systemmodstamp) AS newest FROM ${quoteIdent(schema)}.${quoteIdent(table)}`))
   if (selects.length > 0) {
     const { rows: stamps } = await pool.query<{ schema: string, newest: string | null }>(
       `SELECT schema, to_char(max(newest), 'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS newest FROM (${selects.join(' UNION ALL ')}) s GROUP BY schema`)
@@ -44,9 +44,6 @@ export async function mirrorReadiness (
   })
 }
 
-/** A schema name as an SQL string literal (it comes from the catalog, not from a caller). */
-const pgLiteral = (text: string): string => `'${text.replaceAll('\'', '\'\'')}'`
-
 /**
  * Rows the app wrote to each org's read-write mirror tables that Heroku Connect has not sent to
  * Salesforce yet (`_hc_lastop` PENDING, as Connect marks a row it still has to write).
@@ -57,7 +54,7 @@ export async function pendingWrites (
   const tables = Object.entries(MAPPING)
     .filter(([, object]) => object.access === 'read_write').map(([name]) => name.toLowerCase())
   const selects = [...new Set(schemas.values())].flatMap((schema) => tables.map((table) =>
-    `SELECT ${pgLiteral(schema)} AS schema, count(*)::int AS n
+    `SELECT ${pg.escapeLiteral(schema)} AS schema, count(*)::int AS n
        FROM ${quoteIdent(schema)}.${quoteIdent(table)} WHERE _hc_lastop = 'PENDING'`))
   const pending = new Map<string, number>()
   if (selects.length === 0) return pending

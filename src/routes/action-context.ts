@@ -23,7 +23,9 @@ export function actionContext (
 ): ActionContext {
   const owner = { orgId: caller.org.id, userId: caller.user.id }
   let visible: CallerMirror | undefined
-  const jobs: CallerJobs = {
+  let jobs: CallerJobs | undefined
+  // Made on first use, as the mirror: most actions start no job, and this runs on every call.
+  const callerJobs = (): CallerJobs => ({
     start: async (kind, payload) => await app.jobs.enqueue(kind, payload, {
       instanceUrl: caller.org.domainUrl,
       apiVersion: caller.org.apiVersion,
@@ -32,12 +34,15 @@ export function actionContext (
     }),
     status: async (jobId, kind) => await app.jobs.status(jobId, owner, kind),
     allowsCallback: (url) => callbackTarget(url, caller.org.domainUrl, allowedCallbackOrigins(app.config)).allowed
-  }
+  })
   return {
     caller,
     org,
     log,
-    jobs,
+    get jobs (): CallerJobs {
+      jobs ??= callerJobs()
+      return jobs
+    },
     get mirror (): CallerMirror {
       if (mirror === undefined) throw new OrgNotMirrored(caller.org.id)
       visible ??= callerMirror(mirror, app.accessCache.readableBy(owner, org))
