@@ -8,6 +8,13 @@ import { SALESFORCE_ID_PATTERN, type ErrorBodyType } from '../schemas/common.ts'
 
 export interface AjvError { keyword: string, instancePath: string, params: Record<string, unknown>, message?: string }
 
+/** How many unknown keys an answer names, and how much of each. */
+const MAX_UNKNOWN_KEYS = 10
+const MAX_KEY_LENGTH = 64
+
+/** A key of the caller's body as an answer names it: cut short, as the body is theirs to make long. */
+const shortKey = (key: string): string => (key.length > MAX_KEY_LENGTH ? `${key.slice(0, MAX_KEY_LENGTH)}…` : key)
+
 interface ObjectSchema { properties?: Record<string, unknown>, required?: string[], items?: unknown }
 
 /** The part of a JSON schema at an Ajv instance path (`/items/0`), when the path leads somewhere. */
@@ -49,7 +56,7 @@ function knownKeys (e: AjvError, at: ErrorAt): { unknown: string[], expected: st
 function fieldOf (e: AjvError): string {
   const base = e.instancePath.split('/').slice(1).join('.')
   const child = e.params.missingProperty ?? e.params.additionalProperty
-  return typeof child === 'string' ? (base === '' ? child : `${base}.${child}`) : base
+  return typeof child === 'string' ? (base === '' ? shortKey(child) : `${base}.${shortKey(child)}`) : base
 }
 
 function describe (e: AjvError, field: string): string {
@@ -106,7 +113,9 @@ export function errorAnswer (
     const keys = first === undefined ? undefined : knownKeys(first, at)
     if (keys !== undefined && keys.unknown.length > 0) {
       const base = first?.instancePath.split('/').slice(1).join('.') ?? ''
-      const unknown = keys.unknown.map((key) => (base === '' ? key : `${base}.${key}`))
+      // A body's keys are the caller's text: a few, each cut short, go back (a 1 MB key must not).
+      const unknown = keys.unknown.slice(0, MAX_UNKNOWN_KEYS)
+        .map((key) => (base === '' ? shortKey(key) : `${base}.${shortKey(key)}`))
       message = `Unknown field${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')}` +
         `${first?.keyword === 'required' ? ` (and ${describe(first, fieldOf(first))})` : ''}; the fields are ${keys.expected}`
       fields.push(...unknown.filter((f) => !fields.includes(f)))

@@ -79,6 +79,9 @@ t.test('validation errors → 400 naming the field', async (t) => {
   t.equal(typo.message, 'Unknown field cuont (and count is required); the fields are name (required), count (required), options')
   const nested = assertError(t, await call({ name: 'ok', count: 1, options: { falg: true } }), 400, 'INVALID_REQUEST')
   t.match(nested.message, /^Unknown field options\.falg .*the fields are flag \(required\)$/)
+  const manyLongKeys = Object.fromEntries(Array.from({ length: 50 }, (_, i) => [`${'k'.repeat(10_000)}${i}`, 1]))
+  const oversized = assertError(t, await call({ name: 'ok', count: 1, ...manyLongKeys }), 400, 'INVALID_REQUEST')
+  t.ok(JSON.stringify(oversized).length < 2000, 'oversized unknown keys are named briefly, not echoed whole')
   assertError(t, await call({ name: 'ok', count: 1, options: { flag: 'yes' } }), 400, 'INVALID_REQUEST', ['options.flag'])
   assertError(t, await call({ name: 'far too long a name', count: 1 }), 400, 'INVALID_REQUEST', ['name'])
 
