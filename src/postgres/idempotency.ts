@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import type pg from 'pg'
 import { AppError, OutcomeUnknown, Unprocessable } from '../errors.ts'
 import { isDatabaseDown } from './pool.ts'
-import { inSpan } from '../telemetry/tracing.ts'
+import { inSpan, untraced } from '../telemetry/tracing.ts'
 
 export interface IdempotencyScope {
   orgId: string
@@ -267,7 +267,8 @@ export class IdempotencyWriter {
     if (claims.length === 0 && written.length === 0) return
     this.claims = this.claims.filter((c) => !claims.includes(c))
     this.answers = this.answers.filter((a) => !written.includes(a))
-    this.running = this.send(claims, written).finally(() => {
+    // One statement for several calls: each call's `idempotency claim` span stands for it.
+    this.running = untraced(async () => { await this.send(claims, written) }).finally(() => {
       this.running = undefined
       this.kick(false)
       this.schedule()

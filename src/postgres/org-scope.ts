@@ -1,6 +1,7 @@
 import type pg from 'pg'
 import { inTransaction } from '@applink-actions/platform/postgres'
 import { queryCount } from './query-count.ts'
+import { untraced } from '../telemetry/tracing.ts'
 
 // The org boundary of the app's own tables. Every app table carries the org its rows belong to
 // (`org_id`, the 18-character id) and a row-level security policy that shows a transaction only the
@@ -74,14 +75,15 @@ export function orgScope (pool: pg.Pool, orgId: string): OrgScope {
   return {
     orgId,
     database: pool,
+    // A trace shows the statement, not the BEGIN and COMMIT around it that only scope it to the org.
     query: async <R extends pg.QueryResultRow>(
       text: string | pg.QueryConfig, values?: unknown[], options?: OrgOptions
     ) =>
-      await withOrg(pool, orgId, async (client) => {
+      await untraced(async (traced) => await withOrg(pool, orgId, async (client) => {
         const store = queryCount.getStore()
         if (store !== undefined) store.queries++
-        return await client.query<R>(text, values)
-      }, options),
+        return await traced(async () => await client.query<R>(text, values))
+      }, options)),
     transaction: async (work) => await withOrg(pool, orgId, work)
   }
 }

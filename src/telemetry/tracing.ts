@@ -4,6 +4,7 @@ import {
   context, isSpanContextValid, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace,
   type Attributes, type Context, type Span
 } from '@opentelemetry/api'
+import { suppressTracing } from '@opentelemetry/core'
 
 export const tracer = trace.getTracer('applink-actions')
 
@@ -33,6 +34,21 @@ export async function inSpan<T> (
       span.end()
     }
   })
+}
+
+/**
+ * Runs `work` with tracing suppressed: statements it sends make no spans, but for what it hands to
+ * `traced`, which runs in the caller's context. For scaffolding around the statement that tells
+ * (the BEGIN and COMMIT of a one-statement transaction), and for work that serves several calls at
+ * once (a statement batching many calls' claims), whose span would be filed under whichever call
+ * happened to start it.
+ */
+export async function untraced<T> (
+  work: (traced: <U>(inner: () => Promise<U>) => Promise<U>) => Promise<T>
+): Promise<T> {
+  const active = context.active()
+  const traced = async <U>(inner: () => Promise<U>): Promise<U> => await context.with(active, inner)
+  return await context.with(suppressTracing(active), async () => await work(traced))
 }
 
 /** Salesforce ids (15 or 18 characters, a key prefix first) in a path. */

@@ -69,6 +69,9 @@ t.test('traces, correlated logs and metrics of a dev stack, over OTLP/HTTP JSON'
   }
   t.ok(trace.some((s) => s.name === 'idempotency claim'), 'the idempotency claim')
   t.ok(trace.some((s) => s.name.startsWith('pg.query')), 'SQL statements')
+  t.notOk(trace.some((s) => /^pg\.query:(BEGIN|COMMIT)/.test(s.name)), 'no span for the BEGIN and COMMIT scoping a statement to the org')
+  t.notOk(trace.some((s) => s.name.startsWith('pg.query:idempotency')),
+    'the batched claim statement (it may carry other calls\' claims) is not filed under this call')
   const everything = JSON.stringify(trace.map((s) => [s.name, s.attributes]))
   t.notOk(everything.includes(token), 'no token in any span')
   t.notOk(everything.includes('rep1@acme.local'), 'no username')
