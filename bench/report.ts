@@ -5,6 +5,7 @@ import type { StartupResults } from './startup.ts'
 import type { AsyncResults, RescoreCalls } from './async.ts'
 import type { FrameworkResults, QuoteResults, CpuLoadResult, TracingResults } from './dyno.ts'
 import type { TenantResults } from './tenants.ts'
+import type { McpResults } from './mcp.ts'
 
 /** The figures measured on servers in processes of their own (bench/dyno.ts). */
 export interface DynoResults {
@@ -12,6 +13,8 @@ export interface DynoResults {
   quote: QuoteResults
   /** Absent in runs recorded before telemetry. */
   tracing?: TracingResults
+  /** Absent in runs recorded before the MCP door. */
+  mcp?: McpResults
   orgQuery: {
     sampleSoql: string
     ourSoql: string
@@ -37,6 +40,7 @@ export interface Results {
   frameworkInBenchProcess: { baseline: LoadResult, whoAmI: LoadResult, ratio: number }
   quote: QuoteResults
   tracing?: TracingResults
+  mcp?: McpResults
   orgQuery: DynoResults['orgQuery']
   mirror: { products: number, baseline: LoadResult, action: LoadResult, ratio: number }
   mirrorVsApi: Array<{
@@ -144,6 +148,7 @@ export function renderMarkdown (r: Results): string {
     `| 1. framework overhead: whoAmI on the service process vs a bare Fastify process, req/s | ${fmt(r.framework.whoAmI.rps)} | ${fmt(r.framework.baseline.rps)} | ${ratio(r.framework.ratio)} | ≥ 0.8: ${mark(r.framework.ratio >= 0.8)} |`,
     ...quoteHeadlines(r),
     ...tracingHeadlines(r),
+    ...mcpHeadlines(r),
     `| 2. mirror reads: checkAvailability (${r.mirror.products} products) vs its SQL on a pg pool, req/s | ${fmt(r.mirror.action.rps)} | ${fmt(r.mirror.baseline.rps)} | ${ratio(r.mirror.ratio)} | ≥ 0.6: ${mark(r.mirror.ratio >= 0.6)} |`,
     ...(at0 === undefined || at100 === undefined
       ? []
@@ -520,6 +525,16 @@ function tracingHeadlines (r: Results): string[] {
   return [
     `| 1d. service CPU per quote, tracing on (OTLP to a local sink) vs off | ${ms(on.cpu.serverMs)} | ${ms(off.cpu.serverMs)} | ${ratio(onOff)} | ≤ 1.15: ${mark(onOff <= 1.15)} |`,
     `| 1d. service CPU per quote, tracing off (\`npm start\`, no endpoint) vs without the SDK's --import | ${ms(off.cpu.serverMs)} | ${ms(bare.cpu.serverMs)} | ${ratio(offBare)} | ≤ 1.02: ${mark(offBare <= 1.02)} |`
+  ]
+}
+
+/** checkAvailability over MCP against its REST route on the same process: throughput ≥ 0.7, CPU per call. */
+function mcpHeadlines (r: Results): string[] {
+  if (r.mcp === undefined) return []
+  const { rest, mcp, ratio: rps, products } = r.mcp
+  return [
+    `| 1e. checkAvailability (${products} products) as an MCP tools/call vs its REST route, req/s | ${fmt(mcp.rps)} | ${fmt(rest.rps)} | ${ratio(rps)} | ≥ 0.7: ${mark(rps >= 0.7)} |`,
+    `| 1e. service CPU per call, MCP vs REST | ${ms(mcp.cpu.serverMs)} | ${ms(rest.cpu.serverMs)} | ${ratio(mcp.cpu.serverMs / rest.cpu.serverMs)} | reported |`
   ]
 }
 

@@ -19,6 +19,7 @@ import {
 } from './report.ts'
 import { availabilityItems, measureTenants } from './tenants.ts'
 import { frameworkInProcesses, quoteVsSample, tracingCost } from './dyno.ts'
+import { mcpVsRest } from './mcp.ts'
 import { engineCpuPerAnswer, orgCpuPerAnswer, sampleQuery } from './org-cpu.ts'
 import { opportunityWithLines as opportunityQuery } from '../src/salesforce/queries.ts'
 import { orgScope } from '../src/postgres/org-scope.ts'
@@ -77,6 +78,8 @@ async function dyno (s: BenchStack): Promise<DynoResults> {
   const quote = await quoteVsSample(s, opportunityId, QUOTE_LINES, { ...opts, connections: 8 })
   progress('1d/8 telemetry: service CPU per generateQuote, tracing on vs off vs without the SDK')
   const tracing = await tracingCost(s, opportunityId, { ...opts, connections: 8 })
+  progress('1e/8 MCP: checkAvailability as a tools/call on /mcp vs its REST route, same process')
+  const mcp = await mcpVsRest(s, await availabilityItems(s.db.pool, 'salesforce'), opts)
   progress('1c/8 local org: CPU per answer, our opportunity query vs the sample\'s line query')
   // The SOQL generateQuote sends, as the org received it.
   const logged = s.org.soqlLog.length
@@ -103,7 +106,7 @@ async function dyno (s: BenchStack): Promise<DynoResults> {
     ratio: perAnswer(ours) / perAnswer(sample),
     engine
   }
-  return { framework, quote, tracing, orgQuery }
+  return { framework, quote, tracing, mcp, orgQuery }
 }
 
 /** 2. checkAvailability (10 products) against its own SQL run straight on a pg pool. */
