@@ -121,7 +121,11 @@ export default async function mcpRoutes (app: FastifyInstance, { actions }: McpR
     // Stateless (no session id) with JSON answers: each POST is answered in full, no stream kept open.
     const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true })
     reply.hijack()
-    reply.raw.on('close', () => { void transport.close().finally(() => server.close()) })
+    // A client gone before its answer: closing aborts the tool call still running. After a full answer
+    // there is nothing to stop, and closing would only make (and drop) a "Connection closed" error.
+    reply.raw.on('close', () => {
+      if (!reply.raw.writableFinished) void transport.close().finally(() => server.close())
+    })
     try {
       await server.connect(transport)
       await transport.handleRequest(request.raw, reply.raw, request.body)
