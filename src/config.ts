@@ -175,7 +175,7 @@ export const ConfigSchema = Type.Object({
   }),
   MCP_ALLOWED_ORIGINS: Type.Optional(Type.String({
     pattern: '^https?://[^\\s,/]+(,https?://[^\\s,/]+)*$',
-    description: 'origins (browser pages) besides the service\'s own that may call the MCP and OAuth routes; a ' +
+    description: 'origins (browser pages) besides those of MCP_ALLOWED_HOSTS (any port) that may call the MCP and OAuth routes; a ' +
       'request with another Origin header gets 403'
   })),
   MCP_STDIO_AUTHORIZATION: Type.Optional(Type.String({

@@ -23,13 +23,16 @@ export function hostCheck (config: Config): HostCheck {
     const origin = request.headers.origin
     // No Origin: not a browser page, so no rebinding (non-browser MCP clients send none).
     if (origin === undefined || origins.has(origin.toLowerCase())) return undefined
-    // The service's own pages: the origin names the host the request was sent to.
+    // A page of a host this server answers to, on any port, as the Host check takes them: a rebound
+    // page's origin names the attacker's host. Any port, because a proxy in front (TLS, a local
+    // tunnel) answers on another port than the service's own. Inferred from the MCP TypeScript SDK's
+    // localhost protection (GHSA-w48q-cv73-mx4w), which accepts localhost "with optional port".
     let originHost: string
     try {
       originHost = new URL(origin).host
     } catch {
       return `Origin ${origin} is not allowed`
     }
-    return originHost.toLowerCase() === host.toLowerCase() ? undefined : `Origin ${origin} is not allowed`
+    return hosts.has(hostName(originHost)) ? undefined : `Origin ${origin} is not allowed`
   }
 }

@@ -235,6 +235,9 @@ t.test('DNS rebinding: another Host or Origin is refused with 403', async (t) =>
   t.equal(await request({ host: 'evil.example:3000' }), 403, 'a rebound host name')
   t.equal(await request({ host: '127.0.0.1:3000', origin: 'http://evil.example:3000' }), 403, 'a foreign page')
   t.equal(await request({ host: '127.0.0.1:3000', origin: 'http://127.0.0.1:3000' }), 401, 'the service\'s own origin')
+  t.equal(await request({ host: '127.0.0.1:3000', origin: 'http://localhost:8443' }), 401,
+    'a page of an allowed host on another port (a proxy in front)')
+  t.equal(await request({ host: 'localhost:3000', origin: 'null' }), 403, 'an opaque origin')
   t.equal(await request({ host: 'localhost:3000' }), 401, 'no Origin: a non-browser client')
   const metadata = await s.app.inject({ url: '/.well-known/oauth-authorization-server', headers: { host: 'evil.example' } })
   t.equal(metadata.statusCode, 403, 'the OAuth routes too')
