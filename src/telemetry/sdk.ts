@@ -41,9 +41,11 @@ export async function startTelemetry (env: NodeJS.ProcessEnv = process.env): Pro
     instrumentations: [
       new FastifyOtelInstrumentation({
         registerOnInitialization: true,
-        // One span for the request and one for its handler; a span per hook would cost more than
-        // it tells (the hooks are the context check and the log line).
+        // One span for the request, none for its handler or its hooks: they would cost more than they
+        // tell (the handler's span lasts as long as the request's; the hooks are the context check
+        // and the log line). The handler's work (org calls, statements) hangs under the request span.
         instrumentHooks: false,
+        instrumentHandler: false,
         ignorePaths: (route: { url: string }) => !route.url.startsWith('/actions/') && route.url !== '/mcp',
         requestHook: (span: Span, request: FastifyRequest) => { serverSpans.set(request, span) }
       }),
