@@ -25,6 +25,11 @@ export interface LocalSyncOptions {
   /** Read poll and write pass period; writes also run on the trigger log's notify. */
   intervalMs?: number
   onError?: (err: unknown) => void
+  /**
+   * SQL the Connect user runs on the mirror once Connect has made its tables (indexes Connect's
+   * dashboard cannot make), with the schema as search_path; run on every start (it must be idempotent).
+   */
+  userSql?: string
   /** Told how a table's first load goes ("account: 250,000 of 1,000,000 rows"). */
   progress?: (line: string) => void
   /** Test seam: runs after Salesforce accepted a batch and before its log rows are marked done. */
@@ -110,6 +115,13 @@ export async function startLocalSync (options: LocalSyncOptions): Promise<LocalS
   const qualified = (table: string) => `${s}.${quote(table)}`
 
   await createConnectSchema(pool, schema, mapping)
+  const userSql = options.userSql
+  if (userSql !== undefined) {
+    await inTransaction(pool, async (client) => {
+      await client.query(`SET LOCAL search_path = ${s}`)
+      await client.query(userSql)
+    })
+  }
   // Connect records the org a schema mirrors in _hcmeta.org_id; a service finds each org's schema by it.
   await pool.query(`UPDATE ${s}._hcmeta SET org_id = $1 WHERE org_id IS DISTINCT FROM $1`, [await org.orgId()])
 
