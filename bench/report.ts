@@ -741,12 +741,13 @@ export function scaleSection (s: ScaleResults): string[] {
     `Target: p99 at the largest size ≤ ${FLAT_TARGET}× p99 on the small data set: accountInsights ${flat((p) => p.insights)}`,
     `(${mark(flatOk((p) => p.insights))}), checkAvailability ${flat((p) => p.availability)} (${mark(flatOk((p) => p.availability))}).`,
     '',
-    '| accounts | records in the org | seeded | org heap | mirror loaded | accountInsights p50 / p99 | its SQL p50 / p99 | checkAvailability p50 / p99 | its SQL p50 / p99 |',
-    '|---|---|---|---|---|---|---|---|---|',
+    '| accounts | records in the org | seeded | org heap | mirror loaded | accountInsights p50 / p99 | its SQL p50 / p99 | checkAvailability p50 / p99 | its SQL p50 / p99 | rescore, accounts/s |',
+    '|---|---|---|---|---|---|---|---|---|---|',
     ...s.points.map((p) => `| ${sizeLabel(p)} | ${fmt(total(p))} | ${fmt(p.seedS, 1)} s | ${fmt(p.orgHeapMb)} MB | ` +
       `${fmt(p.mirrorLoadS, 1)} s | ${ms(p.insights.p50)} / ${ms(p.insights.p99)} | ${ms(p.insightsSql.p50)} / ` +
       `${ms(p.insightsSql.p99)} | ${ms(p.availability.p50)} / ${ms(p.availability.p99)} | ` +
-      `${ms(p.availabilitySql.p50)} / ${ms(p.availabilitySql.p99)} |`),
+      `${ms(p.availabilitySql.p50)} / ${ms(p.availabilitySql.p99)} | ` +
+      `${p.rescoreAccountsPerS === undefined ? 'not measured' : fmt(p.rescoreAccountsPerS)} |`),
     '',
     SCALE_MARKERS[1]
   ]

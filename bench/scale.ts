@@ -3,7 +3,7 @@
 // SQL run straight on a pg pool), with what it took to get there: seeding the local org, the org's
 // heap, and the local sync's first load of the mirror (Bulk API query jobs written with COPY).
 import pg from 'pg'
-import { startLocalOrg, type LocalOrg } from '@applink-actions/local-org'
+import { startLocalOrg } from '@applink-actions/local-org'
 import { actionPath } from '../src/actions/define.ts'
 import { productAvailability } from '../src/postgres/availability.ts'
 import { callerMirror } from '../src/postgres/caller-mirror.ts'
@@ -34,19 +34,81 @@ export interface ScalePoint {
   insightsSql: LoadResult
   availability: LoadResult
   availabilitySql: LoadResult
+  /**
+   * The slot for rescoreAccounts' rate at this size (accounts rescored per second, startAccountRescore
+   * to its job's end), for the streamed rescore to fill; shown as "not measured" until then.
+   */
+  rescoreAccountsPerS?: number
 }
 
 export interface ScaleResults { seconds: number, connections: number, points: ScalePoint[] }
 
 const collect = (): void => { (globalThis as { gc?: () => void }).gc?.() }
 
+/** The caller of the reads: rep1 of the org. */
+export interface Caller { orgId: string, userId: string, context: string }
+
 /** rep1's accounts that have opportunities, spread over the table by a hash of their id. */
-async function insightAccounts (pool: pg.Pool, org: LocalOrg): Promise<string[]> {
+async function insightAccounts (pool: pg.Pool, caller: Caller): Promise<string[]> {
   const { rows } = await pool.query<{ sfid: string }>(
     `SELECT a.sfid FROM salesforce.account a
       WHERE a.ownerid = $1 AND EXISTS (SELECT 1 FROM salesforce.opportunity o WHERE o.accountid = a.sfid)
-      ORDER BY md5(a.sfid) LIMIT ${INSIGHT_ACCOUNTS}`, [org.user(REP).id])
+      ORDER BY md5(a.sfid) LIMIT ${INSIGHT_ACCOUNTS}`, [caller.userId])
   return rows.map((r) => r.sfid)
+}
+
+type Reads = Pick<ScalePoint, 'insights' | 'insightsSql' | 'availability' | 'availabilitySql'>
+
+/**
+ * accountInsights and checkAvailability as `caller` on the service at `serviceUrl`, whose mirror is
+ * schema salesforce of `pool`, each beside its SQL run straight on `pool`.
+ */
+export async function measureReads (
+  caller: Caller, pool: pg.Pool, serviceUrl: string, opts: { seconds: number, connections: number }, name: string
+): Promise<Reads> {
+  const accounts = await insightAccounts(pool, caller)
+  const { context } = caller
+  const headers = { 'content-type': 'application/json', 'x-client-context': context }
+  const insightsUrl = `${serviceUrl}${actionPath('accountInsights')}`
+  // Each account asked once first: the caller's access to it is then cached, as on a warm service.
+  for (const accountId of accounts) {
+    const res = await fetch(insightsUrl, { method: 'POST', headers, body: JSON.stringify({ accountId }) })
+    if (res.status !== 200) throw new Error(`accountInsights ${res.status}: ${await res.text()}`)
+    await res.arrayBuffer()
+  }
+  const durationS = opts.seconds
+  const { connections } = opts
+  progress(`9/9 scale: accountInsights (${name})`)
+  const insights = await httpLoad({
+    url: insightsUrl,
+    method: 'POST',
+    connections,
+    durationS,
+    callers: accounts.map((accountId) => ({ context, body: JSON.stringify({ accountId }) }))
+  })
+  const mirror = createMirror(pool, 'salesforce')
+  const scope = orgScope(pool, caller.orgId)
+  const everything = callerMirror(mirror, async (ids) => new Set(ids))
+  let turn = 0
+  const insightsSql = await loop(
+    () => visibleAccountFacts(scope, everything, accounts[turn++ % accounts.length] as string),
+    { concurrency: connections, durationMs: durationS * 1000 })
+  progress(`9/9 scale: checkAvailability (${name})`)
+  const items = await availabilityItems(pool, 'salesforce')
+  const codes = items.map((i) => i.productCode)
+  const availability = await httpLoad({
+    url: `${serviceUrl}${actionPath('checkAvailability')}`,
+    method: 'POST',
+    headers,
+    body: JSON.stringify({ items }),
+    connections,
+    durationS
+  })
+  // The statements the action runs, as it runs them (two at once).
+  const availabilitySql = await loop(
+    () => Promise.all([productAvailability(scope, mirror, codes), mirror.freshness('product2')]),
+    { concurrency: connections, durationMs: durationS * 1000 })
+  return { insights, insightsSql, availability, availabilitySql }
 }
 
 async function measurePoint (
@@ -77,50 +139,10 @@ async function measurePoint (
     try {
       await seedAppData(db.pool, 'salesforce')
       await db.pool.query('ANALYZE')
-      const accounts = await insightAccounts(db.pool, org)
-      const context = org.mintContext(REP)
-      const headers = { 'content-type': 'application/json', 'x-client-context': context }
-      const insightsUrl = `${served.url}${actionPath('accountInsights')}`
-      // Each account asked once first: the caller's access to it is then cached, as on a warm service.
-      for (const accountId of accounts) {
-        const res = await fetch(insightsUrl, { method: 'POST', headers, body: JSON.stringify({ accountId }) })
-        if (res.status !== 200) throw new Error(`accountInsights ${res.status}: ${await res.text()}`)
-        await res.arrayBuffer()
-      }
-      const durationS = opts.seconds
-      const { connections } = opts
-      progress(`9/9 scale: accountInsights (${name})`)
-      const insights = await httpLoad({
-        url: insightsUrl,
-        method: 'POST',
-        connections,
-        durationS,
-        callers: accounts.map((accountId) => ({ context, body: JSON.stringify({ accountId }) }))
-      })
-      const mirror = createMirror(db.pool, 'salesforce')
-      const scope = orgScope(db.pool, org.orgId)
-      const everything = callerMirror(mirror, async (ids) => new Set(ids))
-      let turn = 0
-      const insightsSql = await loop(
-        () => visibleAccountFacts(scope, everything, accounts[turn++ % accounts.length] as string),
-        { concurrency: connections, durationMs: durationS * 1000 })
-      progress(`9/9 scale: checkAvailability (${name})`)
-      const items = await availabilityItems(db.pool, 'salesforce')
-      const codes = items.map((i) => i.productCode)
-      const availability = await httpLoad({
-        url: `${served.url}${actionPath('checkAvailability')}`,
-        method: 'POST',
-        headers,
-        body: JSON.stringify({ items }),
-        connections,
-        durationS
-      })
-      // The statements the action runs, as it runs them (two at once).
-      const availabilitySql = await loop(
-        () => Promise.all([productAvailability(scope, mirror, codes), mirror.freshness('product2')]),
-        { concurrency: connections, durationMs: durationS * 1000 })
+      const caller = { orgId: org.orgId, userId: org.user(REP).id, context: org.mintContext(REP) }
+      const reads = await measureReads(caller, db.pool, served.url, opts, name)
       const records = org.counts()
-      return { dataset, records, seedS, orgHeapMb, mirrorLoadS, insights, insightsSql, availability, availabilitySql }
+      return { dataset, records, seedS, orgHeapMb, mirrorLoadS, ...reads }
     } finally {
       await served.app.close()
     }
