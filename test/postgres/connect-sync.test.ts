@@ -5,6 +5,7 @@ import { startLocalOrg } from '@applink-actions/local-org'
 import { MAPPING } from '../../src/postgres/mapping.ts'
 import { createMirror, type MirrorTable } from '../../src/postgres/mirror.ts'
 import { testDatabase } from './fixtures/db.ts'
+import { largeMirror } from './fixtures/large-mirror.ts'
 
 const SCHEMA = 'salesforce'
 type Fields = Record<string, unknown>
@@ -135,21 +136,8 @@ t.test('a restart between sending and recording resumes without duplicates or lo
 })
 
 t.test('a large table\'s first load goes through a Bulk API query job and COPY', async (t) => {
-  const { url, pool } = await testDatabase(t)
-  const org = await startLocalOrg({ port: 0, dataset: 'large', accounts: 12_000, seed: 3, progress: () => {} })
-  t.teardown(() => org.close())
   const lines: string[] = []
-  const sync = await startLocalSync({
-    mapping: MAPPING,
-    databaseUrl: url,
-    schema: SCHEMA,
-    orgUrl: org.url,
-    accessToken: org.user('integration@acme.local').accessToken,
-    intervalMs: 60_000,
-    onError: () => {},
-    progress: (line) => { lines.push(line) }
-  })
-  t.teardown(() => sync.stop())
+  const { pool, org, sync } = await largeMirror(t, 12_000, { progress: (line) => { lines.push(line) } })
   const mirror = createMirror(pool, SCHEMA)
   const live = (type: string) => org.records(type).filter((r) => r.IsDeleted !== true)
   for (const objectName of Object.keys(MAPPING)) {

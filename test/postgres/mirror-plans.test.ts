@@ -5,8 +5,6 @@
 // prepared under force_generic_plan (the plan a statement gets once PostgreSQL settles on one).
 import pg from 'pg'
 import t from 'tap'
-import { startLocalSync } from '@applink-actions/local-connect'
-import { startLocalOrg } from '@applink-actions/local-org'
 import { seedAppData } from '../../scripts/app-data.ts'
 import { mirrorIndexesSql } from '../../scripts/mirror-indexes.ts'
 import { productAvailability } from '../../src/postgres/availability.ts'
@@ -17,7 +15,7 @@ import { migrate } from '../../src/postgres/migrate.ts'
 import { mirrorReadiness, pendingWrites } from '../../src/postgres/mirror-readiness.ts'
 import { createMirror } from '../../src/postgres/mirror.ts'
 import { orgScope } from '../../src/postgres/org-scope.ts'
-import { testDatabase } from './fixtures/db.ts'
+import { largeMirror } from './fixtures/large-mirror.ts'
 
 const SCHEMA = 'salesforce'
 /** Tables that grow with the org: a sequential scan of one is a read that slows as the org grows. */
@@ -63,19 +61,7 @@ const seqScans = (node: PlanNode): string[] => [
 ]
 
 t.test('no mirror statement of the actions scans a large table', async (t) => {
-  const { url, pool } = await testDatabase(t)
-  const org = await startLocalOrg({ port: 0, dataset: 'large', accounts: 20_000, seed: 5, progress: () => {} })
-  t.teardown(() => org.close())
-  const sync = await startLocalSync({
-    mapping: MAPPING,
-    databaseUrl: url,
-    schema: SCHEMA,
-    orgUrl: org.url,
-    accessToken: org.user('integration@acme.local').accessToken,
-    intervalMs: 3_600_000,
-    onError: () => {},
-    userSql: mirrorIndexesSql()
-  })
+  const { pool, org, sync } = await largeMirror(t, 20_000, { userSql: mirrorIndexesSql() })
   await sync.stop()
   await migrate(pool)
   await seedAppData(pool, SCHEMA)
