@@ -82,6 +82,7 @@ export async function measureReads (
   const insights = await httpLoad({
     url: insightsUrl,
     method: 'POST',
+    headers,
     connections,
     durationS,
     callers: accounts.map((accountId) => ({ context, body: JSON.stringify({ accountId }) }))
