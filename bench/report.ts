@@ -729,7 +729,7 @@ export function scaleSection (s: ScaleResults): string[] {
     small !== undefined && largest !== undefined && pick(largest).p99 / pick(small).p99 <= FLAT_TARGET
   return [
     SCALE_MARKERS[0],
-    '## 9. Scale: the same reads from 300 to a million accounts',
+    `## 9. Scale: the same reads from ${small === undefined ? '' : sizeLabel(small)} to ${largest === undefined ? '' : sizeLabel(largest)} accounts`,
     '',
     '![p50 and p99 by data set size](performance-scale.svg)',
     '',
