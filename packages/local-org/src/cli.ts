@@ -1,4 +1,5 @@
-// npm run local-org -- --port N [--dataset small|large] [--latency-ms N] [--seed N] [--snapshot-dir D] [--faults SPEC]
+// npm run local-org -- --port N [--dataset small|large] [--accounts N] [--latency-ms N] [--seed N]
+//   [--snapshot-dir D] [--faults SPEC]
 // Prints LOCAL_ORG_URL=<url>, then one "CONTEXT <username> <base64 x-client-context>" per user,
 // and serves until SIGINT/SIGTERM.
 import { parseArgs } from 'node:util'
@@ -10,6 +11,7 @@ const { values } = parseArgs({
     port: { type: 'string', default: '0' },
     host: { type: 'string', default: '127.0.0.1' },
     dataset: { type: 'string', default: 'small' },
+    accounts: { type: 'string' },
     'latency-ms': { type: 'string' },
     seed: { type: 'string', default: '42' },
     'snapshot-dir': { type: 'string' },
@@ -19,7 +21,7 @@ const { values } = parseArgs({
 })
 
 if (values.help) {
-  process.stdout.write('usage: npm run local-org -- [--port N] [--host H] [--dataset small|large] ' +
+  process.stdout.write('usage: npm run local-org -- [--port N] [--host H] [--dataset small|large] [--accounts N] ' +
     `[--latency-ms N|MIN-MAX] [--seed N] [--snapshot-dir D] [--faults ${FAULTS_USAGE}]\n`)
   process.exit(0)
 }
@@ -56,6 +58,7 @@ const org = await startLocalOrg({
   port: num('port', values.port),
   host: values.host,
   dataset,
+  accounts: values.accounts === undefined ? undefined : num('accounts', values.accounts),
   seed: num('seed', values.seed),
   latencyMs,
   snapshotDir: values['snapshot-dir']

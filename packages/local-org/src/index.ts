@@ -28,6 +28,8 @@ export interface LocalOrgOptions {
   host?: string
   seed?: number
   dataset?: Dataset
+  /** Accounts of the `large` data set (default 50,000): 10k, 100k, 1M for a scale curve. */
+  accounts?: number
   latencyMs?: number | [number, number]
   faults?: Faults
   snapshotDir?: string
@@ -101,6 +103,9 @@ export async function startLocalOrg (opts: LocalOrgOptions = {}): Promise<LocalO
   if (opts.sandbox !== undefined && !/^[A-Za-z][A-Za-z0-9]{0,9}$/.test(opts.sandbox)) {
     throw new Error('local org: a sandbox name is 1-10 letters and digits, starting with a letter')
   }
+  if (opts.accounts !== undefined && (!Number.isInteger(opts.accounts) || opts.accounts < 1 || dataset !== 'large')) {
+    throw new Error('local org: accounts is a positive integer, for the large data set')
+  }
   if (opts.pod !== undefined && !/^[A-Za-z0-9]{2}$/.test(opts.pod)) throw new Error('local org: a pod is 2 letters or digits')
   // A sandbox's org id is its own (Salesforce gives each sandbox one), still derived from the seed.
   const orgId = opts.orgId ?? new IdGenerator(seed + 1, opts.sandbox === undefined ? 'Lo' : 'Sb').next('00D')
@@ -115,7 +120,7 @@ export async function startLocalOrg (opts: LocalOrgOptions = {}): Promise<LocalO
       if (rec) core.addUser({ id: rec.f.Id as string, username: u.username, name: String(rec.f.Name ?? ''), profile: u.profile })
     }
   } else {
-    seedOrg(core, { seed, dataset, progress, users: seedUserList, sandbox: opts.sandbox })
+    seedOrg(core, { seed, dataset, accounts: opts.accounts, progress, users: seedUserList, sandbox: opts.sandbox })
   }
 
   const faults: Faults = { ...(opts.faults ?? {}) }

@@ -61,11 +61,19 @@ const PRICE: Record<string, [number, number]> = { Hardware: [200, 9000], Softwar
 const STAGES = ['Prospecting', 'Qualification', 'Needs Analysis', 'Proposal', 'Negotiation', 'Closed Won', 'Closed Lost']
 const CASE_SUBJECTS = ['Cannot log in', 'Device offline', 'Invoice question', 'Feature request', 'Slow dashboard', 'Shipment delayed', 'Sync errors', 'License renewal', 'Broken unit on arrival', 'API rate limit']
 
+/** Accounts of the `large` data set unless `accounts` says otherwise. */
+export const LARGE_ACCOUNTS = 50_000
+
 export interface SeedResult { users: UserInfo[]; counts: Record<string, number> }
 
 export interface SeedOptions {
   seed: number
   dataset: Dataset
+  /**
+   * Accounts of the `large` data set (default LARGE_ACCOUNTS); the records under them and the
+   * product feedback scale with it. The `small` data set has a fixed size.
+   */
+  accounts?: number
   now?: number
   progress?: (done: number, total: number) => void
   /** The org's users (default SEED_USERS). */
@@ -179,7 +187,7 @@ export function seedOrg (org: OrgCore, opts: SeedOptions): SeedResult {
 
   // Accounts and everything under them
   const large = opts.dataset === 'large'
-  const nAccounts = large ? 50_000 : 300
+  const nAccounts = large ? opts.accounts ?? LARGE_ACCOUNTS : 300
   const combos = PREFIX.length * CORE.length * SUFFIX.length
   const step = 3023 // co-prime with combos: walks every combination once
   for (let i = 0; i < nAccounts; i++) {
@@ -330,7 +338,7 @@ export function seedOrg (org: OrgCore, opts: SeedOptions): SeedResult {
     }
   }
 
-  const nFeedback = large ? 5000 : 60
+  const nFeedback = large ? Math.ceil(nAccounts / 10) : 60
   const products = [...org.store.all('Product2')]
   const accounts = [...org.store.all('Account')]
   for (let i = 0; i < nFeedback; i++) {

@@ -53,3 +53,12 @@ t.test('large dataset', async t => {
   const mine = await soql(org, REP2, 'SELECT COUNT() FROM Account')
   t.equal(mine.body.totalSize, org.records('Account').filter(a => a.OwnerId === org.user(REP2).id).length, 'sharing on the large set')
 })
+
+t.test('the large data set takes its size from accounts, the rest in proportion', async t => {
+  const org = await orgFor(t, { dataset: 'large', accounts: 2_000, progress: () => {} })
+  const counts = org.counts()
+  t.equal(counts.Account, 2_000)
+  t.equal(counts.Product_Feedback__c, 200)
+  t.ok((counts.Opportunity ?? 0) > 1_000, `${counts.Opportunity} opportunities`)
+  await t.rejects(orgFor(t, { dataset: 'small', accounts: 2_000 }), /accounts is a positive integer, for the large data set/)
+})
