@@ -246,7 +246,7 @@ async function apiCallsPerAction (s: BenchStack): Promise<Results['apiCalls']> {
 async function localOrg (): Promise<Results['localOrg']> {
   progress('7/8 local org: seeding the large data set (50,000 accounts)')
   const t0 = performance.now()
-  const org = await startLocalOrg({ port: 0, dataset: 'large', seed: 42, progress: () => {} })
+  const org = await startLocalOrg({ port: 0, dataset: 'large', accounts: 50_000, seed: 42, progress: () => {} })
   const seedMs = performance.now() - t0
   try {
     const token = org.user(ADMIN).accessToken

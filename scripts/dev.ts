@@ -1,4 +1,4 @@
-// npm run dev [-- --dataset small|large] [--faults 503=0.05,lock=0.02,latency=30-100,lost=0.01]
+// npm run dev [-- --dataset small|large [--accounts N]] [--faults 503=0.05,lock=0.02,latency=30-100,lost=0.01]
 // [--data-dir .data] [--orgs acme,acme-sandbox,globex] [--watch src]: the whole service on one machine,
 // no org needed.
 // Starts PostgreSQL (DATABASE_URL or an embedded one), the local org, the local Heroku Connect
@@ -9,11 +9,14 @@
 // to .data/dev.json for `npm run invoke`, with a ready-to-paste call per action
 // (scripts/dev-examples.ts). A change of a file under --watch restarts the service alone. Its
 // JOB_ENCRYPTION_KEYS (unless set) is made once and kept in .data/job-key.
-// --orgs (default all three, scripts/local-orgs.ts): besides acme, its sandbox copy (not mirrored)
-// and another customer, globex (mirrored into its own schema by its own sync); each has its own
-// AppLink authorization (APPLINK_AUTHORIZATIONS) and origin in ORG_DOMAINS. After the lines above it
-// prints `ORG <alias> <orgId> <url> <schema or ->` per org and `CONTEXT@<alias> <username> <context>`
-// for the other orgs' users. --faults and --org-port apply to acme.
+// --dataset large: a million accounts (--accounts N: another size), seeded afresh on each start (no
+// snapshot: the org's changes do not outlive it) and loaded into an empty mirror through Bulk API
+// query jobs, with progress, the org's memory and the time to ready printed.
+// --orgs (default all three, acme alone with --dataset large; scripts/local-orgs.ts): besides acme,
+// its sandbox copy (not mirrored) and another customer, globex (mirrored into its own schema by its
+// own sync); each has its own AppLink authorization (APPLINK_AUTHORIZATIONS) and origin in
+// ORG_DOMAINS. After the lines above it prints `ORG <alias> <orgId> <url> <schema or ->` per org
+// and `CONTEXT@<alias> <username> <context>` for the other orgs' users. --faults and --org-port apply to acme.
 // --traces: the service exports its OpenTelemetry spans to the stack, which prints each call's
 // waterfall (name, offset, duration) under its log line; without it the OTEL_* variables given reach
 // the service unchanged (OTEL_EXPORTER_OTLP_ENDPOINT and the rest, src/telemetry/sdk.ts).
@@ -46,16 +49,22 @@ import {
 const { values: args } = parseArgs({
   options: {
     dataset: { type: 'string', default: 'small' },
+    accounts: { type: 'string' },
     'org-port': { type: 'string', default: '0' },
     'sync-interval-ms': { type: 'string', default: '2000' },
     faults: { type: 'string' },
     'data-dir': { type: 'string', default: DEV_DATA_DIR },
-    orgs: { type: 'string', default: ORG_ALIASES.join(',') },
+    orgs: { type: 'string' },
     watch: { type: 'string', default: 'src' },
     traces: { type: 'boolean', default: false }
   }
 })
 if (args.dataset !== 'small' && args.dataset !== 'large') throw new Error('--dataset is small or large')
+const large = args.dataset === 'large'
+const accounts = args.accounts === undefined ? undefined : Number(args.accounts)
+if (accounts !== undefined && (!large || !Number.isInteger(accounts) || accounts < 1)) {
+  throw new Error('--accounts is a positive integer, with --dataset large')
+}
 let faults: ReturnType<typeof parseFaultSpec> | undefined
 try {
   faults = args.faults === undefined ? undefined : parseFaultSpec(args.faults)
@@ -65,7 +74,7 @@ try {
 }
 let aliases: OrgAlias[]
 try {
-  aliases = parseOrgAliases(args.orgs)
+  aliases = parseOrgAliases(args.orgs ?? (large ? 'acme' : ORG_ALIASES.join(',')))
   if (!aliases.includes('acme')) throw new Error('--orgs must name acme: the other orgs stand beside it')
 } catch (err) {
   process.stderr.write(`[dev] ${(err as Error).message}\n`)
@@ -101,16 +110,36 @@ if (databaseUrl === undefined) {
   say(`embedded PostgreSQL started (data in ${config.EMBEDDED_PG_DIR})`)
 }
 
-const org = await startLocalOrg({ port: Number(args['org-port']), dataset: args.dataset, snapshotDir: orgDir })
+const startedAt = performance.now()
+const seconds = () => ((performance.now() - startedAt) / 1000).toFixed(1)
+let told = -1
+const org = await startLocalOrg({
+  port: Number(args['org-port']),
+  dataset: args.dataset,
+  accounts,
+  // The large set is seeded on each start: its snapshot would be gigabytes of JSON lines.
+  snapshotDir: large ? undefined : orgDir,
+  progress: (done, total) => {
+    const tenth = Math.floor((done / total) * 10)
+    if (tenth > told) say(`local org: seeding ${done.toLocaleString('en-US')} of ${total.toLocaleString('en-US')} accounts (${seconds()} s)`)
+    told = tenth
+  }
+})
 cleanups.unshift(org.close)
-say(`local org serving ${org.url} (data kept in ${orgDir})`)
+if (large) {
+  const counts = Object.entries(org.counts()).map(([type, n]) => `${n.toLocaleString('en-US')} ${type}`).join(', ')
+  say(`local org seeded in ${seconds()} s: ${counts}; heap ${Math.round(process.memoryUsage().heapUsed / 1e6)} MB`)
+}
+say(`local org serving ${org.url} (${large ? 'seeded afresh each start' : `data kept in ${orgDir}`})`)
 /** Every org of the stack, acme first. */
 const orgs = [{ spec: LOCAL_ORGS.acme, org }]
 for (const alias of aliases.filter((a) => a !== 'acme')) {
   const spec = LOCAL_ORGS[alias]
   const dir = path.join(dataDir, `local-org-${alias}`)
   // The acme seed startLocalOrg uses by default: the sandbox copies acme's records.
-  const other = await startLocalOrg({ dataset: args.dataset, snapshotDir: dir, ...spec.options(ACME_SEED) })
+  const other = await startLocalOrg({
+    dataset: args.dataset, accounts, snapshotDir: large ? undefined : dir, ...spec.options(ACME_SEED)
+  })
   cleanups.unshift(other.close)
   orgs.push({ spec, org: other })
   say(`local org ${alias} serving ${other.url} (data kept in ${dir})`)
@@ -145,7 +174,8 @@ for (const { spec, org } of orgs) {
     orgUrl: org.url,
     accessToken: org.user(integrationUser(org)).accessToken,
     intervalMs: Number(args['sync-interval-ms']),
-    onError: (err) => { say(`local sync${spec.alias === 'acme' ? '' : ` (${spec.alias})`}: ${String(err)}`) }
+    onError: (err) => { say(`local sync${spec.alias === 'acme' ? '' : ` (${spec.alias})`}: ${String(err)}`) },
+    progress: (line) => { say(`local sync${spec.alias === 'acme' ? '' : ` (${spec.alias})`}: ${line}`) }
   })
   cleanups.unshift(sync.stop)
   say(spec.alias === 'acme'
@@ -284,7 +314,7 @@ process.stdout.write([
     Object.entries(contexts).map(([username, context]) => `CONTEXT@${alias} ${username} ${context}`)),
   ''
 ].join('\n'))
-say('ready. Example calls as rep1@acme.local (paste one; `-s` keeps npm\'s banner out of the JSON):')
+say(`ready in ${seconds()} s. Example calls as rep1@acme.local (paste one; \`-s\` keeps npm's banner out of the JSON):`)
 for (const example of exampleCalls(org, 'rep1@acme.local', dataDir)) say(`  ${example.command}`)
 say(`API reference: ${state.serviceUrl}/docs (the OpenAPI document: ${state.serviceUrl}/docs/json)`)
 say(`watching ${args.watch}/: a saved change restarts the service (the local orgs and the database stay up)`)

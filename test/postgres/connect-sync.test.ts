@@ -133,3 +133,46 @@ t.test('a restart between sending and recording resumes without duplicates or lo
   for (const id of [a.id, b.id]) t.match(await mirror.syncStatus('product_feedback__c', id), { state: 'SYNCED', sfid: /^a01/ })
   t.equal(await mirror.count('product_feedback__c', { external_id__c: ['fb-crash', 'fb-while-down'] }), 2, 'no duplicate rows in the mirror')
 })
+
+t.test('a large table\'s first load goes through a Bulk API query job and COPY', async (t) => {
+  const { url, pool } = await testDatabase(t)
+  const org = await startLocalOrg({ port: 0, dataset: 'large', accounts: 12_000, seed: 3, progress: () => {} })
+  t.teardown(() => org.close())
+  const lines: string[] = []
+  const sync = await startLocalSync({
+    mapping: MAPPING,
+    databaseUrl: url,
+    schema: SCHEMA,
+    orgUrl: org.url,
+    accessToken: org.user('integration@acme.local').accessToken,
+    intervalMs: 60_000,
+    onError: () => {},
+    progress: (line) => { lines.push(line) }
+  })
+  t.teardown(() => sync.stop())
+  const mirror = createMirror(pool, SCHEMA)
+  const live = (type: string) => org.records(type).filter((r) => r.IsDeleted !== true)
+  for (const objectName of Object.keys(MAPPING)) {
+    t.equal(await mirror.count(objectName.toLowerCase() as MirrorTable), live(objectName).length, `${objectName}: mirror rows = org records`)
+  }
+  const jobs = org.stats.byPath['POST /jobs/query'] ?? 0
+  const bulkTables = Object.keys(MAPPING).filter((o) => live(o).length > 10_000)
+  t.equal(jobs, bulkTables.length, `one query job per table over 10,000 records (${bulkTables.join(', ')})`)
+  t.ok(lines.some((l) => /^opportunitylineitem: [\d,]+ of [\d,]+ rows/.test(l)), 'per-table progress is told')
+
+  // Values as the REST path writes them: datetimes in UTC, null as NULL, numbers and booleans typed.
+  const account = live('Account').find((a) => a.Health_Score__c === null) as Record<string, unknown>
+  const { rows: [row] } = await pool.query(
+    `SELECT name, health_score__c, systemmodstamp, isdeleted FROM ${SCHEMA}.account WHERE sfid = $1`, [account.Id])
+  t.same(row, {
+    name: account.Name,
+    health_score__c: null,
+    systemmodstamp: new Date(String(account.SystemModstamp).replace('+0000', 'Z')),
+    isdeleted: false
+  })
+  // After the first load, changes are read by SystemModstamp window as before, not by a new job.
+  org.updateRecord(String(account.Id), { Name: 'Renamed after the bulk load' })
+  await sync.pollOnce()
+  t.equal((await mirror.findOne('account', { sfid: String(account.Id) }))?.name, 'Renamed after the bulk load')
+  t.equal(org.stats.byPath['POST /jobs/query'] ?? 0, jobs, 'no further query job')
+})

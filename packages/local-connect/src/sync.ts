@@ -1,5 +1,8 @@
 import { isValidId } from '@applink-actions/platform/ids'
+import { Readable } from 'node:stream'
+import { pipeline } from 'node:stream/promises'
 import pg from 'pg'
+import { from as copyFrom } from 'pg-copy-streams'
 import { inTransaction, quoteIdent as quote } from '@applink-actions/platform/postgres'
 import type { Pool, PoolClient } from 'pg'
 import {
@@ -22,6 +25,8 @@ export interface LocalSyncOptions {
   /** Read poll and write pass period; writes also run on the trigger log's notify. */
   intervalMs?: number
   onError?: (err: unknown) => void
+  /** Told how a table's first load goes ("account: 250,000 of 1,000,000 rows"). */
+  progress?: (line: string) => void
   /** Test seam: runs after Salesforce accepted a batch and before its log rows are marked done. */
   afterSend?: () => Promise<void> | void
 }
@@ -58,6 +63,14 @@ interface Outcome {
 }
 
 const BATCH = 200
+/**
+ * Beyond this many records a table's first load goes through the Bulk API. Heroku Dev Center,
+ * "Reading Data from Salesforce with Heroku Connect": the SOAP API is "used by Heroku Connect for
+ * the following tasks when there are up to 10,000 records to be processed: initially loading data
+ * from your Salesforce organization for a new mapping, reloading all data into an existing
+ * mapping, reading changes"; its next section, "Bulk API", covers larger volumes.
+ */
+const BULK_THRESHOLD = 10_000
 /** A delete that finds the record gone already succeeded (a resend after a crash). */
 const ALREADY_DELETED = new Set(['ENTITY_IS_DELETED', 'NOT_FOUND', 'INVALID_CROSS_REFERENCE_KEY'])
 
@@ -146,19 +159,48 @@ SELECT (SELECT count(*) FROM updated)::int + (SELECT count(*) FROM inserted)::in
     return await asConnect(async (c) => (await c.query<{ n: number }>(sql, [JSON.stringify(rows)])).rows[0]?.n ?? 0)
   }
 
+  /**
+   * The first load of a large empty table: a Bulk API 2.0 query job's CSV, each set of results
+   * written with COPY, in one transaction of Connect's session (the columns are the SELECT's, in
+   * its order; an empty field is NULL, as a Bulk result writes null).
+   */
+  async function bulkLoad (t: TableInfo, select: string, total: number): Promise<number> {
+    const columns = readFields(t).map(([f]) => quote(columnName(f)))
+    const copy = `COPY ${qualified(t.table)} (${columns.join(', ')}) FROM STDIN WITH (FORMAT csv, HEADER true)`
+    const started = performance.now()
+    let loaded = 0
+    await asConnect(async (client) => {
+      for await (const page of org.bulkQuery(select)) {
+        await pipeline(Readable.from([page.csv]), client.query(copyFrom(copy)))
+        loaded += page.records
+        const seconds = ((performance.now() - started) / 1000).toFixed(1)
+        options.progress?.(`${t.table}: ${loaded.toLocaleString('en-US')} of ${total.toLocaleString('en-US')} rows (${seconds} s)`)
+      }
+    })
+    return loaded
+  }
+
   async function pollTable (t: TableInfo, full: boolean): Promise<number> {
     const startedAt = new Date()
     let where = ''
+    let empty = false
     if (!full) {
       // One second of overlap: SOQL datetimes have whole seconds, and re-reading a record is harmless.
       const { rows } = await pool.query<{ since: string | null }>(
         `SELECT to_char(max(systemmodstamp) - interval '1 second', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS since FROM ${qualified(t.table)}`)
       const since = rows[0]?.since
       if (since != null) where = ` WHERE SystemModstamp >= ${since}`
+      else empty = true
     }
     const select = `SELECT ${readFields(t).map(([f]) => f).join(', ')} FROM ${t.objectName}`
+    // "The SOAP API is also used for administrative tasks such as counting records" (same article).
+    const total = empty ? await org.count(`SELECT COUNT() FROM ${t.objectName}`) : 0
     let changed = 0
-    for await (const page of org.queryAll(`${select}${where} ORDER BY SystemModstamp`)) changed += await apply(t, page)
+    if (total > BULK_THRESHOLD) {
+      changed = await bulkLoad(t, select, total)
+    } else {
+      for await (const page of org.queryAll(`${select}${where} ORDER BY SystemModstamp`)) changed += await apply(t, page)
+    }
 
     // Rows whose write reached Salesforce wait for a read to turn SYNCED, even outside the window.
     if (t.object.access === 'read_write') {

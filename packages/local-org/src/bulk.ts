@@ -66,7 +66,7 @@ interface Job {
   startedAt: number
 }
 
-export interface BulkReply { status: number, body?: unknown, csv?: string }
+export interface BulkReply { status: number, body?: unknown, csv?: string, headers?: Record<string, string> }
 
 /** The ingest jobs of one org, kept in memory (not in snapshots). */
 export class BulkIngest {

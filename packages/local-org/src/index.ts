@@ -28,7 +28,7 @@ export interface LocalOrgOptions {
   host?: string
   seed?: number
   dataset?: Dataset
-  /** Accounts of the `large` data set (default 50,000): 10k, 100k, 1M for a scale curve. */
+  /** Accounts of the `large` data set (default 1,000,000): 10k, 100k, 1M for a scale curve. */
   accounts?: number
   latencyMs?: number | [number, number]
   faults?: Faults

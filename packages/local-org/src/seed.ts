@@ -62,7 +62,7 @@ const STAGES = ['Prospecting', 'Qualification', 'Needs Analysis', 'Proposal', 'N
 const CASE_SUBJECTS = ['Cannot log in', 'Device offline', 'Invoice question', 'Feature request', 'Slow dashboard', 'Shipment delayed', 'Sync errors', 'License renewal', 'Broken unit on arrival', 'API rate limit']
 
 /** Accounts of the `large` data set unless `accounts` says otherwise. */
-export const LARGE_ACCOUNTS = 50_000
+export const LARGE_ACCOUNTS = 1_000_000
 
 export interface SeedResult { users: UserInfo[]; counts: Record<string, number> }
 
@@ -105,14 +105,15 @@ export function seedOrg (org: OrgCore, opts: SeedOptions): SeedResult {
     const c = created ?? now - int(30, 700) * DAY - int(0, DAY - 1)
     const m = Math.min(now - 60_000, c + int(0, 40) * DAY + int(0, DAY - 1))
     const by = ownerId ?? adminId
+    const modified = fmtDateTime(Math.max(c, m))
     Object.assign(f, {
       Id: org.ids.next(def.keyPrefix),
       IsDeleted: false,
       CreatedDate: fmtDateTime(c),
       CreatedById: by || null,
-      LastModifiedDate: fmtDateTime(Math.max(c, m)),
+      LastModifiedDate: modified,
       LastModifiedById: by || null,
-      SystemModstamp: fmtDateTime(Math.max(c, m))
+      SystemModstamp: modified
     })
     if (def.fieldMap.has('ownerid')) f.OwnerId = by || null
     const auto = AUTONUMBER[def.name]
@@ -158,8 +159,14 @@ export function seedOrg (org: OrgCore, opts: SeedOptions): SeedResult {
   const std = mk('Pricebook2', { Name: 'Standard Price Book', IsActive: true, IsStandard: true, Description: 'Standard price book' }, now - 800 * DAY)
   mk('Pricebook2', { Name: 'Partner Price Book', IsActive: false, IsStandard: false, Description: 'Partner prices (inactive)' }, now - 700 * DAY)
   const entries: Rec[] = []
+  const large = opts.dataset === 'large'
+  const nAccounts = large ? opts.accounts ?? LARGE_ACCOUNTS : 300
+  // The large catalogue: one product per 100 accounts (10,000 at a million), models of the 30 names.
+  const perFamily = large ? Math.max(10, Math.ceil(nAccounts / 300)) : 10
   for (const family of FAMILIES) {
-    const names = PRODUCTS[family] ?? []
+    const models = PRODUCTS[family] ?? []
+    const names = Array.from({ length: perFamily }, (_, i) =>
+      i < models.length ? models[i] as string : `${models[i % models.length] ?? family} ${Math.floor(i / models.length) + 1}`)
     names.forEach((name, i) => {
       const code = `${CODE_PREFIX[family] ?? 'XX'}-${String(i + 1).padStart(4, '0')}`
       const p = mk('Product2', {
@@ -185,9 +192,14 @@ export function seedOrg (org: OrgCore, opts: SeedOptions): SeedResult {
   }
   const activeEntries = entries.filter(e => e.f.IsActive === true)
 
-  // Accounts and everything under them
-  const large = opts.dataset === 'large'
-  const nAccounts = large ? opts.accounts ?? LARGE_ACCOUNTS : 300
+  // Accounts and everything under them. The large set is skewed as a real book of business is:
+  // most accounts have no deal or one, one in a hundred a few dozen, one in two thousand hundreds
+  // (per account on average: 1.1 opportunities, 2.2 line items, 0.6 cases, 0.25 contacts).
+  const opportunitiesOf = (): number => {
+    if (!large) return int(0, 3)
+    const r = rnd()
+    return r < 0.0005 ? int(200, 600) : r < 0.01 ? int(10, 80) : int(0, 1)
+  }
   const combos = PREFIX.length * CORE.length * SUFFIX.length
   const step = 3023 // co-prime with combos: walks every combination once
   for (let i = 0; i < nAccounts; i++) {
@@ -218,7 +230,7 @@ export function seedOrg (org: OrgCore, opts: SeedOptions): SeedResult {
     const accId = acc.f.Id as string
 
     const contactIds: string[] = []
-    for (let c = int(large ? 0 : 1, large ? 2 : 3); c > 0; c--) {
+    for (let c = large ? Number(rnd() < 0.25) : int(1, 3); c > 0; c--) {
       const first = pick(FIRST)
       const last = pick(LAST)
       contactIds.push(mk('Contact', {
@@ -232,7 +244,7 @@ export function seedOrg (org: OrgCore, opts: SeedOptions): SeedResult {
       }, created + int(0, 30) * DAY, owner.id).f.Id as string)
     }
 
-    for (let o = int(0, large ? 2 : 3); o > 0; o--) {
+    for (let o = opportunitiesOf(); o > 0; o--) {
       const closeOffset = int(-365, 180)
       const closeDate = today + closeOffset * DAY
       let stage = closeOffset < 0 ? pick(['Closed Won', 'Closed Won', 'Closed Lost', 'Negotiation']) : pick(STAGES.slice(0, 5))
@@ -252,7 +264,7 @@ export function seedOrg (org: OrgCore, opts: SeedOptions): SeedResult {
         Description: null
       }, oppCreated, owner.id)
       const oppId = opp.f.Id as string
-      const nItems = rnd() < 0.2 ? 0 : int(1, 5)
+      const nItems = rnd() < 0.2 ? 0 : large ? int(1, 4) : int(1, 5)
       let amount = 0
       const lines: Rec[] = []
       for (let l = 0; l < nItems; l++) {
@@ -323,7 +335,7 @@ export function seedOrg (org: OrgCore, opts: SeedOptions): SeedResult {
       }
     }
 
-    for (let c = rnd() < 0.5 ? int(1, 2) : 0; c > 0; c--) {
+    for (let c = rnd() < (large ? 0.4 : 0.5) ? int(1, 2) : 0; c > 0; c--) {
       const status = pick(['New', 'Working', 'Escalated', 'Closed', 'Closed'])
       mk('Case', {
         AccountId: accId,

@@ -5,6 +5,7 @@ import { createServer } from 'node:http'
 import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 import type { UserInfo } from './access.ts'
 import { BulkIngest } from './bulk.ts'
+import { BulkQuery } from './bulk-query.ts'
 import { SfError, asObject, invalidSession, methodNotAllowed, notFound, parseJson } from './errors.ts'
 import type { SfErrorItem } from './errors.ts'
 import { IdGenerator, normalizeId } from './ids.ts'
@@ -89,6 +90,7 @@ export class OrgServer {
   private readonly rnd: () => number
   private server: Server | undefined
   private readonly bulk: BulkIngest
+  private readonly bulkQuery: BulkQuery
   url = ''
 
   constructor (org: OrgCore, faults: Faults, rnd: () => number) {
@@ -96,6 +98,7 @@ export class OrgServer {
     this.faults = { ...faults }
     this.rnd = rnd
     this.bulk = new BulkIngest(org, () => this.faults.bulkProcessingMs ?? 0)
+    this.bulkQuery = new BulkQuery(org)
     for (const u of org.users) this.issueToken(u.username)
   }
 
@@ -299,6 +302,9 @@ export class OrgServer {
     }
     // Bulk API 2.0 uploads are CSV, not JSON; its jobs are not composite subrequests.
     if (rest[0] === 'jobs' && rest[1] === 'ingest') return this.bulk.handle(user, method, rest.slice(2), raw, version)
+    if (rest[0] === 'jobs' && rest[1] === 'query') {
+      return this.bulkQuery.handle(user, method, rest.slice(2), raw, version, url.searchParams)
+    }
     const body = parseJson(raw, method)
     return this.dispatch(user, method, rest, url.searchParams, body, version, req.headers['sforce-query-options'])
   }

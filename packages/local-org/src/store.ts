@@ -13,8 +13,12 @@ export function indexKey (v: Value | undefined): Value | undefined {
   return typeof v === 'string' ? v.toLowerCase() : v
 }
 
-/** One hash index: key → records. Case-sensitive unique fields keep their values as they are. */
-interface Index { field: string; caseSensitive: boolean; keys: Map<Value, Set<Rec>> }
+/**
+ * One hash index: key → the record, or the records when several share the key (a set per key
+ * would cost a million sets for a million nearly unique names). Case-sensitive unique fields keep
+ * their values as they are.
+ */
+interface Index { field: string; caseSensitive: boolean; keys: Map<Value, Rec | Set<Rec>> }
 
 const NO_RECORDS: ReadonlySet<Rec> = new Set()
 
@@ -74,14 +78,16 @@ export class Store {
     const idx = this.indexes.get(type)?.get(field)
     if (!idx) throw new Error(`field ${type}.${field} is not indexed`)
     const k = this.keyOf(idx, value)
-    return (k === undefined ? undefined : idx.keys.get(k)) ?? NO_RECORDS
+    const hit = k === undefined ? undefined : idx.keys.get(k)
+    return hit === undefined ? NO_RECORDS : hit instanceof Set ? hit : [hit]
   }
 
   count (type: string, field: string, value: Value): number {
     const idx = this.indexes.get(type)?.get(field)
     const k = idx && this.keyOf(idx, value)
     if (!idx || k === undefined) return 0
-    return idx.keys.get(k)?.size ?? 0
+    const hit = idx.keys.get(k)
+    return hit === undefined ? 0 : hit instanceof Set ? hit.size : 1
   }
 
   all (type: string): IterableIterator<Rec> {
@@ -175,17 +181,21 @@ export class Store {
   private addIndex (idx: Index, rec: Rec, v: Value | undefined): void {
     const k = this.keyOf(idx, v)
     if (k === undefined) return
-    let set = idx.keys.get(k)
-    if (!set) { set = new Set(); idx.keys.set(k, set) }
-    set.add(rec)
+    const hit = idx.keys.get(k)
+    if (hit === undefined) idx.keys.set(k, rec)
+    else if (hit instanceof Set) hit.add(rec)
+    else if (hit !== rec) idx.keys.set(k, new Set([hit, rec]))
   }
 
   private dropIndex (idx: Index, rec: Rec, v: Value | undefined): void {
     const k = this.keyOf(idx, v)
     if (k === undefined) return
-    const set = idx.keys.get(k)
-    if (!set) return
-    set.delete(rec)
-    if (set.size === 0) idx.keys.delete(k)
+    const hit = idx.keys.get(k)
+    if (hit === rec) {
+      idx.keys.delete(k)
+    } else if (hit instanceof Set) {
+      hit.delete(rec)
+      if (hit.size === 1) idx.keys.set(k, hit.values().next().value as Rec)
+    }
   }
 }
