@@ -1,7 +1,8 @@
 // A rescore of a whole segment at production volume (issue 28): startAccountRescore over a local org
 // of `accounts` accounts (its 'large' data set), from the start to the job's end, as a web process and
-// a worker process run it, with the resident memory of both sampled throughout. Runnable alone:
-//   node bench/rescore-scale.ts --accounts 1000000 [--segment Customer]
+// a worker process run it, with the resident memory of both sampled throughout. Runnable alone (the
+// local org of a million accounts needs a larger heap than Node's default, as `npm run bench` gives):
+//   node --max-old-space-size=12288 bench/rescore-scale.ts --accounts 1000000 [--segment Customer]
 import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'

@@ -34,18 +34,17 @@ export const HEALTH_WEIGHTS = {
   recency: { points: 20, zeroAfterDays: 180 }
 } as const
 
-/** Accounts scored per page: one page is what a worker holds of the mirror at a time. */
-export const SCORE_PAGE_SIZE = 2000
-
 /**
- * Scores every live account of the mirror that matches the filter, in pages of SCORE_PAGE_SIZE
- * ordered by id byte for byte (`COLLATE "C"`, the order of Salesforce's base-62 ids, whatever the
- * database's collation), from the account after `after` when given. Reads the tables Heroku Connect
- * mirrors through a server-side cursor, so the worker holds one page, never the result set; the
- * cursor's transaction lasts as long as the pages are read. `now` makes the recency part reproducible.
+ * Scores every live account of the mirror that matches the filter, in pages of `pageSize` (what a
+ * worker holds of the mirror at a time) ordered by id byte for byte (`COLLATE "C"`, the order of
+ * Salesforce's base-62 ids, whatever the database's collation), from the account after `after` when
+ * given. Reads the tables Heroku Connect mirrors through a server-side cursor, so the worker holds one
+ * page, never the result set; the cursor's transaction lasts as long as the pages are read. `now`
+ * makes the recency part reproducible.
  */
 export async function * scoredPages (
-  pool: pg.Pool, mirror: Pick<Mirror, 'table'>, filter: AccountFilter, now: Date, after?: string
+  pool: pg.Pool, mirror: Pick<Mirror, 'table'>, filter: AccountFilter, now: Date,
+  page: { pageSize: number, after?: string | undefined }
 ): AsyncGenerator<AccountScore[]> {
   const w = HEALTH_WEIGHTS
   const sql = `
@@ -93,11 +92,11 @@ SELECT a.sfid AS id,
   try {
     await client.query('BEGIN READ ONLY')
     await client.query(`DECLARE scores NO SCROLL CURSOR FOR ${sql}`,
-      [filter.segment ?? null, filter.industry ?? null, filter.ownerId ?? null, nowUtc, after ?? null])
+      [filter.segment ?? null, filter.industry ?? null, filter.ownerId ?? null, nowUtc, page.after ?? null])
     for (;;) {
-      const { rows } = await client.query<{ id: string, score: number | null }>(`FETCH ${SCORE_PAGE_SIZE} FROM scores`)
+      const { rows } = await client.query<{ id: string, score: number | null }>(`FETCH ${page.pageSize} FROM scores`)
       if (rows.length > 0) yield rows.map((r) => ({ id: r.id, score: Math.min(100, Math.max(0, r.score ?? 0)) }))
-      if (rows.length < SCORE_PAGE_SIZE) break
+      if (rows.length < page.pageSize) break
     }
     await client.query('COMMIT')
     ended = true

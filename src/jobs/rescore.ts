@@ -44,9 +44,10 @@ const BATCH_PAGE = 50
  * after the last account stored. The mirror knows nothing of sharing: the plan holds only the
  * accounts the caller may see, asked of the org page by page, so neither the summary, the progress
  * nor the event counts what the caller cannot see. With the caller's session the org lists those of
- * the page's id range (one query per page of 2,000); under an AppLink authorization the run-as user
- * asks UserRecordAccess for the caller (200 ids a query) and marks those the caller may only read,
- * which are never sent. A scheduled run has no caller and plans every account.
+ * the page's id range (one query per page of RESCORE_PLAN_PAGE_SIZE accounts, answered 2,000 ids a
+ * call); under an AppLink authorization the run-as user asks UserRecordAccess for the caller (200 ids
+ * a query) and marks those the caller may only read, which are never sent. A scheduled run has no
+ * caller and plans every account.
  */
 async function planOf (ctx: JobContext<RescorePayload>, org: OrgClient): Promise<Run> {
   const { appData, id } = ctx
@@ -55,7 +56,8 @@ async function planOf (ctx: JobContext<RescorePayload>, org: OrgClient): Promise
   if (run.planned) return run
   const end = await planEnd(appData, id)
   let nextBatch = end.nextBatch
-  const pages = scoredPages(ctx.pool, await ctx.mirror(), ctx.payload.filter, run.scoredAt, end.lastId)
+  const pages = scoredPages(ctx.pool, await ctx.mirror(), ctx.payload.filter, run.scoredAt,
+    { pageSize: ctx.config.RESCORE_PLAN_PAGE_SIZE, after: end.lastId })
   for await (const scored of pages) {
     throwIfInterrupted(ctx.signal)
     const scores = await visibleTo(ctx, org, scored)

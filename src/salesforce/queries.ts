@@ -121,7 +121,7 @@ export interface AccountSelection { segment?: string, industry?: string, ownerId
  * API's query does the same is inferred from it and from the local org's recorded answers). A rescore
  * asks page by page of its mirror read, bounded by ids as Salesforce's own PK chunking does ("PK
  * chunking works by adding record ID boundaries to the query with a WHERE clause", Bulk API Developer
- * Guide, "PK Chunking": `WHERE Id >= 001300000000000 AND Id < 00130000000132G`). 2,000 ids a page.
+ * Guide, "PK Chunking": `WHERE Id >= 001300000000000 AND Id < 00130000000132G`). 2,000 ids a call.
  */
 export async function visibleAccountIds (
   org: OrgClient, selection: AccountSelection, range: { first: string, last: string }

@@ -44,7 +44,8 @@ async function rescore (t: Test, accounts: number, env: Record<string, string>):
   t.equal(status.state, 'completed', `${accounts} accounts: completed`)
   const summary = ut.callbacks[0]?.body as RescoreSummaryType
   const scores = []
-  for await (const page of scoredPages(app.pg, createMirror(app.pg, 'salesforce'), FILTER, new Date(summary.scoredAt))) {
+  const stamp = new Date(summary.scoredAt)
+  for await (const page of scoredPages(app.pg, createMirror(app.pg, 'salesforce'), FILTER, stamp, { pageSize: 2000 })) {
     scores.push(...page)
   }
   const rows = matching(ut)
