@@ -35,6 +35,13 @@ export const HEALTH_WEIGHTS = {
 } as const
 
 /**
+ * How long the plan's cursor statements may take. The first FETCH runs the query up to its sort, over
+ * the whole selection: on a segment of a million accounts that can outlast the pool's timeouts
+ * (DATABASE_TIMEOUT_MS × 4), which are meant for the actions' reads.
+ */
+const CURSOR_TIMEOUT_MS = 300_000
+
+/**
  * Scores every live account of the mirror that matches the filter, in pages of `pageSize` (what a
  * worker holds of the mirror at a time) ordered by id byte for byte (`COLLATE "C"`, the order of
  * Salesforce's base-62 ids, whatever the database's collation), from the account after `after` when
@@ -90,11 +97,13 @@ SELECT a.sfid AS id,
   const client = await pool.connect()
   let ended = false
   try {
-    await client.query('BEGIN READ ONLY')
+    await client.query(`BEGIN READ ONLY; SET LOCAL statement_timeout = ${CURSOR_TIMEOUT_MS}`)
     await client.query(`DECLARE scores NO SCROLL CURSOR FOR ${sql}`,
       [filter.segment ?? null, filter.industry ?? null, filter.ownerId ?? null, nowUtc, page.after ?? null])
+    // pg's own read timeout is per query (`query_timeout`, not in its QueryConfig type).
+    const fetch = { text: `FETCH ${page.pageSize} FROM scores`, query_timeout: CURSOR_TIMEOUT_MS }
     for (;;) {
-      const { rows } = await client.query<{ id: string, score: number | null }>(`FETCH ${page.pageSize} FROM scores`)
+      const { rows } = await client.query<{ id: string, score: number | null }>(fetch)
       if (rows.length > 0) yield rows.map((r) => ({ id: r.id, score: Math.min(100, Math.max(0, r.score ?? 0)) }))
       if (rows.length < page.pageSize) break
     }
