@@ -1,7 +1,8 @@
 // A big rescore streams: the mirror is planned a page at a time, the Bulk API 2.0 upload is split at
 // RESCORE_BULK_UPLOAD_BYTES into several ingest jobs, and a worker killed between two of them, or while
 // planning, is replaced by one that goes on without sending anything Salesforce may have processed.
-import t from 'tap'
+import t, { type Test } from 'tap'
+import type { Faults } from '@applink-actions/local-org'
 import { toCsv } from '../../src/salesforce/bulk.ts'
 import type { RescoreSummaryType } from '../../src/schemas/jobs.ts'
 import type { AccountScore } from '../../src/jobs/account-health.ts'
@@ -36,6 +37,19 @@ async function ingested (ut: OrgUnderTest): Promise<{ completed: number, times: 
 }
 
 const twice = (times: Map<string, number>): string[] => [...times].filter(([, n]) => n > 1).map(([id]) => id)
+
+/** A rescore of `accounts` accounts started with a worker process of its own, which the test may kill. */
+async function workerRun (t: Test, accounts: number, faults: Faults, env: Record<string, string>) {
+  const ut = await orgUnderTest(t, accounts)
+  const databaseUrl = await mirroredDatabase(t, ut.org)
+  const { app } = await jobsApp(t, databaseUrl, { WORKER_IN_WEB: 'false' })
+  ut.org.setFaults(faults)
+  ut.org.clearSoqlLog()
+  const first = startWorker(t, databaseUrl, env)
+  await until('the worker to start working', () => logged(first.logs, 'working jobs').length > 0)
+  const { body } = await startRescore(app, ut, ADMIN, FILTER)
+  return { ut, app, databaseUrl, expected: matching(ut), first, jobId: body.jobId }
+}
 
 interface ChunkRow { chunk_no: number, first_batch: number, last_batch: number, state: string, ingest_job_id: string }
 
@@ -89,16 +103,9 @@ t.test('a run split at the upload limit: several ingest jobs, each within it, pr
 })
 
 t.test('a worker killed between two ingest jobs: the next goes on, no account processed twice', async (t) => {
-  const ut = await orgUnderTest(t, 2000)
-  const databaseUrl = await mirroredDatabase(t, ut.org)
-  const { app } = await jobsApp(t, databaseUrl, { WORKER_IN_WEB: 'false' })
-  const expected = matching(ut)
-  ut.org.setFaults({ bulkProcessingMs: 1000 })
-  const first = startWorker(t, databaseUrl, SPLIT)
-  await until('the worker to start working', () => logged(first.logs, 'working jobs').length > 0)
-  const { body } = await startRescore(app, ut, ADMIN, FILTER)
+  const { ut, app, databaseUrl, expected, first, jobId } = await workerRun(t, 2000, { bulkProcessingMs: 1000 }, SPLIT)
   const chunks = async () => (await app.pg.query<ChunkRow>(
-    'SELECT * FROM rescore_bulk_jobs WHERE job_id = $1 ORDER BY chunk_no', [body.jobId])).rows
+    'SELECT * FROM rescore_bulk_jobs WHERE job_id = $1 ORDER BY chunk_no', [jobId])).rows
   await until('an ingest job done and the next one sent', async () => {
     const now = await chunks()
     return now.some((c) => c.state === 'done') && now.some((c) => c.state !== 'done')
@@ -109,7 +116,7 @@ t.test('a worker killed between two ingest jobs: the next goes on, no account pr
   t.ok(before.some((c) => c.state !== 'done'), `killed with chunks ${before.map((c) => c.state).join(', ')}`)
 
   startWorker(t, databaseUrl, SPLIT)
-  const status = await settled(app, ut, ADMIN, body.jobId, 90_000)
+  const status = await settled(app, ut, ADMIN, jobId, 90_000)
   t.equal(status.state, 'completed', 'the second worker completed it')
   t.equal(status.attempts, 2, 'in a second attempt')
   const after = await chunks()
@@ -128,19 +135,11 @@ t.test('a worker killed between two ingest jobs: the next goes on, no account pr
 })
 
 t.test('a worker killed while planning: the next plans on from the last account stored', async (t) => {
-  const ut = await orgUnderTest(t, 5000)
-  const databaseUrl = await mirroredDatabase(t, ut.org)
-  const { app } = await jobsApp(t, databaseUrl, { WORKER_IN_WEB: 'false' })
-  const expected = matching(ut)
   // Every org call waits: each page's visibility query is slow enough to be caught between two.
-  ut.org.setFaults({ latencyMs: 1000 })
-  ut.org.clearSoqlLog()
-  const first = startWorker(t, databaseUrl, PAGES)
-  await until('the worker to start working', () => logged(first.logs, 'working jobs').length > 0)
-  const { body } = await startRescore(app, ut, ADMIN, FILTER)
+  const { ut, app, databaseUrl, expected, first, jobId } = await workerRun(t, 5000, { latencyMs: 1000 }, PAGES)
   const planned = async () => (await app.pg.query<{ planned: boolean, total: number, batches: number }>(
     `SELECT planned, total, (SELECT count(*)::int FROM rescore_batches b WHERE b.job_id = r.job_id) AS batches
-       FROM rescore_runs r WHERE job_id = $1`, [body.jobId])).rows[0]
+       FROM rescore_runs r WHERE job_id = $1`, [jobId])).rows[0]
   const partial = await until('a page planned, not all', async () => {
     const run = await planned()
     return run !== undefined && run.batches > 0 && !run.planned ? run : undefined
@@ -151,11 +150,11 @@ t.test('a worker killed while planning: the next plans on from the last account 
 
   ut.org.setFaults({ latencyMs: 0 })
   startWorker(t, databaseUrl, PAGES)
-  const status = await settled(app, ut, ADMIN, body.jobId, 90_000)
+  const status = await settled(app, ut, ADMIN, jobId, 90_000)
   t.equal(status.state, 'completed', 'the second worker completed it')
   const { rows } = await app.pg.query<{ id: string, n: number }>(
     `SELECT r ->> 'id' AS id, count(*)::int AS n FROM rescore_batches, jsonb_array_elements(records) r
-      WHERE job_id = $1 GROUP BY 1`, [body.jobId])
+      WHERE job_id = $1 GROUP BY 1`, [jobId])
   t.same(rows.filter((r) => r.n > 1), [], 'no account planned twice')
   t.same(rows.map((r) => r.id).sort(), [...expected].sort(), 'every account planned')
   const pages = Math.ceil(expected.length / 2000)
