@@ -11,6 +11,7 @@ import { startLocalOrg, type LocalOrg } from '@applink-actions/local-org'
 import { startLocalSync } from '@applink-actions/local-connect'
 import { seedAppData } from '../scripts/app-data.ts'
 import { integrationUser } from '../scripts/local-orgs.ts'
+import { mirrorIndexesSql } from '../scripts/mirror-indexes.ts'
 
 /** The PostgreSQL server the bench uses: BENCH_DATABASE_URL, else the local trust server. */
 const SERVER_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'
@@ -80,9 +81,12 @@ export async function serveApp (env: Record<string, string>, actions?: ActionDef
 
 /**
  * The local sync's initial load of the org into `schema` (its `_hcmeta` names the org), as its
- * integration user, then the sync stops: no poll runs during a measurement.
+ * integration user, then the sync stops: no poll runs during a measurement. `progress` hears how a
+ * large table's load goes.
  */
-export async function loadMirror (org: LocalOrg, db: BenchDatabase, schema = 'salesforce'): Promise<void> {
+export async function loadMirror (
+  org: LocalOrg, db: BenchDatabase, schema = 'salesforce', progress?: (line: string) => void
+): Promise<void> {
   const sync = await startLocalSync({
     mapping: MAPPING,
     pool: db.pool,
@@ -90,7 +94,9 @@ export async function loadMirror (org: LocalOrg, db: BenchDatabase, schema = 'sa
     orgUrl: org.url,
     accessToken: org.user(integrationUser(org)).accessToken,
     intervalMs: 3_600_000,
-    onError: () => {}
+    onError: () => {},
+    progress,
+    userSql: mirrorIndexesSql()
   })
   await sync.stop()
 }

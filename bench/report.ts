@@ -5,6 +5,7 @@ import type { StartupResults } from './startup.ts'
 import type { AsyncResults, RescoreCalls } from './async.ts'
 import type { FrameworkResults, QuoteResults, CpuLoadResult, TracingResults } from './dyno.ts'
 import type { TenantResults } from './tenants.ts'
+import type { ScalePoint, ScaleResults } from './scale.ts'
 
 /** The figures measured on servers in processes of their own (bench/dyno.ts). */
 export interface DynoResults {
@@ -67,6 +68,8 @@ export interface Results {
   }
   /** Figure 8 (absent in runs recorded before it was measured). */
   tenants?: TenantResults
+  /** Figure 9, the scale curve (absent in runs recorded before it was measured). */
+  scale?: ScaleResults
   runtimeS: number
 }
 
@@ -268,6 +271,7 @@ export function renderMarkdown (r: Results): string {
       ''
         ]),
     ...(r.tenants === undefined ? [] : [...tenantSection(r.tenants, r.rounds, r.seconds, loadTenantsBefore()), '']),
+    ...(r.scale === undefined ? [] : [...scaleSection(r.scale), '']),
     '## What changed each figure',
     '',
     ...hotSpotSection(r, before),
@@ -705,6 +709,68 @@ function hotSpotSection (r: Results, before: Results | undefined): string[] {
   return out
 }
 
+// ---- figure 9: the scale curve -------------------------------------------------------------
+
+/** Where figure 9 sits in docs/performance.md: `npm run bench -- --only scale` rewrites what is between. */
+export const SCALE_MARKERS = ['<!-- scale: npm run bench -- --only scale -->', '<!-- /scale -->'] as const
+/** "Reads stay flat with size": p99 at a size ÷ p99 on the small data set. */
+const FLAT_TARGET = 1.5
+
+const sizeLabel = (p: ScalePoint): string => p.dataset === 'small' ? `small (${fmt(p.records.Account ?? 0)})` : fmt(p.dataset)
+const total = (p: ScalePoint): number => Object.values(p.records).reduce((a, b) => a + b, 0)
+
+/** The scale section of docs/performance.md, between SCALE_MARKERS. */
+export function scaleSection (s: ScaleResults): string[] {
+  const [small] = s.points
+  const largest = s.points[s.points.length - 1]
+  const flat = (pick: (p: ScalePoint) => LoadResult): string =>
+    small === undefined || largest === undefined ? 'n/a' : ratio(pick(largest).p99 / pick(small).p99)
+  const flatOk = (pick: (p: ScalePoint) => LoadResult): boolean =>
+    small !== undefined && largest !== undefined && pick(largest).p99 / pick(small).p99 <= FLAT_TARGET
+  return [
+    SCALE_MARKERS[0],
+    `## 9. Scale: the same reads from ${small === undefined ? '' : sizeLabel(small)} to ${largest === undefined ? '' : sizeLabel(largest)} accounts`,
+    '',
+    '![p50 and p99 by data set size](performance-scale.svg)',
+    '',
+    'Each size in turn: the local org seeded (`dataset: \'large\', accounts: N`), the mirror loaded by the local sync as',
+    'Heroku Connect loads a new mapping (tables over 10,000 records through Bulk API 2.0 query jobs written with COPY,',
+    'the rest through the REST API), app data seeded, `ANALYZE`, then accountInsights (100 of rep1\'s accounts with',
+    `opportunities taking turns, their access already cached) and checkAvailability (10 products), ${s.connections}`,
+    `connections for ${s.seconds} s each, each beside the same SQL run straight on a pg pool (no HTTP, no access check).`,
+    `Target: p99 at the largest size ≤ ${FLAT_TARGET}× p99 on the small data set: accountInsights ${flat((p) => p.insights)}`,
+    `(${mark(flatOk((p) => p.insights))}), checkAvailability ${flat((p) => p.availability)} (${mark(flatOk((p) => p.availability))}).`,
+    '',
+    '| accounts | records in the org | seeded | org heap | mirror loaded | accountInsights p50 / p99 | its SQL p50 / p99 | checkAvailability p50 / p99 | its SQL p50 / p99 | rescore, accounts/s |',
+    '|---|---|---|---|---|---|---|---|---|---|',
+    ...s.points.map((p) => `| ${sizeLabel(p)} | ${fmt(total(p))} | ${fmt(p.seedS, 1)} s | ${fmt(p.orgHeapMb)} MB | ` +
+      `${fmt(p.mirrorLoadS, 1)} s | ${ms(p.insights.p50)} / ${ms(p.insights.p99)} | ${ms(p.insightsSql.p50)} / ` +
+      `${ms(p.insightsSql.p99)} | ${ms(p.availability.p50)} / ${ms(p.availability.p99)} | ` +
+      `${ms(p.availabilitySql.p50)} / ${ms(p.availabilitySql.p99)} | ` +
+      `${p.rescoreAccountsPerS === undefined ? 'not measured' : fmt(p.rescoreAccountsPerS)} |`),
+    '',
+    SCALE_MARKERS[1]
+  ]
+}
+
+/** Figure 9 as a chart: p50 and p99 per size, each action beside its SQL (log scale). */
+export function renderScaleSvg (s: ScaleResults, footer: string): string {
+  const width = 780
+  const rows = (title: string, pick: (p: ScalePoint) => LoadResult, good: boolean): Bar[] => s.points.map((p) => ({
+    label: `${title}, ${sizeLabel(p)}`,
+    value: pick(p).p99,
+    text: `${ms(pick(p).p50)} / ${ms(pick(p).p99)}`,
+    good
+  }))
+  const groups = [
+    panelOf('accountInsights p50 / p99 by accounts (red: its SQL on a pg pool)',
+      [...rows('action', (p) => p.insights, true), ...rows('SQL', (p) => p.insightsSql, false)]),
+    panelOf('checkAvailability p50 / p99 by accounts (red: its SQL on a pg pool)',
+      [...rows('action', (p) => p.availability, true), ...rows('SQL', (p) => p.availabilitySql, false)])
+  ]
+  return chart(groups, width, footer)
+}
+
 // ---- chart ---------------------------------------------------------------------------------
 
 interface Bar { label: string, value: number, text: string, target?: number, good: boolean }
@@ -775,12 +841,23 @@ export function renderSvg (r: Results): string {
     { label: 'start-up to listening (bare Fastify)', value: r.startup.bare.startMs, text: ms(r.startup.bare.startMs), good: false },
     { label: 'start-up to listening (AppLink Actions)', value: r.startup.app.startMs, text: ms(r.startup.app.startMs), good: r.startup.app.startMs < 1000 }
   ]
+  return chart([
+    { title: 'Throughput against same-run baselines (dashed: target)', bars: ratios, scale: linear(Math.max(1.1, ...ratios.map((b) => b.value))) },
+    panelOf('Salesforce API calls per action (log scale; red: per-record baseline)', calls),
+    panelOf('Latency, ms (log scale; red: baselines)', latencies)
+  ], width, `${r.command} · ${r.date.slice(0, 10)} · ${r.machine.cores} cores · Node ${r.machine.node}`)
+}
+
+interface PanelSpec { title: string, bars: Bar[], scale: (v: number) => number }
+
+/** A panel on a log scale up to its largest bar. */
+const panelOf = (title: string, bars: Bar[]): PanelSpec =>
+  ({ title, bars, scale: logarithmic(Math.max(...bars.map((b) => b.value))) })
+
+/** Panels one under the other, on a white card with a footer line. */
+function chart (specs: PanelSpec[], width: number, footer: string): string {
   let y = 10
-  const panels = [
-    panel('Throughput against same-run baselines (dashed: target)', ratios, linear(Math.max(1.1, ...ratios.map((b) => b.value))), 0, width),
-    panel('Salesforce API calls per action (log scale; red: per-record baseline)', calls, logarithmic(Math.max(...calls.map((b) => b.value))), 0, width),
-    panel('Latency, ms (log scale; red: baselines)', latencies, logarithmic(Math.max(...latencies.map((b) => b.value))), 0, width)
-  ]
+  const panels = specs.map((p) => panel(p.title, p.bars, p.scale, 0, width))
   const parts: string[] = []
   for (const p of panels) {
     parts.push(`<g transform="translate(0 ${y})">${p.svg}</g>`)
@@ -793,7 +870,7 @@ export function renderSvg (r: Results): string {
       '.good{fill:#2e7d32}.bad{fill:#c62828}.target{stroke:#111;stroke-width:2;stroke-dasharray:3 2}.foot{font-size:11px;fill:#666}</style>',
     `<rect width="${width}" height="${height}" fill="#fff"/>`,
     ...parts,
-    `<text x="10" y="${height - 6}" class="foot">${escapeXml(`${r.command} · ${r.date.slice(0, 10)} · ${r.machine.cores} cores · Node ${r.machine.node}`)}</text>`,
+    `<text x="10" y="${height - 6}" class="foot">${escapeXml(footer)}</text>`,
     '</svg>',
     ''
   ].join('\n')

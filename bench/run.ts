@@ -1,7 +1,7 @@
 // `npm run bench`: measures the service on this machine against baselines measured in the same
 // run, and writes docs/performance.md and docs/performance.svg. Not part of `npm test`.
 import Fastify from 'fastify'
-import { writeFileSync } from 'node:fs'
+import { readFileSync, writeFileSync } from 'node:fs'
 import { loadavg } from 'node:os'
 import { loadConfig } from '../src/config.ts'
 import { createMirror } from '../src/postgres/mirror.ts'
@@ -15,9 +15,11 @@ import { accountSummaryFromApi, naiveQuote } from './baselines.ts'
 import { measureStartup } from './startup.ts'
 import { measureAsync, measureRescoreCalls } from './async.ts'
 import {
-  loadTenantsBefore, renderMarkdown, renderSvg, tenantHeadlines, tenantSection, type DynoResults, type Results
+  SCALE_MARKERS, loadTenantsBefore, renderMarkdown, renderScaleSvg, renderSvg, scaleSection, tenantHeadlines,
+  tenantSection, type DynoResults, type Results
 } from './report.ts'
 import { availabilityItems, measureTenants } from './tenants.ts'
+import { measureScale, type ScaleResults } from './scale.ts'
 import { frameworkInProcesses, quoteVsSample, tracingCost } from './dyno.ts'
 import { engineCpuPerAnswer, orgCpuPerAnswer, sampleQuery } from './org-cpu.ts'
 import { opportunityWithLines as opportunityQuery } from '../src/salesforce/queries.ts'
@@ -316,11 +318,44 @@ async function tenantsOnly (): Promise<void> {
   }
 }
 
+const SCALE_SVG = new URL('../docs/performance-scale.svg', import.meta.url)
+const scaleFooter = (command: string) =>
+  `${command} · ${new Date().toISOString().slice(0, 10)} · ${machine().cores} cores · Node ${process.version}`
+
+/**
+ * `npm run bench -- --only scale`: figure 9 alone. Rewrites its section of docs/performance.md
+ * (between SCALE_MARKERS) and docs/performance-scale.svg, and prints the section.
+ */
+async function scaleOnly (): Promise<void> {
+  const scale = await measureScale({ seconds: SECONDS, connections: CONNECTIONS })
+  writeScale(scale)
+  const doc = new URL('../docs/performance.md', import.meta.url)
+  const text = readFileSync(doc, 'utf8')
+  const [open, close] = SCALE_MARKERS
+  const start = text.indexOf(open)
+  const end = text.indexOf(close)
+  const section = scaleSection(scale).join('\n')
+  writeFileSync(doc, start >= 0 && end > start
+    ? text.slice(0, start) + section + text.slice(end + close.length)
+    : `${text.trimEnd()}\n\n${section}\n`)
+  process.stdout.write(`${section}\n`)
+}
+
+function writeScale (scale: ScaleResults): void {
+  const jsonOut = process.argv.indexOf('--json')
+  if (jsonOut > 0 && process.argv[jsonOut + 1] !== undefined) {
+    writeFileSync(process.argv[jsonOut + 1] as string, `${JSON.stringify(scale, null, 2)}\n`)
+  }
+  writeFileSync(SCALE_SVG, renderScaleSvg(scale, scaleFooter('npm run bench -- --only scale')))
+}
+
 async function main (): Promise<void> {
   const only = process.argv.indexOf('--only')
   if (only > 0) {
-    if (process.argv[only + 1] !== 'tenants') throw new Error('--only takes: tenants')
-    await tenantsOnly()
+    const what = process.argv[only + 1]
+    if (what === 'tenants') await tenantsOnly()
+    else if (what === 'scale') await scaleOnly()
+    else throw new Error('--only takes: tenants, scale')
     return
   }
   const started = performance.now()
@@ -344,6 +379,7 @@ async function main (): Promise<void> {
     const startup = await measureStartup({ databaseUrl: stack.db.url, context: stack.org.mintContext(REP), seconds: 5 })
     const org = await localOrg()
     const tenants = await measureTenants(stack, { seconds: SECONDS, rounds: ROUNDS, connections: CONNECTIONS })
+    const scale = await measureScale({ seconds: SECONDS, connections: CONNECTIONS })
     results = {
       machine: machine(),
       command,
@@ -360,6 +396,7 @@ async function main (): Promise<void> {
       startup,
       localOrg: org,
       tenants,
+      scale,
       runtimeS: (performance.now() - started) / 1000
     }
   } finally {
@@ -370,6 +407,7 @@ async function main (): Promise<void> {
   const jsonOut = process.argv.indexOf('--json')
   if (jsonOut > 0 && process.argv[jsonOut + 1] !== undefined) writeFileSync(process.argv[jsonOut + 1] as string, `${JSON.stringify(results, null, 2)}\n`)
   writeFileSync(new URL('../docs/performance.svg', import.meta.url), renderSvg(results))
+  if (results.scale !== undefined) writeFileSync(SCALE_SVG, renderScaleSvg(results.scale, scaleFooter(command)))
   const markdown = renderMarkdown(results)
   writeFileSync(new URL('../docs/performance.md', import.meta.url), markdown)
   process.stdout.write(markdown)

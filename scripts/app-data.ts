@@ -50,6 +50,8 @@ export async function seedAppData (pool: pg.Pool, schema: string, options: SeedO
       await client.query('INSERT INTO warehouses (code, name, country, lead_time_days) VALUES ($1, $2, $3, $4)', [w.code, w.name, w.country, w.leadTimeDays])
     }
     const products = await client.query<{ productcode: string }>(`SELECT DISTINCT productcode FROM ${quoteIdent(schema)}.product2 WHERE productcode IS NOT NULL`)
+    // One statement per table (arrays unnested): a million-account org has 10,000 products.
+    const stock: unknown[][] = [[], [], [], [], [], []]
     for (const { productcode: code } of products.rows) {
       for (const w of WAREHOUSES) {
         const r = unit(`${code}/${w.code}`)
@@ -58,20 +60,26 @@ export async function seedAppData (pool: pg.Pool, schema: string, options: SeedO
         const restock = r < 0.5
           ? new Date(today.getTime() + Math.ceil(r * 40 + 3) * 86_400_000).toISOString().slice(0, 10)
           : null
-        await client.query(
-          `INSERT INTO warehouse_stock (warehouse_code, product_code, quantity_on_hand, quantity_reserved, next_restock_date, next_restock_quantity)
-           VALUES ($1, $2, $3, $4, $5, $6)`, [w.code, code, onHand, Math.floor(onHand * r * 0.2), restock, restock === null ? null : 200])
+        const row = [w.code, code, onHand, Math.floor(onHand * r * 0.2), restock, restock === null ? null : 200]
+        row.forEach((value, i) => stock[i]?.push(value))
       }
     }
+    await client.query(
+      `INSERT INTO warehouse_stock (warehouse_code, product_code, quantity_on_hand, quantity_reserved, next_restock_date, next_restock_quantity)
+       SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::int[], $5::date[], $6::int[])`, stock)
     const accounts = await client.query<{ sfid: string }>(`SELECT sfid FROM ${quoteIdent(schema)}.account WHERE isdeleted IS NOT TRUE ORDER BY sfid LIMIT 5000`)
+    const orders: unknown[][] = [[], [], []]
     for (const { sfid } of accounts.rows) {
       const r = unit(sfid)
       for (let i = 0; i < Math.floor(r * 4); i++) {
         const daysAgo = Math.floor(unit(`${sfid}/${i}`) * 500)
-        await client.query('INSERT INTO web_orders (account_sfid, ordered_at, total) VALUES ($1, $2, $3)',
-          [sfid, new Date(today.getTime() - daysAgo * 86_400_000), Math.round(unit(`${sfid}/${i}/total`) * 500_000) / 100])
+        orders[0]?.push(sfid)
+        orders[1]?.push(new Date(today.getTime() - daysAgo * 86_400_000))
+        orders[2]?.push(Math.round(unit(`${sfid}/${i}/total`) * 500_000) / 100)
       }
     }
+    await client.query(
+      'INSERT INTO web_orders (account_sfid, ordered_at, total) SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::numeric[])', orders)
   })
 }
 

@@ -39,6 +39,7 @@ import { FAULTS_USAGE, formatFaults, parseFaultSpec, startLocalOrg } from '@appl
 import { startLocalSync } from '@applink-actions/local-connect'
 import { startLocalAppLink } from '@applink-actions/local-applink'
 import { seedAppData } from './app-data.ts'
+import { mirrorIndexesSql } from './mirror-indexes.ts'
 import { exampleCalls } from './dev-examples.ts'
 import { startOtlpReceiver, waterfall, type ReceivedSpan } from './otlp-receiver.ts'
 import { DEV_DATA_DIR, DEV_MCP_CLIENT_ID, devJobKeys, devMcpSecrets, devStateFile, type DevState } from './dev-state.ts'
@@ -175,7 +176,8 @@ for (const { spec, org } of orgs) {
     accessToken: org.user(integrationUser(org)).accessToken,
     intervalMs: Number(args['sync-interval-ms']),
     onError: (err) => { say(`local sync${spec.alias === 'acme' ? '' : ` (${spec.alias})`}: ${String(err)}`) },
-    progress: (line) => { say(`local sync${spec.alias === 'acme' ? '' : ` (${spec.alias})`}: ${line}`) }
+    progress: (line) => { say(`local sync${spec.alias === 'acme' ? '' : ` (${spec.alias})`}: ${line}`) },
+    userSql: mirrorIndexesSql()
   })
   cleanups.unshift(sync.stop)
   say(spec.alias === 'acme'

@@ -5,6 +5,7 @@ import { startLocalOrg } from '@applink-actions/local-org'
 import { MAPPING } from '../../src/postgres/mapping.ts'
 import { createMirror, type MirrorTable } from '../../src/postgres/mirror.ts'
 import { testDatabase } from './fixtures/db.ts'
+import { largeMirror } from './fixtures/large-mirror.ts'
 
 const SCHEMA = 'salesforce'
 type Fields = Record<string, unknown>
@@ -135,29 +136,26 @@ t.test('a restart between sending and recording resumes without duplicates or lo
 })
 
 t.test('a large table\'s first load goes through a Bulk API query job and COPY', async (t) => {
-  const { url, pool } = await testDatabase(t)
-  const org = await startLocalOrg({ port: 0, dataset: 'large', accounts: 12_000, seed: 3, progress: () => {} })
-  t.teardown(() => org.close())
   const lines: string[] = []
-  const sync = await startLocalSync({
-    mapping: MAPPING,
-    databaseUrl: url,
-    schema: SCHEMA,
-    orgUrl: org.url,
-    accessToken: org.user('integration@acme.local').accessToken,
-    intervalMs: 60_000,
-    onError: () => {},
-    progress: (line) => { lines.push(line) }
+  // A lower threshold than Connect's 10,000, so the read-write table (1,200 rows) loads in bulk too.
+  const { pool, org, sync } = await largeMirror(t, 12_000, {
+    bulkThreshold: 1_000, progress: (line) => { lines.push(line) }
   })
-  t.teardown(() => sync.stop())
   const mirror = createMirror(pool, SCHEMA)
   const live = (type: string) => org.records(type).filter((r) => r.IsDeleted !== true)
   for (const objectName of Object.keys(MAPPING)) {
     t.equal(await mirror.count(objectName.toLowerCase() as MirrorTable), live(objectName).length, `${objectName}: mirror rows = org records`)
   }
   const jobs = org.stats.byPath['POST /jobs/query'] ?? 0
-  const bulkTables = Object.keys(MAPPING).filter((o) => live(o).length > 10_000)
-  t.equal(jobs, bulkTables.length, `one query job per table over 10,000 records (${bulkTables.join(', ')})`)
+  const bulkTables = Object.keys(MAPPING).filter((o) => live(o).length > 1_000)
+  t.equal(jobs, bulkTables.length, `one query job per table over the threshold (${bulkTables.join(', ')})`)
+  t.ok(bulkTables.includes('Product_Feedback__c'))
+  const { rows: status } = await pool.query(`SELECT DISTINCT _hc_lastop FROM ${SCHEMA}.product_feedback__c`)
+  t.same(status, [{ _hc_lastop: 'SYNCED' }], 'a read-write table loaded in bulk is SYNCED')
+  const { rows: [logged] } = await pool.query(`SELECT count(*)::int AS n FROM ${SCHEMA}._trigger_log`)
+  t.equal(logged?.n, 0, 'and logged nothing')
+  const written = await mirror.insert('product_feedback__c', { rating__c: 5, comment__c: 'after the load', external_id__c: 'fb-after-bulk' })
+  t.equal(written._hc_lastop, 'PENDING', 'its triggers run again after the load')
   t.ok(lines.some((l) => /^opportunitylineitem: [\d,]+ of [\d,]+ rows/.test(l)), 'per-table progress is told')
 
   // Values as the REST path writes them: datetimes in UTC, null as NULL, numbers and booleans typed.

@@ -25,6 +25,13 @@ export interface LocalSyncOptions {
   /** Read poll and write pass period; writes also run on the trigger log's notify. */
   intervalMs?: number
   onError?: (err: unknown) => void
+  /**
+   * SQL the Connect user runs on the mirror once Connect has made its tables (indexes Connect's
+   * dashboard cannot make), with the schema as search_path; run on every start (it must be idempotent).
+   */
+  userSql?: string
+  /** Records beyond which an empty table loads through the Bulk API (default BULK_THRESHOLD, Connect's). */
+  bulkThreshold?: number
   /** Told how a table's first load goes ("account: 250,000 of 1,000,000 rows"). */
   progress?: (line: string) => void
   /** Test seam: runs after Salesforce accepted a batch and before its log rows are marked done. */
@@ -110,6 +117,13 @@ export async function startLocalSync (options: LocalSyncOptions): Promise<LocalS
   const qualified = (table: string) => `${s}.${quote(table)}`
 
   await createConnectSchema(pool, schema, mapping)
+  const userSql = options.userSql
+  if (userSql !== undefined) {
+    await inTransaction(pool, async (client) => {
+      await client.query(`SET LOCAL search_path = ${s}`)
+      await client.query(userSql)
+    })
+  }
   // Connect records the org a schema mirrors in _hcmeta.org_id; a service finds each org's schema by it.
   await pool.query(`UPDATE ${s}._hcmeta SET org_id = $1 WHERE org_id IS DISTINCT FROM $1`, [await org.orgId()])
 
@@ -166,17 +180,31 @@ SELECT (SELECT count(*) FROM updated)::int + (SELECT count(*) FROM inserted)::in
    */
   async function bulkLoad (t: TableInfo, select: string, total: number): Promise<number> {
     const columns = readFields(t).map(([f]) => quote(columnName(f)))
-    const copy = `COPY ${qualified(t.table)} (${columns.join(', ')}) FROM STDIN WITH (FORMAT csv, HEADER true)`
+    const table = qualified(t.table)
+    const copy = `COPY ${table} (${columns.join(', ')}) FROM STDIN WITH (FORMAT csv, HEADER true)`
     const started = performance.now()
     let loaded = 0
+    // A read-write table's triggers would run per row, each reading pg_settings twice, to mark
+    // the row SYNCED and log nothing (Connect's session): the load does that once for all rows.
+    const readWrite = t.object.access === 'read_write'
     await asConnect(async (client) => {
+      if (readWrite) await client.query(`ALTER TABLE ${table} DISABLE TRIGGER USER`)
       for await (const page of org.bulkQuery(select)) {
         await pipeline(Readable.from([page.csv]), client.query(copyFrom(copy)))
         loaded += page.records
         const seconds = ((performance.now() - started) / 1000).toFixed(1)
         options.progress?.(`${t.table}: ${loaded.toLocaleString('en-US')} of ${total.toLocaleString('en-US')} rows (${seconds} s)`)
       }
+      if (readWrite) {
+        await client.query(`UPDATE ${table} SET _hc_lastop = 'SYNCED'`)
+        await client.query(`ALTER TABLE ${table} ENABLE TRIGGER USER`)
+      }
     })
+    // PostgreSQL's ANALYZE reference: "it is a good idea to run ANALYZE periodically, or just after
+    // making major changes in the contents of a table. Accurate statistics will help the planner to
+    // choose the most appropriate query plan". Autovacuum would, some time after the load; until then
+    // checkAvailability's generic plan scanned the million-account org's price book entries.
+    await pool.query(`ANALYZE ${table}`)
     return loaded
   }
 
@@ -196,7 +224,7 @@ SELECT (SELECT count(*) FROM updated)::int + (SELECT count(*) FROM inserted)::in
     // "The SOAP API is also used for administrative tasks such as counting records" (same article).
     const total = empty ? await org.count(`SELECT COUNT() FROM ${t.objectName}`) : 0
     let changed = 0
-    if (total > BULK_THRESHOLD) {
+    if (total > (options.bulkThreshold ?? BULK_THRESHOLD)) {
       changed = await bulkLoad(t, select, total)
     } else {
       for await (const page of org.queryAll(`${select}${where} ORDER BY SystemModstamp`)) changed += await apply(t, page)

@@ -3,7 +3,7 @@
 // Query Job", "Delete a Query Job"). Quotes from the guide are in the comments; what it does not
 // say is marked inferred.
 import type { UserInfo } from './access.ts'
-import { DELIMITERS, csvLine } from './csv.ts'
+import { csvLine } from './csv.ts'
 import type { ColumnDelimiter, LineEnding } from './csv.ts'
 import { fmtDateTime } from './dates.ts'
 import { SfError, asObject, methodNotAllowed, notFound, parseJson } from './errors.ts'
@@ -12,6 +12,7 @@ import type { OrgCore } from './org.ts'
 import { pathValue } from './soql.ts'
 import type { Compiled } from './soql.ts'
 import type { Rec, Value } from './store.ts'
+import { csvOptions } from './bulk.ts'
 import type { BulkReply } from './bulk.ts'
 
 /** "Query jobs in Bulk API 2.0 are available in API version 47.0 and later." */
@@ -121,17 +122,7 @@ export class BulkQuery {
     if (typeof body.query !== 'string' || body.query.trim() === '') {
       throw new SfError(400, 'INVALIDJOB', 'InvalidJob : query is required')
     }
-    const lineEnding = body.lineEnding ?? 'LF'
-    if (lineEnding !== 'LF' && lineEnding !== 'CRLF') {
-      throw new SfError(400, 'INVALIDJOB', `InvalidJob : Invalid lineEnding: ${String(lineEnding)}`)
-    }
-    const columnDelimiter = body.columnDelimiter ?? 'COMMA'
-    if (typeof columnDelimiter !== 'string' || !(columnDelimiter in DELIMITERS)) {
-      throw new SfError(400, 'INVALIDJOB', `InvalidJob : Invalid columnDelimiter: ${String(columnDelimiter)}`)
-    }
-    if ((body.contentType ?? 'CSV') !== 'CSV') {
-      throw new SfError(400, 'INVALIDJOB', `InvalidJob : Invalid contentType: ${String(body.contentType)}`)
-    }
+    const { lineEnding, columnDelimiter } = csvOptions(body)
     const org = this.#org
     const compiled = org.soql.compile(body.query)
     const columns = compiled.select.filter((s): s is FieldItem => s.kind === 'field')
@@ -160,7 +151,7 @@ export class BulkQuery {
       apiVersion: Number(version),
       jobType: 'V2Query',
       lineEnding,
-      columnDelimiter: columnDelimiter as ColumnDelimiter,
+      columnDelimiter,
       numberRecordsProcessed: recs.length,
       retries: 0,
       totalProcessingTime: Date.now() - started

@@ -68,6 +68,25 @@ interface Job {
 
 export interface BulkReply { status: number, body?: unknown, csv?: string, headers?: Record<string, string> }
 
+/** A job's CSV settings from its create request (ingest and query jobs alike), or INVALIDJOB. */
+export function csvOptions (
+  body: Record<string, unknown>
+): { lineEnding: LineEnding, columnDelimiter: ColumnDelimiter } {
+  const lineEnding = body.lineEnding ?? 'LF'
+  if (lineEnding !== 'LF' && lineEnding !== 'CRLF') {
+    throw new SfError(400, 'INVALIDJOB', `InvalidJob : Invalid lineEnding: ${String(lineEnding)}`)
+  }
+  const columnDelimiter = body.columnDelimiter ?? 'COMMA'
+  if (typeof columnDelimiter !== 'string' || !(columnDelimiter in DELIMITERS)) {
+    throw new SfError(400, 'INVALIDJOB', `InvalidJob : Invalid columnDelimiter: ${String(columnDelimiter)}`)
+  }
+  // "contentType: The only valid value (and the default) is CSV."
+  if ((body.contentType ?? 'CSV') !== 'CSV') {
+    throw new SfError(400, 'INVALIDJOB', `InvalidJob : Invalid contentType: ${String(body.contentType)}`)
+  }
+  return { lineEnding, columnDelimiter: columnDelimiter as ColumnDelimiter }
+}
+
 /** The ingest jobs of one org, kept in memory (not in snapshots). */
 export class BulkIngest {
   readonly #org: OrgCore
@@ -146,18 +165,7 @@ export class BulkIngest {
     if (!OPERATIONS.has(operation)) throw new SfError(400, 'INVALIDJOB', `InvalidJob : Invalid operation: ${operation}`)
     const def = this.#org.schema.get(object)
     if (!def) throw new SfError(400, 'INVALIDJOB', `InvalidJob : Unable to find object: ${object}`)
-    const lineEnding = body.lineEnding ?? 'LF'
-    if (lineEnding !== 'LF' && lineEnding !== 'CRLF') {
-      throw new SfError(400, 'INVALIDJOB', `InvalidJob : Invalid lineEnding: ${String(lineEnding)}`)
-    }
-    const columnDelimiter = body.columnDelimiter ?? 'COMMA'
-    if (typeof columnDelimiter !== 'string' || !(columnDelimiter in DELIMITERS)) {
-      throw new SfError(400, 'INVALIDJOB', `InvalidJob : Invalid columnDelimiter: ${String(columnDelimiter)}`)
-    }
-    // "contentType: The only valid value (and the default) is CSV."
-    if ((body.contentType ?? 'CSV') !== 'CSV') {
-      throw new SfError(400, 'INVALIDJOB', `InvalidJob : Invalid contentType: ${String(body.contentType)}`)
-    }
+    const { lineEnding, columnDelimiter } = csvOptions(body)
     // "externalIdFieldName: … Required for upsert operations"
     let externalIdFieldName: string | undefined
     if (operation === 'upsert') {
@@ -186,7 +194,7 @@ export class BulkIngest {
       // "The resource URL is provided in the contentUrl field in the response from Create a Job"
       contentUrl: `services/data/v${version}/jobs/ingest/${id}/batches`,
       lineEnding,
-      columnDelimiter: columnDelimiter as ColumnDelimiter,
+      columnDelimiter,
       numberRecordsProcessed: 0,
       numberRecordsFailed: 0,
       retries: 0,

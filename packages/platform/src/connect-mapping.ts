@@ -29,7 +29,11 @@ export interface SfRelationshipField {
 export interface MappedObject {
   readonly access: 'read_only' | 'read_write'
   readonly fields: Readonly<Record<string, SfField | SfRelationshipField>>
-  /** Extra indexes Connect creates besides sfid and systemmodstamp. */
+  /**
+   * Extra indexes Connect creates besides sfid and systemmodstamp: the mapping's "Indexed" fields.
+   * Heroku Dev Center, "Managing Heroku Connect Mappings": "To help optimize common queries,
+   * configure one or more simple indexes for a mapping." Others go in connect/indexes.sql.
+   */
   readonly indexes?: Readonly<Record<string, { readonly unique: boolean }>>
   /** Unique external id used to match rows written before their sfid came back (read-write only). */
   readonly upsertField?: string
