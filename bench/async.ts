@@ -1,6 +1,5 @@
 // rescoreAccounts: API calls per job and records per second by 1 and 2 worker processes.
-import { spawn, type ChildProcess } from 'node:child_process'
-import { fileURLToPath } from 'node:url'
+import type { ChildProcess } from 'node:child_process'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { FastifyInstance } from 'fastify'
 import type { ActionDefinition } from '../src/actions/define.ts'
@@ -8,6 +7,7 @@ import { actions } from '../src/actions/index.ts'
 import { startLocalOrg, type LocalOrg } from '@applink-actions/local-org'
 import { BENCH_JOB_ENCRYPTION_KEYS, benchDatabase, loadMirror, serveApp, type BenchDatabase } from './env.ts'
 import { progress } from './measure.ts'
+import { startWorkerProcess } from './processes.ts'
 import { rescoreAccountsJob } from '../src/jobs/rescore.ts'
 
 export type RescoreCalls =
@@ -113,25 +113,14 @@ export async function measureRescoreCalls (): Promise<RescoreCalls> {
   return { rows }
 }
 
-function startWorker (databaseUrl: string): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [fileURLToPath(new URL('../src/jobs/worker.ts', import.meta.url))], {
-    env: {
-      ...process.env,
-      DATABASE_URL: databaseUrl,
-      ...JOB_ENV,
-      LOG_LEVEL: 'info',
-      NODE_ENV: 'development',
-      JOB_ENCRYPTION_KEYS: BENCH_JOB_ENCRYPTION_KEYS
-    },
-    stdio: ['ignore', 'pipe', 'pipe']
-  })
-  return new Promise((resolve, reject) => {
-    let ready = false
-    child.stdout?.on('data', (chunk: Buffer) => {
-      if (!ready && chunk.toString('utf8').includes('worker ready')) { ready = true; resolve(child) }
-    })
-    child.stderr?.resume()
-    child.on('exit', (code) => { if (!ready) reject(new Error(`worker exited with ${code}`)) })
+async function startWorker (databaseUrl: string): Promise<ChildProcess> {
+  return await startWorkerProcess({
+    ...process.env,
+    DATABASE_URL: databaseUrl,
+    ...JOB_ENV,
+    LOG_LEVEL: 'info',
+    NODE_ENV: 'development',
+    JOB_ENCRYPTION_KEYS: BENCH_JOB_ENCRYPTION_KEYS
   })
 }
 

@@ -2,6 +2,7 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { openSync, closeSync, readFileSync } from 'node:fs'
 import { createServer } from 'node:net'
+import { fileURLToPath } from 'node:url'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type pg from 'pg'
 
@@ -83,4 +84,23 @@ export function backendCpuSpent (before: Map<number, number>, after: Map<number,
   let total = 0
   for (const [pid, ms] of after) total += ms - (before.get(pid) ?? 0)
   return total
+}
+
+/**
+ * Starts the worker (`npm run worker`'s script) with `env` as its whole environment, its logs read
+ * until it says it is ready (LOG_LEVEL info or lower), then dropped.
+ */
+export async function startWorkerProcess (env: NodeJS.ProcessEnv): Promise<ChildProcess> {
+  const child = spawn(process.execPath, [fileURLToPath(new URL('../src/jobs/worker.ts', import.meta.url))], {
+    env,
+    stdio: ['ignore', 'pipe', 'pipe']
+  })
+  child.stderr?.resume()
+  return await new Promise((resolve, reject) => {
+    let ready = false
+    child.stdout?.on('data', (chunk: Buffer) => {
+      if (!ready && chunk.toString('utf8').includes('worker ready')) { ready = true; resolve(child) }
+    })
+    child.on('exit', (code) => { if (!ready) reject(new Error(`worker exited with ${code}`)) })
+  })
 }

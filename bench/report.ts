@@ -693,8 +693,8 @@ function rescoreSection (rescore: RescoreCalls): string[] {
       `${fmt(row.accounts + 1)} |`),
     '',
     'Every job also publishes one platform event (`Account_Rescore__e`) and POSTs its callback. Above ' +
-      '`RESCORE_BULK_THRESHOLD` (2,000) accounts the scores go through one Bulk API 2.0 ingest job: create, ' +
-      'upload, close, three result reads, and the status polls, whatever the count.'
+      '`RESCORE_BULK_THRESHOLD` (2,000) accounts the scores go through Bulk API 2.0 ingest jobs of up to 50,000 ' +
+      'accounts each: create, upload, close, three result reads, and the status polls.'
   ]
 }
 

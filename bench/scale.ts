@@ -14,6 +14,7 @@ import { seedAppData } from '../scripts/app-data.ts'
 import { benchDatabase, loadMirror, serveApp } from './env.ts'
 import { httpLoad, loop, progress, type LoadResult } from './measure.ts'
 import { availabilityItems } from './tenants.ts'
+import { measureRescore } from './rescore-scale.ts'
 
 /** Accounts of the large data set at each point after the small one; BENCH_SCALE=10000,100000 for fewer. */
 export const SCALE_ACCOUNTS = (process.env.BENCH_SCALE ?? '10000,100000,1000000').split(',').map(Number)
@@ -35,8 +36,8 @@ export interface ScalePoint {
   availability: LoadResult
   availabilitySql: LoadResult
   /**
-   * The slot for rescoreAccounts' rate at this size (accounts rescored per second, startAccountRescore
-   * to its job's end), for the streamed rescore to fill; shown as "not measured" until then.
+   * startAccountRescore's rate at this size: accounts of the Customer segment rescored per second,
+   * from the start request to its job's end (bench/rescore-scale.ts).
    */
   rescoreAccountsPerS?: number
 }
@@ -143,7 +144,9 @@ async function measurePoint (
       const caller = { orgId: org.orgId, userId: org.user(REP).id, context: org.mintContext(REP) }
       const reads = await measureReads(caller, db.pool, served.url, opts, name)
       const records = org.counts()
-      return { dataset, records, seedS, orgHeapMb, mirrorLoadS, ...reads }
+      progress(`9/9 scale: startAccountRescore (${name})`)
+      const rescore = await measureRescore(org, db)
+      return { dataset, records, seedS, orgHeapMb, mirrorLoadS, ...reads, rescoreAccountsPerS: rescore.rate }
     } finally {
       await served.app.close()
     }

@@ -150,6 +150,23 @@ export const ConfigSchema = Type.Object({
     description: 'rescore runs of more accounts than this write through Bulk API 2.0, ' +
       'smaller ones through sObject Collections'
   }),
+  RESCORE_PLAN_PAGE_SIZE: Type.Integer({
+    minimum: 200,
+    maximum: 50_000,
+    default: 10_000,
+    description: 'accounts a rescore reads from the mirror at a time, and asks the org which the caller may see ' +
+      'in one query (its answer comes 2,000 ids a call)'
+  }),
+  // Bulk API 2.0 Developer Guide, "Upload Job Data": "A request can provide CSV data that does not in
+  // total exceed 150 MB of base64 encoded content. [...] To account for the base64 conversion increase,
+  // upload data that does not exceed 100 MB." The minimum holds one batch of 200 records.
+  RESCORE_BULK_UPLOAD_BYTES: Type.Integer({
+    minimum: 10_000,
+    maximum: 100_000_000,
+    default: 100_000_000,
+    description: 'the most CSV bytes a Bulk API 2.0 rescore uploads to one ingest job; a larger run is split ' +
+      'into several ingest jobs'
+  }),
   MCP_CLIENTS: Type.Optional(Type.String({
     pattern: `^${MCP_CLIENT}(,${MCP_CLIENT})*$`,
     description: 'the clients that may get a token for /mcp (OAuth 2.0 client credentials), comma-separated, each ' +

@@ -35,10 +35,24 @@ export const HEALTH_WEIGHTS = {
 } as const
 
 /**
- * Scores every live account of the mirror that matches the filter, ordered by id (so batches are
- * stable). Reads the tables Heroku Connect mirrors; `now` makes the recency part reproducible.
+ * How long the plan's cursor statements may take. The first FETCH runs the query up to its sort, over
+ * the whole selection: on a segment of a million accounts that can outlast the pool's timeouts
+ * (DATABASE_TIMEOUT_MS × 4), which are meant for the actions' reads.
  */
-export async function scoreAccounts (pool: pg.Pool, mirror: Pick<Mirror, 'table'>, filter: AccountFilter, now: Date): Promise<AccountScore[]> {
+const CURSOR_TIMEOUT_MS = 300_000
+
+/**
+ * Scores every live account of the mirror that matches the filter, in pages of `pageSize` (what a
+ * worker holds of the mirror at a time) ordered by id byte for byte (`COLLATE "C"`, the order of
+ * Salesforce's base-62 ids, whatever the database's collation), from the account after `after` when
+ * given. Reads the tables Heroku Connect mirrors through a server-side cursor, so the worker holds one
+ * page, never the result set; the cursor's transaction lasts as long as the pages are read. `now`
+ * makes the recency part reproducible.
+ */
+export async function * scoredPages (
+  pool: pg.Pool, mirror: Pick<Mirror, 'table'>, filter: AccountFilter, now: Date,
+  page: { pageSize: number, after?: string | undefined }
+): AsyncGenerator<AccountScore[]> {
   const w = HEALTH_WEIGHTS
   const sql = `
 WITH accounts AS (
@@ -47,6 +61,7 @@ WITH accounts AS (
      AND ($1::text IS NULL OR type = $1)
      AND ($2::text IS NULL OR industry = $2)
      AND ($3::text IS NULL OR left(ownerid, 15) = left($3, 15))
+     AND ($5::text IS NULL OR sfid COLLATE "C" > $5)
 ),
 opportunities AS (
   SELECT o.accountid,
@@ -76,12 +91,26 @@ SELECT a.sfid AS id,
   FROM accounts a
   LEFT JOIN opportunities o ON o.accountid = a.sfid
   LEFT JOIN cases c ON c.accountid = a.sfid
- ORDER BY a.sfid`
+ ORDER BY a.sfid COLLATE "C"`
   // Connect stores UTC in timestamp without time zone: compare in UTC.
   const nowUtc = now.toISOString().replace('T', ' ').replace('Z', '')
-  const { rows } = await pool.query<{ id: string, score: number | null }>(
-    sql,
-    [filter.segment ?? null, filter.industry ?? null, filter.ownerId ?? null, nowUtc]
-  )
-  return rows.map((r) => ({ id: r.id, score: Math.min(100, Math.max(0, r.score ?? 0)) }))
+  const client = await pool.connect()
+  let ended = false
+  try {
+    await client.query(`BEGIN READ ONLY; SET LOCAL statement_timeout = ${CURSOR_TIMEOUT_MS}`)
+    await client.query(`DECLARE scores NO SCROLL CURSOR FOR ${sql}`,
+      [filter.segment ?? null, filter.industry ?? null, filter.ownerId ?? null, nowUtc, page.after ?? null])
+    // pg's own read timeout is per query (`query_timeout`, not in its QueryConfig type).
+    const fetch = { text: `FETCH ${page.pageSize} FROM scores`, query_timeout: CURSOR_TIMEOUT_MS }
+    for (;;) {
+      const { rows } = await client.query<{ id: string, score: number | null }>(fetch)
+      if (rows.length > 0) yield rows.map((r) => ({ id: r.id, score: Math.min(100, Math.max(0, r.score ?? 0)) }))
+      if (rows.length < page.pageSize) break
+    }
+    await client.query('COMMIT')
+    ended = true
+  } finally {
+    if (!ended) await client.query('ROLLBACK').catch(() => {})
+    client.release()
+  }
 }

@@ -1,6 +1,5 @@
 import { soql } from '../salesforce/soql.ts'
 import { isValidId, normalizeId } from '@applink-actions/platform/ids'
-import type { OrgScope } from '../postgres/org-scope.ts'
 import type { OrgClient, SaveResult } from '../salesforce/org-client.ts'
 import { accessOf, visibleAccountIds } from '../salesforce/queries.ts'
 import { SalesforceApiError } from '../salesforce/errors.ts'
@@ -8,11 +7,14 @@ import { Unavailable } from '../errors.ts'
 import { allowedCallbackOrigins, callbackTarget } from '../salesforce/callback-url.ts'
 import { CallbackRefused, postCallback } from './callback.ts'
 import type { RescoreResultType, RescoreSummaryType } from '../schemas/jobs.ts'
-import { CALLER_MAY_NOT_EDIT, scoreAccounts, type AccountFilter, type AccountScore } from './account-health.ts'
+import { CALLER_MAY_NOT_EDIT, scoredPages, type AccountFilter, type AccountScore } from './account-health.ts'
 import type { JobContext, JobKind } from './queue.ts'
 import { throwIfInterrupted } from './queue.ts'
 import { announceOnce, type AnnounceState } from './announce.ts'
 import { usesBulk, writeInBulk } from './bulk-writer.ts'
+import {
+  appendPage, createRun, eachBatch, loadRun, markPlanned, planEnd, setBatch, tally, type Batch, type Run, type Tally
+} from './rescore-plan.ts'
 
 /**
  * `callbackUrl` only for Apex callers (rescoreAccounts); a scheduled run has none. Every job
@@ -30,89 +32,63 @@ export const RESCORE_EVENT = 'Account_Rescore__e'
 /** Text(255) on the event. */
 const EVENT_MESSAGE_LENGTH = 255
 
-/** sObject Collections take at most 200 records per call. */
-export const BATCH_SIZE = 200
 const MAX_LISTED_FAILURES = 1000
-
-interface Batch { batchNo: number, records: AccountScore[], state: 'pending' | 'sending' | 'done', written: number, failures: Failure[] }
-interface Failure { id: string, errorCode: string, message: string }
-/** A row of rescore_batches, as stored. */
-interface BatchRow { batch_no: number, records: AccountScore[], state: Batch['state'], written: number, failures: Failure[] }
-
-/** Refusals that mean the caller may not edit (or see) the record: reported as a count only. */
-const isAccessRefusal = (failure: Failure): boolean => failure.errorCode.startsWith('INSUFFICIENT_ACCESS')
+/** Batches read from the plan at a time by the collections path. */
+const BATCH_PAGE = 50
 
 /**
  * Scores the accounts once (from the mirror) and stores the plan; every later attempt works from
- * the plan, so a resumed job writes the same values and skips what is done. The mirror knows nothing
- * of sharing: the plan holds only the accounts the caller may see, asked of the org, so neither the
- * summary, the progress nor the event counts what the caller cannot see. With the caller's session
- * the org lists them (one query, 2,000 ids a page); under an AppLink authorization the run-as user asks
- * UserRecordAccess for the caller (200 ids a query) and marks those the caller may only read, which
- * are never sent. A scheduled run has no caller and plans every account.
+ * the plan, so a resumed job writes the same values and skips what is done. The mirror is read a
+ * page at a time (a server-side cursor) and each page is stored as it is planned, so neither the
+ * mirror's rows nor the plan are ever in memory whole; an attempt that stops while planning goes on
+ * after the last account stored. The mirror knows nothing of sharing: the plan holds only the
+ * accounts the caller may see, asked of the org page by page, so neither the summary, the progress
+ * nor the event counts what the caller cannot see. With the caller's session the org lists those of
+ * the page's id range (one query per page of RESCORE_PLAN_PAGE_SIZE accounts, answered 2,000 ids a
+ * call); under an AppLink authorization the run-as user asks UserRecordAccess for the caller (200 ids
+ * a query) and marks those the caller may only read, which are never sent. A scheduled run has no
+ * caller and plans every account.
  */
-async function planOf (ctx: JobContext<RescorePayload>, org: OrgClient): Promise<{ scoredAt: Date, batches: Batch[] }> {
-  const { pool, appData, id } = ctx
-  let plan = await loadPlan(appData, id)
-  if (plan !== undefined) return plan
+async function planOf (ctx: JobContext<RescorePayload>, org: OrgClient): Promise<Run> {
+  const { appData, id } = ctx
   // Salesforce keeps datetimes to the second: the stamp must read back equal (see reconcile).
-  const scoredAt = new Date(Math.floor(Date.now() / 1000) * 1000)
-  const scored = await scoreAccounts(pool, await ctx.mirror(), ctx.payload.filter, scoredAt)
-  const scores = await visibleTo(ctx, org, scored)
-  await appData.transaction(async (client) => {
-    const inserted = await client.query('INSERT INTO rescore_runs (job_id, scored_at, total) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING', [id, scoredAt, scores.length])
-    if (inserted.rowCount === 1) {
-      for (let i = 0; i * BATCH_SIZE < scores.length; i++) {
-        await client.query('INSERT INTO rescore_batches (job_id, batch_no, records) VALUES ($1, $2, $3)', [id, i, JSON.stringify(scores.slice(i * BATCH_SIZE, (i + 1) * BATCH_SIZE))])
-      }
-    }
-  })
-  plan = await loadPlan(appData, id)
-  if (plan === undefined) throw new Error('rescore plan vanished after it was stored')
-  return plan
+  const run = await loadRun(appData, id) ?? await createRun(appData, id, new Date(Math.floor(Date.now() / 1000) * 1000))
+  if (run.planned) return run
+  const end = await planEnd(appData, id)
+  let nextBatch = end.nextBatch
+  const pages = scoredPages(ctx.pool, await ctx.mirror(), ctx.payload.filter, run.scoredAt,
+    { pageSize: ctx.config.RESCORE_PLAN_PAGE_SIZE, after: end.lastId })
+  for await (const scored of pages) {
+    throwIfInterrupted(ctx.signal)
+    const scores = await visibleTo(ctx, org, scored)
+    nextBatch = await appendPage(appData, id, nextBatch, scores)
+    run.total += scores.length
+    await ctx.progress(0, run.total)
+  }
+  await markPlanned(appData, id)
+  run.planned = true
+  return run
 }
 
-/** The scores of the accounts the caller may see; under an authorization, those they may not edit marked so. */
+/** The scores of a page the caller may see; under an authorization, those they may not edit marked so. */
 async function visibleTo (
   ctx: JobContext<RescorePayload>, org: OrgClient, scores: AccountScore[]
 ): Promise<AccountScore[]> {
   const { caller } = ctx.session
   if (caller === undefined) return scores
+  const ids = scores.map((s) => s.id).filter(isValidId)
+  const [first, last] = [ids[0], ids.at(-1)]
+  if (first === undefined || last === undefined) return []
   if (ctx.session.mode === 'caller-session') {
-    const visible = await visibleAccountIds(org, ctx.payload.filter)
+    const visible = await visibleAccountIds(org, ctx.payload.filter, { first, last })
     return scores.filter((s) => visible.has(s.id.slice(0, 15)))
   }
-  const access = await accessOf(org, caller.userId, scores.map((s) => s.id).filter(isValidId))
+  const access = await accessOf(org, caller.userId, ids)
   return scores.flatMap((s) => {
     const of = access.get(s.id.slice(0, 15))
     if (of?.read !== true) return []
     return of.edit ? [s] : [{ ...s, editable: false as const }]
   })
-}
-
-async function loadPlan (db: OrgScope, jobId: string): Promise<{ scoredAt: Date, batches: Batch[] } | undefined> {
-  const { rows: runs } = await db.query<{ scored_at: Date }>(
-    'SELECT scored_at FROM rescore_runs WHERE org_id = $2 AND job_id = $1', [jobId, db.orgId])
-  const run = runs[0]
-  if (run === undefined) return undefined
-  const { rows } = await db.query<BatchRow>(
-    'SELECT batch_no, records, state, written, failures FROM rescore_batches WHERE org_id = $2 AND job_id = $1 ORDER BY batch_no',
-    [jobId, db.orgId])
-  return {
-    scoredAt: run.scored_at,
-    batches: rows.map((r) => ({
-      batchNo: r.batch_no,
-      records: r.records,
-      state: r.state,
-      written: r.written,
-      failures: r.failures
-    }))
-  }
-}
-
-async function setBatch (db: OrgScope, jobId: string, batch: Batch): Promise<void> {
-  await db.query('UPDATE rescore_batches SET state = $3, written = $4, failures = $5, updated_at = now() WHERE job_id = $1 AND batch_no = $2',
-    [jobId, batch.batchNo, batch.state, batch.written, JSON.stringify(batch.failures)])
 }
 
 /**
@@ -220,21 +196,9 @@ async function sendCallback (
   return status ?? undefined
 }
 
-/** The counts of a run so far (all of it once every batch is done). */
-function tally (batches: Batch[]) {
-  const refusals = batches.flatMap((b) => b.failures)
-  const failures = refusals.filter((f) => !isAccessRefusal(f))
-  return {
-    total: batches.reduce((n, b) => n + b.records.length, 0),
-    written: batches.reduce((n, b) => n + b.written, 0),
-    failures,
-    notPermitted: refusals.length - failures.length
-  }
-}
-
 interface RescoreEnd {
   state: 'completed' | 'failed'
-  counts: ReturnType<typeof tally>
+  counts: Tally
   errorCode?: string
   message: string
 }
@@ -247,7 +211,7 @@ async function announce (ctx: JobContext<RescorePayload>, org: OrgClient, end: R
     State__c: end.state,
     Accounts_Total__c: counts.total,
     Accounts_Written__c: counts.written,
-    Accounts_Rejected__c: counts.failures.length,
+    Accounts_Rejected__c: counts.failed,
     Accounts_Not_Editable__c: counts.notPermitted,
     Error_Code__c: end.errorCode ?? null,
     Message__c: end.message.slice(0, EVENT_MESSAGE_LENGTH),
@@ -258,7 +222,7 @@ async function announce (ctx: JobContext<RescorePayload>, org: OrgClient, end: R
 
 /**
  * Writes a health score to every account the filter selects, in sObject Collections of 200 (above
- * RESCORE_BULK_THRESHOLD accounts: one Bulk API 2.0 job) as the user who asked (or, under an AppLink
+ * RESCORE_BULK_THRESHOLD accounts: Bulk API 2.0 ingest jobs) as the user who asked (or, under an AppLink
  * authorization, as its run-as user and only where the user who asked may edit), then announces the
  * outcome in the org (platform event) and, for Apex callers, to the callback. Records Salesforce
  * refuses are listed; the others are written.
@@ -277,30 +241,27 @@ export const rescoreAccountsJob: JobKind<RescorePayload, RescoreResultType> = {
   async run (ctx) {
     // A lost answer is settled by the next attempt's reconcile, never by sending the batch again.
     const org = ctx.session.orgClient({ retries: 0 })
-    const { scoredAt, batches } = await planOf(ctx, org)
-    const total = batches.reduce((n, b) => n + b.records.length, 0)
-    const processed = () => batches.reduce((n, b) => n + (b.state === 'done' ? b.records.length : 0), 0)
-    await ctx.progress(processed(), total)
-    if (await usesBulk(ctx, batches)) {
-      await writeInBulk(ctx, org, batches, scoredAt, async (batch) => { await setBatch(ctx.appData, ctx.id, batch) })
-    }
-    for (const batch of batches) {
-      if (batch.state === 'done') continue
+    const { scoredAt, total } = await planOf(ctx, org)
+    const progress = { done: (await tally(ctx.appData, ctx.id, 0)).processed, total }
+    await ctx.progress(progress.done, total)
+    if (await usesBulk(ctx, total)) await writeInBulk(ctx, org, scoredAt, progress)
+    for await (const batch of eachBatch(ctx.appData, ctx.id, { notDone: true, pageSize: BATCH_PAGE })) {
       throwIfInterrupted(ctx.signal)
       ctx.session.checkApiFloor()
       await writeBatch(ctx, org, batch, scoredAt)
-      await ctx.progress(processed(), total)
+      progress.done += batch.records.length
+      await ctx.progress(progress.done, total)
     }
-    const counts = tally(batches)
+    const counts = await tally(ctx.appData, ctx.id, MAX_LISTED_FAILURES)
     const summary: RescoreSummaryType = {
       jobId: ctx.id,
       state: 'completed',
       total,
       written: counts.written,
-      failed: counts.failures.length,
+      failed: counts.failed,
       notPermitted: counts.notPermitted,
-      failures: counts.failures.slice(0, MAX_LISTED_FAILURES),
-      failuresTruncated: counts.failures.length > MAX_LISTED_FAILURES,
+      failures: counts.failures,
+      failuresTruncated: counts.failed > counts.failures.length,
       scoredAt: scoredAt.toISOString()
     }
     ctx.log.info({ total, written: summary.written, failed: summary.failed, apiCalls: org.apiCalls }, 'accounts rescored')
@@ -309,7 +270,7 @@ export const rescoreAccountsJob: JobKind<RescorePayload, RescoreResultType> = {
       state: 'completed',
       counts,
       message: `Health scores written to ${counts.written} of ${total} accounts; ` +
-        `${counts.failures.length} refused by Salesforce, ${counts.notPermitted} not editable by the user`
+        `${counts.failed} refused by Salesforce, ${counts.notPermitted} not editable by the user`
     })
     const { callbackUrl } = ctx.payload
     const callbackStatus = callbackUrl === undefined ? undefined : await sendCallback(ctx, callbackUrl, summary)
@@ -317,10 +278,9 @@ export const rescoreAccountsJob: JobKind<RescorePayload, RescoreResultType> = {
   },
   /** A job that cannot finish announces that too, with what it wrote before it stopped. */
   async onDeadLetter (ctx, failure) {
-    const plan = await loadPlan(ctx.appData, ctx.id)
     await announce(ctx, ctx.session.orgClient({ retries: 0 }), {
       state: 'failed',
-      counts: tally(plan?.batches ?? []),
+      counts: await tally(ctx.appData, ctx.id, MAX_LISTED_FAILURES),
       errorCode: failure.errorCode,
       message: failure.message
     })

@@ -58,9 +58,14 @@ export const DEFAULT_POLL: PollSchedule = { firstMs: 250, maxMs: 30_000 }
  */
 const csvValue = (value: string | number | null): string => value === null ? '#N/A' : String(value)
 
-/** CSV with a header row, COMMA delimiter and LF line endings (the job's defaults), quoted as RFC 4180 wants. */
+/** One CSV line, COMMA delimiter and LF line ending (the job's defaults), quoted as RFC 4180 wants. */
+export function csvRow (row: Array<string | number | null>): string {
+  return csvLine(row.map(csvValue), 'COMMA', 'LF')
+}
+
+/** CSV with a header row, as csvRow writes each line. */
 export function toCsv (columns: string[], rows: Array<Array<string | number | null>>): string {
-  return [columns, ...rows].map((row) => csvLine(row.map(csvValue), 'COMMA', 'LF')).join('')
+  return [columns, ...rows].map(csvRow).join('')
 }
 
 /**

@@ -114,19 +114,25 @@ export async function accessOf (
 export interface AccountSelection { segment?: string, industry?: string, ownerId?: string }
 
 /**
- * The accounts of the selection the running user can see, as 15-character ids: a query through the
- * REST API runs as its user, with sharing ("The platform uses the security sharing permissions of
- * the user currently logged in, rather than granting full access to all records", Apex Developer
- * Guide, "Data Access Control"; that the REST API's query does the same is inferred from it and from
- * the local org's recorded answers). 2,000 ids a page, so ⌈N/2000⌉ calls.
+ * The accounts of the selection the running user can see among the ids from `first` to `last`
+ * (inclusive), as 15-character ids: a query through the REST API runs as its user, with sharing
+ * ("The platform uses the security sharing permissions of the user currently logged in, rather than
+ * granting full access to all records", Apex Developer Guide, "Data Access Control"; that the REST
+ * API's query does the same is inferred from it and from the local org's recorded answers). A rescore
+ * asks page by page of its mirror read, bounded by ids as Salesforce's own PK chunking does ("PK
+ * chunking works by adding record ID boundaries to the query with a WHERE clause", Bulk API Developer
+ * Guide, "PK Chunking": `WHERE Id >= 001300000000000 AND Id < 00130000000132G`). 2,000 ids a call.
  */
-export async function visibleAccountIds (org: OrgClient, selection: AccountSelection): Promise<Set<string>> {
+export async function visibleAccountIds (
+  org: OrgClient, selection: AccountSelection, range: { first: string, last: string }
+): Promise<Set<string>> {
   const conditions = [
     ...(selection.segment === undefined ? [] : [soql`Type = ${selection.segment}`]),
     ...(selection.industry === undefined ? [] : [soql`Industry = ${selection.industry}`]),
-    ...(selection.ownerId === undefined ? [] : [soql`OwnerId = ${toId18(selection.ownerId, 'ownerId')}`])
+    ...(selection.ownerId === undefined ? [] : [soql`OwnerId = ${toId18(selection.ownerId, 'ownerId')}`]),
+    soql`Id >= ${toId18(range.first)}`,
+    soql`Id <= ${toId18(range.last)}`
   ]
-  const where = conditions.length === 0 ? '' : ` WHERE ${conditions.join(' AND ')}`
-  const rows = await org.queryAllPages<{ Id: string }>(`SELECT Id FROM Account${where}`)
+  const rows = await org.queryAllPages<{ Id: string }>(`SELECT Id FROM Account WHERE ${conditions.join(' AND ')}`)
   return new Set(rows.map((row) => row.Id.slice(0, 15)))
 }

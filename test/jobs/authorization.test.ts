@@ -4,7 +4,7 @@ import t from 'tap'
 import pg from 'pg'
 import { startLocalOrg } from '@applink-actions/local-org'
 import { startLocalAppLink } from '@applink-actions/local-applink'
-import { BATCH_SIZE } from '../../src/jobs/rescore.ts'
+import { BATCH_SIZE } from '../../src/jobs/rescore-plan.ts'
 import {
   AUTHORIZATION, RUN_AS, applinkUnderTest, assertNoTokensKept, financeAccounts, jobStatus, jobsApp, mirroredDatabase,
   orgUnderTest, settled, startRescore, until

@@ -1,9 +1,9 @@
 // rescoreAccounts above RESCORE_BULK_THRESHOLD: one Bulk API 2.0 ingest job instead of collection calls.
 import t, { type Test } from 'tap'
 import { createMirror } from '../../src/postgres/mirror.ts'
-import { scoreAccounts } from '../../src/jobs/account-health.ts'
-import { BATCH_SIZE } from '../../src/jobs/rescore.ts'
-import { writeScoresInBulk } from '../../src/jobs/bulk-writer.ts'
+import { scoredPages } from '../../src/jobs/account-health.ts'
+import { BATCH_SIZE } from '../../src/jobs/rescore-plan.ts'
+import { awaitChunk, sendChunk, type Chunk } from '../../src/jobs/bulk-writer.ts'
 import { toCsv } from '../../src/salesforce/bulk.ts'
 import type { RescoreSummaryType } from '../../src/schemas/jobs.ts'
 import {
@@ -43,7 +43,11 @@ async function rescore (t: Test, accounts: number, env: Record<string, string>):
   const status = await settled(app, ut, ADMIN, accepted.body.jobId, 120_000)
   t.equal(status.state, 'completed', `${accounts} accounts: completed`)
   const summary = ut.callbacks[0]?.body as RescoreSummaryType
-  const scores = await scoreAccounts(app.pg, createMirror(app.pg, 'salesforce'), FILTER, new Date(summary.scoredAt))
+  const scores = []
+  const stamp = new Date(summary.scoredAt)
+  for await (const page of scoredPages(app.pg, createMirror(app.pg, 'salesforce'), FILTER, stamp, { pageSize: 2000 })) {
+    scores.push(...page)
+  }
   const rows = matching(ut)
   const stamped = rows.every((a) => new Date(String(a.Health_Scored_At__c)).toISOString() === summary.scoredAt)
   t.ok(stamped, 'every account carries the run\'s stamp')
@@ -196,10 +200,12 @@ t.test('resumed, upload unconfirmed: that Open job is aborted and replaced; conf
     // What a worker killed right after the upload (its answer not yet recorded, or recorded) left behind.
     const orphan = await bulk.create('Account', 'update')
     await bulk.upload(orphan, data)
-    await db.query('INSERT INTO rescore_bulk_jobs (job_id, ingest_job_id, state) VALUES ($1, $2, $3)',
-      [jobId, orphan, state])
+    const chunk: Chunk = { chunkNo: 0, firstBatch: 0, lastBatch: 0, state, ingestJobId: orphan }
+    await db.query(`INSERT INTO rescore_bulk_jobs (job_id, chunk_no, first_batch, last_batch, ingest_job_id, state)
+      VALUES ($1, 0, 0, 0, $2, $3)`, [jobId, orphan, state])
     ut.org.resetStats()
-    const outcome = await writeScoresInBulk(context(jobId), records, scoredAt)
+    await sendChunk(context(jobId), chunk, async () => data.split('\n').slice(1, -1).map((line) => `${line}\n`))
+    const outcome = await awaitChunk(context(jobId), chunk)
     t.same([...outcome.written].sort(), records.map((r) => r.id.slice(0, 15)).sort(), `${state}: both written`)
     return { jobId, orphan }
   }

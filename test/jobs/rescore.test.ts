@@ -1,7 +1,7 @@
 import t from 'tap'
 import { Value } from 'typebox/value'
 import { RescoreSummary } from '../../src/schemas/jobs.ts'
-import { BATCH_SIZE } from '../../src/jobs/rescore.ts'
+import { BATCH_SIZE } from '../../src/jobs/rescore-plan.ts'
 import { assertError } from '../helper.ts'
 import { to18 } from '@applink-actions/local-org'
 import {

@@ -1,5 +1,5 @@
 import t, { type Test } from 'tap'
-import { BATCH_SIZE } from '../../src/jobs/rescore.ts'
+import { BATCH_SIZE } from '../../src/jobs/rescore-plan.ts'
 import { jobStatus, jobsApp, logged, mirroredDatabase, orgUnderTest, settled, startRescore, startWorker, until, type WorkerProcess } from './fixtures.ts'
 
 const ADMIN = 'admin@acme.local'
