@@ -5,6 +5,7 @@ import { randomUUID } from 'node:crypto'
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify'
 import AjvCompiler from '@fastify/ajv-compiler'
 import { ErrorCode, McpError, type CallToolResult, type Tool } from '@modelcontextprotocol/sdk/types.js'
+import { trace } from '@opentelemetry/api'
 import type { ActionDefinition } from '../actions/define.ts'
 import { errorAnswer, InputInvalid, type AjvError } from '../plugins/error-handler.ts'
 import { queryCount } from '../postgres/query-count.ts'
@@ -73,6 +74,13 @@ export class Toolbox {
       if (!validate(input)) throw new InputInvalid(validate.errors ?? [])
       salesforce = await this.#runAs.context(who.authorization, who.orgId, requestId)
       const orgId = salesforce.caller.org.id
+      // The POST's server span (one tool call per POST), as the action route marks its own.
+      trace.getActiveSpan()?.setAttributes({
+        'applink.operation_id': action.operationId,
+        'salesforce.org_id': orgId,
+        'applink.request_id': requestId,
+        'applink.mcp_client': who.clientId
+      })
       const mirror = this.#app.mirrors.lookup(orgId) ?? await this.#app.mirrors.mirrorFor(orgId)
       const context = actionContext(this.#app, action.operationId, salesforce, mirror, log)
       const result = await queryCount.run(usage, () => action.handler(input, context))

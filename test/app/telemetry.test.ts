@@ -17,9 +17,13 @@ const CLIENT = 3
 /** `npm run dev -- --orgs acme` on a database of its own, with `args` and `env`: what it prints, once ready. */
 async function startDev (t: Test, name: string, args: string[], env: Record<string, string>) {
   const dataDir = await mkdtemp(path.join(tmpdir(), `applink-${name}-`))
-  t.teardown(() => rm(dataDir, { recursive: true, force: true }))
+  // Watched and never written: the org's journal in dataDir would restart the service on a new port.
+  const quiet = await mkdtemp(path.join(tmpdir(), `applink-${name}-watch-`))
+  t.teardown(() => Promise.all([dataDir, quiet].map(async (dir) => {
+    await rm(dir, { recursive: true, force: true })
+  })))
   const { url } = await testDatabase(t, name)
-  const dev = spawn(process.execPath, ['scripts/dev.ts', '--orgs', 'acme', ...args, '--data-dir', dataDir, '--watch', dataDir], {
+  const dev = spawn(process.execPath, ['scripts/dev.ts', '--orgs', 'acme', ...args, '--data-dir', dataDir, '--watch', quiet], {
     env: { ...process.env, DATABASE_URL: url, APP_PORT: '0', LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'ignore']
   })
@@ -96,6 +100,25 @@ t.test('traces, correlated logs and metrics of a dev stack, over OTLP/HTTP JSON'
   t.equal(actionLine?.trace_id, serverSpan.traceId, 'the action\'s log line has its trace id')
   t.type(actionLine?.span_id, 'string')
   t.ok(logs.some((l) => l.msg === 'job started' && l.trace_id === startSpan.traceId), 'and the job\'s lines the job\'s')
+
+  // A tool call over MCP: its server span carries the action, as the REST route's does.
+  const mcpUrl = value('MCP_URL=') as string
+  const issued = await fetch(`${mcpUrl.replace(/\/mcp$/, '')}/oauth/token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ grant_type: 'client_credentials', client_id: value('MCP_CLIENT_ID=') ?? '', client_secret: value('MCP_CLIENT_SECRET=') ?? '' })
+  })
+  const { access_token: mcpToken } = await issued.json() as { access_token: string }
+  const tool = await fetch(mcpUrl, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', authorization: `Bearer ${mcpToken}` },
+    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'checkAvailability', arguments: { items: [{ productCode: 'HW-0001', quantity: 1 }] } } })
+  })
+  t.equal(tool.status, 200)
+  const toolSpan = await until('the tool call\'s server span', () => receiver.spans.find((s) =>
+    s.kind === SERVER && s.attributes['applink.mcp_client'] !== undefined), 20_000, 100)
+  t.match(toolSpan.attributes, { 'applink.operation_id': 'checkAvailability', 'salesforce.org_id': /^00D/, 'applink.request_id': String })
+  t.ok(receiver.spans.some((s) => s.traceId === toolSpan.traceId && s.name.startsWith('pg.query')), 'its statements beneath it')
 
   const metric = async (name: string) => await until(`the metric ${name}`, () => receiver.points.find((p) => p.metric === name), 20_000, 200)
   t.match((await metric('applink.action.duration')).attributes, { 'applink.operation_id': String, 'applink.outcome': String })
