@@ -74,7 +74,8 @@ const EXPECTED_SOQL = [
   // accountInsights: the account and its opportunities and open cases, at most 200 a query.
   /^SELECT RecordId, HasReadAccess, HasEditAccess FROM UserRecordAccess WHERE UserId = '[A-Za-z0-9]{18}' AND RecordId IN \('[A-Za-z0-9]{18}'(, '[A-Za-z0-9]{18}'){0,199}\)$/,
   // A rescore's plan: the accounts of its filter the caller may see.
-  /^SELECT Id FROM Account( WHERE (Type|Industry) = '[A-Za-z ]+'( AND Industry = '[A-Za-z ]+')?( AND OwnerId = '[A-Za-z0-9]{18}')?| WHERE OwnerId = '[A-Za-z0-9]{18}')?$/,
+  // A rescore's visibility check: the selection's conditions, then its page's id range (PK chunking's form).
+  /^SELECT Id FROM Account WHERE ((Type|Industry) = '[A-Za-z ]+' AND )?(Industry = '[A-Za-z ]+' AND )?(OwnerId = '[A-Za-z0-9]{18}' AND )?Id >= '[A-Za-z0-9]{18}' AND Id <= '[A-Za-z0-9]{18}'$/,
   /^SELECT Id, Name, Pricebook2Id, Account\.BillingCountry, \(SELECT Id, PricebookEntryId, Product2Id, Quantity, UnitPrice, Product2\.Name, Product2\.Family FROM OpportunityLineItems ORDER BY Id\) FROM Opportunity WHERE Id = '[A-Za-z0-9]{18}'$/
 ]
 
