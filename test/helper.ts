@@ -1,6 +1,7 @@
 import type { Test } from 'tap'
 import Fastify, { type FastifyInstance } from 'fastify'
-import { Writable } from 'node:stream'
+import { Readable, Writable } from 'node:stream'
+import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { randomBytes, randomUUID } from 'node:crypto'
@@ -176,4 +177,21 @@ export async function databaseText (database: string | pg.Pool): Promise<string>
   } finally {
     if (typeof database === 'string') await pool.end()
   }
+}
+
+/**
+ * `node scripts/dev.ts …` in a process group of its own, killed whole at teardown: a SIGKILL of the
+ * dev script alone would leave the service it started running, orphaned.
+ */
+export function spawnDev (t: Test, args: string[], options: SpawnOptions): ChildProcess & { stdout: Readable } {
+  const dev = spawn(process.execPath, ['scripts/dev.ts', ...args], { ...options, detached: true })
+  if (dev.stdout === null) throw new Error('spawnDev: stdout must be piped (what dev prints is read)')
+  t.teardown(() => {
+    try {
+      process.kill(-(dev.pid as number), 'SIGKILL')
+    } catch {
+      // The group is gone already.
+    }
+  })
+  return dev as ChildProcess & { stdout: Readable }
 }

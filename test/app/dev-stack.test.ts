@@ -3,12 +3,12 @@
 // stack stops cleanly, with the local org saved, when its service dies. It starts three orgs by
 // default, and --orgs acme only acme.
 import t from 'tap'
-import { spawn } from 'node:child_process'
 import { mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { createInterface } from 'node:readline'
-import { testDatabase, until } from '../helper.ts'
+import type { Readable } from 'node:stream'
+import { spawnDev, testDatabase, until } from '../helper.ts'
 import { devJobKeyFile, devJobKeys } from '../../scripts/dev-state.ts'
 import { keyringFrom } from '../../src/keyring.ts'
 import { Client } from '@modelcontextprotocol/sdk/client/index.js'
@@ -32,13 +32,12 @@ t.test('npm run dev -- --faults', async (t) => {
   const dataDir = await mkdtemp(path.join(tmpdir(), 'applink-dev-'))
   t.teardown(() => rm(dataDir, { recursive: true, force: true }))
   const { url } = await testDatabase(t, 'dev')
-  const args = ['scripts/dev.ts', '--faults', '503=1', '--data-dir', dataDir, '--sync-interval-ms', '60000']
-  const dev = spawn(process.execPath, args, {
+  const args = ['--faults', '503=1', '--data-dir', dataDir, '--sync-interval-ms', '60000']
+  const dev = spawnDev(t, args, {
     env: { ...process.env, DATABASE_URL: url, APP_PORT: '0', LOG_LEVEL: 'info', WORKER_IN_WEB: 'false' },
     stdio: ['ignore', 'pipe', 'pipe']
   })
   const exited = new Promise<number | null>((resolve) => { dev.once('exit', (code) => { resolve(code) }) })
-  t.teardown(() => { dev.kill('SIGKILL') })
   const logs: Line[] = []
   const printed: string[] = []
   createInterface({ input: dev.stdout }).on('line', (text) => {
@@ -46,7 +45,7 @@ t.test('npm run dev -- --faults', async (t) => {
     if (text.startsWith('{')) logs.push(JSON.parse(text) as Line)
   })
   const stderr: string[] = []
-  createInterface({ input: dev.stderr }).on('line', (text) => { stderr.push(text) })
+  createInterface({ input: dev.stderr as Readable }).on('line', (text) => { stderr.push(text) })
   const value = (prefix: string) => printed.find((l) => l.startsWith(prefix))?.slice(prefix.length)
   await until('the dev stack to be ready', () => value('CONTEXT rep1@acme.local ') !== undefined, 120_000, 200)
   const serviceUrl = value('SERVICE_URL=') as string
@@ -124,12 +123,11 @@ t.test('npm run dev -- --orgs acme: acme alone', async (t) => {
   // A folder of its own to watch: a test must not touch the checkout's src/.
   const watched = await mkdtemp(path.join(tmpdir(), 'applink-dev-src-'))
   t.teardown(() => rm(watched, { recursive: true, force: true }))
-  const dev = spawn(process.execPath, ['scripts/dev.ts', '--orgs', 'acme', '--data-dir', dataDir, '--watch', watched], {
+  const dev = spawnDev(t, ['--orgs', 'acme', '--data-dir', dataDir, '--watch', watched], {
     env: { ...process.env, DATABASE_URL: url, APP_PORT: '0', LOG_LEVEL: 'info', WORKER_IN_WEB: 'false' },
     stdio: ['ignore', 'pipe', 'ignore']
   })
   const exited = new Promise<number | null>((resolve) => { dev.once('exit', (code) => { resolve(code) }) })
-  t.teardown(() => { dev.kill('SIGKILL') })
   const printed: string[] = []
   createInterface({ input: dev.stdout }).on('line', (text) => { printed.push(text) })
   await until('the dev stack to be ready', () => printed.some((l) => l.startsWith('ORG ')), 120_000, 200)

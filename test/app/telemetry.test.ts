@@ -3,12 +3,11 @@
 // the idempotency claim); a rescore job's spans join the call that queued it; its log lines carry
 // the trace's ids; the metrics arrive. And with --traces the stack prints each call's waterfall.
 import t, { type Test } from 'tap'
-import { spawn } from 'node:child_process'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { createInterface } from 'node:readline'
-import { testDatabase, until } from '../helper.ts'
+import { spawnDev, testDatabase, until } from '../helper.ts'
 import { startOtlpReceiver } from '../../scripts/otlp-receiver.ts'
 
 const SERVER = 2
@@ -23,11 +22,10 @@ async function startDev (t: Test, name: string, args: string[], env: Record<stri
     await rm(dir, { recursive: true, force: true })
   })))
   const { url } = await testDatabase(t, name)
-  const dev = spawn(process.execPath, ['scripts/dev.ts', '--orgs', 'acme', ...args, '--data-dir', dataDir, '--watch', quiet], {
+  const dev = spawnDev(t, ['--orgs', 'acme', ...args, '--data-dir', dataDir, '--watch', quiet], {
     env: { ...process.env, DATABASE_URL: url, APP_PORT: '0', LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'ignore']
   })
-  t.teardown(() => { dev.kill('SIGKILL') })
   const printed: string[] = []
   createInterface({ input: dev.stdout }).on('line', (text) => { printed.push(text) })
   const value = (prefix: string) => printed.find((l) => l.startsWith(prefix))?.slice(prefix.length)
