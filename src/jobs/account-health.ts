@@ -1,4 +1,5 @@
 import type pg from 'pg'
+import { borrow } from '@applink-actions/platform/postgres'
 import type { Mirror } from '../postgres/mirror.ts'
 import type { INDUSTRIES, SEGMENTS } from '../schemas/jobs.ts'
 
@@ -94,7 +95,7 @@ SELECT a.sfid AS id,
  ORDER BY a.sfid COLLATE "C"`
   // Connect stores UTC in timestamp without time zone: compare in UTC.
   const nowUtc = now.toISOString().replace('T', ' ').replace('Z', '')
-  const client = await pool.connect()
+  const { client, release } = await borrow(pool)
   let ended = false
   try {
     await client.query(`BEGIN READ ONLY; SET LOCAL statement_timeout = ${CURSOR_TIMEOUT_MS}`)
@@ -111,6 +112,6 @@ SELECT a.sfid AS id,
     ended = true
   } finally {
     if (!ended) await client.query('ROLLBACK').catch(() => {})
-    client.release()
+    release()
   }
 }
