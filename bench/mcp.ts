@@ -34,7 +34,7 @@ export async function mcpVsRest (
     MCP_CLIENTS: `${CLIENT_ID}:${createHash('sha256').update(secret).digest('hex')}:${stack.org.orgId}:checkAvailability`,
     MCP_TOKEN_SIGNING_KEY: randomBytes(32).toString('base64'),
     MCP_TOKEN_TTL_SECONDS: '3600'
-  }, process.env.BENCH_PROFILE === undefined ? undefined : ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`])
+  })
   try {
     const token = await tokenFor(service.url, secret)
     const rest = {
