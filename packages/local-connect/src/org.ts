@@ -1,5 +1,7 @@
 // The few Salesforce REST calls the sync makes as the integration user, through jsforce, as an
 // outside client of the org (Heroku Connect is one) would make them.
+import { Readable } from 'node:stream'
+import type { ReadableStream as WebReadableStream } from 'node:stream/web'
 import { Connection } from 'jsforce/lib/connection.js'
 import { parseSalesforceErrors } from '@applink-actions/platform/errors'
 
@@ -46,8 +48,12 @@ const toSaveResult = (r: unknown): SaveResult => {
 
 interface QueryPage { records: SfRecord[], done: boolean, nextRecordsUrl?: string, totalSize: number }
 
-/** One set of a Bulk API 2.0 query job's results: CSV with a header line. */
-export interface BulkPage { csv: string, records: number }
+/**
+ * One set of a Bulk API 2.0 query job's results: CSV with a header line, as the org sends it (a
+ * set of 50,000 rows is megabytes: held whole, each set would go to the old generation and make
+ * V8 mark the whole heap of a big local org once per set).
+ */
+export interface BulkPage { body: Readable, records: number }
 
 interface QueryJobInfo { id: string, state: string, errorMessage?: string }
 
@@ -130,8 +136,8 @@ export function createOrgClient (options: { orgUrl: string, accessToken: string,
 
     /**
      * The results of a Bulk API 2.0 query job, a set at a time: creates the job, polls it until it
-     * is JobComplete, follows Sforce-Locator until "null", and deletes the job. The next set is
-     * asked for while the caller works on this one.
+     * is JobComplete, follows Sforce-Locator until "null", and deletes the job. The caller reads
+     * each set's body before asking for the next.
      */
     async * bulkQuery (soql: string): AsyncGenerator<BulkPage> {
       let job = await (await bulk('POST', '', { operation: 'query', query: soql, contentType: 'CSV' })).json() as QueryJobInfo
@@ -142,24 +148,18 @@ export function createOrgClient (options: { orgUrl: string, accessToken: string,
         await new Promise((resolve) => setTimeout(resolve, BULK_POLL_MS))
         job = await (await bulk('GET', `/${job.id}`)).json() as QueryJobInfo
       }
-      const results = async (locator: string | null) => {
-        const res = await bulk('GET', `/${job.id}/results?maxRecords=${BULK_PAGE}${locator === null ? '' : `&locator=${encodeURIComponent(locator)}`}`)
-        const next = res.headers.get('sforce-locator')
-        return {
-          page: { csv: await res.text(), records: Number(res.headers.get('sforce-numberofrecords') ?? 0) },
-          next: next === null || next === 'null' ? null : next
-        }
-      }
-      let pending = results(null)
       try {
-        for (;;) {
-          const { page, next } = await pending
-          if (next !== null) pending = results(next)
-          yield page
-          if (next === null) break
-        }
+        let locator: string | null = null
+        do {
+          const query = `maxRecords=${BULK_PAGE}${locator === null ? '' : `&locator=${encodeURIComponent(locator)}`}`
+          const res = await bulk('GET', `/${job.id}/results?${query}`)
+          const next = res.headers.get('sforce-locator')
+          locator = next === null || next === 'null' ? null : next
+          const stream = res.body as WebReadableStream<Uint8Array> | null
+          const body = stream === null ? Readable.from([]) : Readable.fromWeb(stream)
+          yield { body, records: Number(res.headers.get('sforce-numberofrecords') ?? 0) }
+        } while (locator !== null)
       } finally {
-        pending.catch(() => {})
         await bulk('DELETE', `/${job.id}`).catch(() => {})
       }
     },

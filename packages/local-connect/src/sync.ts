@@ -1,5 +1,4 @@
 import { isValidId } from '@applink-actions/platform/ids'
-import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import pg from 'pg'
 import { from as copyFrom } from 'pg-copy-streams'
@@ -190,7 +189,7 @@ SELECT (SELECT count(*) FROM updated)::int + (SELECT count(*) FROM inserted)::in
     await asConnect(async (client) => {
       if (readWrite) await client.query(`ALTER TABLE ${table} DISABLE TRIGGER USER`)
       for await (const page of org.bulkQuery(select)) {
-        await pipeline(Readable.from([page.csv]), client.query(copyFrom(copy)))
+        await pipeline(page.body, client.query(copyFrom(copy)))
         loaded += page.records
         const seconds = ((performance.now() - started) / 1000).toFixed(1)
         options.progress?.(`${t.table}: ${loaded.toLocaleString('en-US')} of ${total.toLocaleString('en-US')} rows (${seconds} s)`)

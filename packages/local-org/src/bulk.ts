@@ -66,7 +66,13 @@ interface Job {
   startedAt: number
 }
 
-export interface BulkReply { status: number, body?: unknown, csv?: string, headers?: Record<string, string> }
+/** `csv` as chunks (a query job's set of results) is written as it is made, with chunked transfer coding. */
+export interface BulkReply {
+  status: number
+  body?: unknown
+  csv?: string | Iterable<string>
+  headers?: Record<string, string>
+}
 
 /** A job's CSV settings from its create request (ingest and query jobs alike), or INVALIDJOB. */
 export function csvOptions (

@@ -59,7 +59,8 @@ interface Reply {
   /** The body already written as JSON text (query answers). */
   json?: string
   headers?: Record<string, string>
-  csv?: string
+  /** CSV text, or its chunks, written one at a time as the connection takes them. */
+  csv?: string | Iterable<string>
 }
 interface Subrequest { method?: unknown; url?: unknown; body?: unknown; httpHeaders?: unknown }
 
@@ -209,7 +210,14 @@ export class OrgServer {
       reply = errorReply(e)
     }
     const headers: Record<string, string> = { 'Sforce-Limit-Info': this.limitHeader(), ...(reply.headers ?? {}) }
-    const text = reply.csv ?? reply.json ?? (reply.body === undefined ? '' : JSON.stringify(reply.body))
+    if (reply.csv !== undefined && typeof reply.csv !== 'string' && lost === undefined) {
+      headers['Content-Type'] = reply.headers?.['Content-Type'] ?? 'text/csv'
+      res.writeHead(reply.status, headers)
+      await writeChunks(res, reply.csv)
+      return
+    }
+    const csv = reply.csv === undefined || typeof reply.csv === 'string' ? reply.csv : [...reply.csv].join('')
+    const text = csv ?? reply.json ?? (reply.body === undefined ? '' : JSON.stringify(reply.body))
     if (reply.csv !== undefined || reply.json !== undefined || reply.body !== undefined) {
       headers['Content-Type'] = reply.headers?.['Content-Type'] ?? (reply.csv !== undefined ? 'text/csv' : JSON_TYPE)
       headers['Content-Length'] = String(Buffer.byteLength(text))
@@ -791,6 +799,19 @@ function queryPage (totalSize: number, records: string, nextRecordsUrl?: string)
  * 'cut' sends the headers and half the body then closes, 'stall' sends the headers and half the
  * body and then nothing, until the client gives up (its timeout fires while it reads the body).
  */
+/** Writes each chunk when the connection has taken the last; stops if the client goes away. */
+async function writeChunks (res: ServerResponse, chunks: Iterable<string>): Promise<void> {
+  for (const chunk of chunks) {
+    if (res.destroyed) return
+    if (res.write(chunk)) continue
+    await new Promise<void>((resolve) => {
+      const go = (): void => { res.off('drain', go).off('close', go); resolve() }
+      res.on('drain', go).on('close', go)
+    })
+  }
+  res.end()
+}
+
 function spoil (
   res: ServerResponse, mode: LostAnswerMode, status: number, headers: Record<string, string>, text: string
 ): void {
