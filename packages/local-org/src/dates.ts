@@ -2,8 +2,40 @@
 
 const DAY = 86_400_000
 
+const TWO_DIGITS = Array.from({ length: 100 }, (_, i) => String(i).padStart(2, '0'))
+const THREE_DIGITS = Array.from({ length: 1000 }, (_, i) => String(i).padStart(3, '0'))
+/** `YYYY-MM-DDT` by day number: a seed writes a few million datetimes over a few hundred days. */
+const dayPrefixes = new Map<number, string>()
+/**
+ * A datetime is copied through these bytes to come out as one flat 28-byte string: concatenated, it
+ * would be a chain of ten string pieces, and a million-account seed keeps ten million datetimes.
+ */
+const dateTimeBytes = Buffer.alloc(28)
+/** Years 0001-9999: the ones toISOString writes with four digits. */
+const FIRST_FOUR_DIGIT_MS = Date.UTC(1, 0, 1) - Date.UTC(1, 0, 1) % DAY
+const LAST_FOUR_DIGIT_MS = Date.UTC(9999, 11, 31, 23, 59, 59, 999)
+
+/** `2024-05-01T12:00:00.000+0000`, as the REST API writes datetimes (toISOString's, made faster). */
 export function fmtDateTime (ms: number): string {
-  return new Date(ms).toISOString().replace('Z', '+0000')
+  if (!Number.isInteger(ms) || ms < FIRST_FOUR_DIGIT_MS || ms > LAST_FOUR_DIGIT_MS) {
+    return new Date(ms).toISOString().replace('Z', '+0000')
+  }
+  const day = Math.floor(ms / DAY)
+  let prefix = dayPrefixes.get(day)
+  if (prefix === undefined) {
+    prefix = new Date(day * DAY).toISOString().slice(0, 11)
+    if (dayPrefixes.size < 100_000) dayPrefixes.set(day, prefix)
+  }
+  let rest = ms - day * DAY
+  const hours = Math.floor(rest / 3_600_000)
+  rest -= hours * 3_600_000
+  const minutes = Math.floor(rest / 60_000)
+  rest -= minutes * 60_000
+  const seconds = Math.floor(rest / 1000)
+  const text = `${prefix}${TWO_DIGITS[hours] as string}:${TWO_DIGITS[minutes] as string}:` +
+    `${TWO_DIGITS[seconds] as string}.${THREE_DIGITS[rest - seconds * 1000] as string}+0000`
+  dateTimeBytes.write(text, 0, 'latin1')
+  return dateTimeBytes.toString('latin1', 0, 28)
 }
 
 export function fmtDate (ms: number): string {
