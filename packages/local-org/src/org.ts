@@ -281,7 +281,7 @@ export class OrgCore {
   }
 
   /** A new record's fields before its values: every field null, checkboxes false, in the object's order. */
-  private blank (def: ObjectDef): Record<string, Value> {
+  blank (def: ObjectDef): Readonly<Record<string, Value>> {
     let f = this.blanks.get(def)
     if (f === undefined) {
       f = {}

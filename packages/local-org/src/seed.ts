@@ -100,21 +100,19 @@ export function seedOrg (org: OrgCore, opts: SeedOptions): SeedResult {
   let adminId = ''
   const mk = (type: string, fields: Record<string, Value>, created?: number, ownerId?: string): Rec => {
     const def = org.schema.get(type) as ObjectDef
-    const f: Record<string, Value> = {}
-    for (const fd of def.fields) f[fd.name] = fd.type === 'boolean' ? false : null
+    // A copy of the type's blank record: one step, where adding the fields one by one took a tenth of the seed.
+    const f: Record<string, Value> = { ...org.blank(def) }
     const c = created ?? now - int(30, 700) * DAY - int(0, DAY - 1)
     const m = Math.min(now - 60_000, c + int(0, 40) * DAY + int(0, DAY - 1))
     const by = ownerId ?? adminId
     const modified = fmtDateTime(Math.max(c, m))
-    Object.assign(f, {
-      Id: org.ids.next(def.keyPrefix),
-      IsDeleted: false,
-      CreatedDate: fmtDateTime(c),
-      CreatedById: by || null,
-      LastModifiedDate: modified,
-      LastModifiedById: by || null,
-      SystemModstamp: modified
-    })
+    f.Id = org.ids.next(def.keyPrefix)
+    f.IsDeleted = false
+    f.CreatedDate = fmtDateTime(c)
+    f.CreatedById = by || null
+    f.LastModifiedDate = modified
+    f.LastModifiedById = by || null
+    f.SystemModstamp = modified
     if (def.fieldMap.has('ownerid')) f.OwnerId = by || null
     const auto = AUTONUMBER[def.name]
     if (auto) f[auto.field] = auto.format(org.nextAutonumber(def.name))
