@@ -77,6 +77,11 @@ const BATCH = 200
  * mapping, reading changes"; its next section, "Bulk API", covers larger volumes.
  */
 const BULK_THRESHOLD = 10_000
+/**
+ * Tables polled at once. A large first load is PostgreSQL's work (COPY into indexed tables, one core
+ * per connection); the local org streams two tables' results as fast as one's.
+ */
+const POLL_LANES = 2
 /** A delete that finds the record gone already succeeded (a resend after a crash). */
 const ALREADY_DELETED = new Set(['ENTITY_IS_DELETED', 'NOT_FOUND', 'INVALID_CROSS_REFERENCE_KEY'])
 
@@ -238,16 +243,25 @@ SELECT (SELECT count(*) FROM updated)::int + (SELECT count(*) FROM inserted)::in
         for await (const page of org.queryAll(`${select} WHERE Id IN (${ids.map((id) => `'${id}'`).join(', ')})`)) changed += await apply(t, page)
       }
     }
+    // The new details are made from the row being updated (not a subquery's earlier read of it): two
+    // tables polled at once each add their key, neither losing the other's.
+    const details = 'CASE WHEN details LIKE \'{%\' THEN details::jsonb ELSE \'{}\'::jsonb END'
     await asConnect((c) => c.query(
-      `UPDATE ${s}._hcmeta SET details = jsonb_set(d, '{polled_at}', coalesce(d -> 'polled_at', '{}') || jsonb_build_object($1::text, $2::text))::text
-         FROM (SELECT CASE WHEN details LIKE '{%' THEN details::jsonb ELSE '{}'::jsonb END AS d FROM ${s}._hcmeta ORDER BY id DESC LIMIT 1) AS meta
-        WHERE _hcmeta.id = (SELECT max(id) FROM ${s}._hcmeta)`, [t.table, startedAt.toISOString()]))
+      `UPDATE ${s}._hcmeta
+          SET details = jsonb_set(${details}, '{polled_at}',
+                coalesce(${details} -> 'polled_at', '{}') || jsonb_build_object($1::text, $2::text))::text
+        WHERE id = (SELECT max(id) FROM ${s}._hcmeta)`, [t.table, startedAt.toISOString()]))
     return changed
   }
 
   async function pollAll (full: boolean): Promise<Record<string, number>> {
     const counts: Record<string, number> = {}
-    for (const t of tables.values()) counts[t.table] = await pollTable(t, full)
+    const waiting = [...tables.values()]
+    const lanes = await Promise.allSettled(Array.from({ length: POLL_LANES }, async () => {
+      for (let t = waiting.shift(); t !== undefined; t = waiting.shift()) counts[t.table] = await pollTable(t, full)
+    }))
+    const failed = lanes.find((lane) => lane.status === 'rejected')
+    if (failed !== undefined) throw failed.reason
     return counts
   }
 
