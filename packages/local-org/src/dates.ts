@@ -46,6 +46,12 @@ const DT = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,
 
 /** Parses a date or datetime string into epoch ms (UTC when no zone); NaN when invalid. */
 export function parseDateTime (s: string): number {
+  // The form the org writes (fmtDateTime), read by Date.parse: several times faster than the pattern.
+  // Date.parse rolls 30 February over into March, which is no datetime.
+  if (s.length === 28 && s[10] === 'T' && s.endsWith('+0000')) {
+    const ms = Date.parse(`${s.slice(0, 23)}Z`)
+    if (!Number.isNaN(ms)) return new Date(ms).getUTCDate() === Number(s.slice(8, 10)) ? ms : NaN
+  }
   const m = DT.exec(s.trim())
   if (!m) return NaN
   const [, y = '', mo = '', d = '', h = '0', mi = '0', sec = '0', frac = '0', zone] = m
