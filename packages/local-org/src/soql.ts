@@ -585,13 +585,22 @@ export class SoqlEngine {
     return start > 0 || end !== undefined ? list.slice(start, end) : list
   }
 
-  /** Records to test: from an index when a top-level AND term is an equality on an indexed field. */
+  /**
+   * Records to test: from an index when a top-level AND term is an equality on an indexed field, or
+   * a lower bound on SystemModstamp (Store.stampedSince).
+   */
   private candidates (c: Compiled, ctx: ExecCtx, semis: Map<CondNode, Set<Value>>): Iterable<Rec> {
     if (c.def.sharing === 'virtual') return this.userRecordAccess(c, ctx)
     const terms = !c.where ? [] : c.where.kind === 'and' ? c.where.items : [c.where]
     let best: Rec[] | undefined
     for (const t of terms) {
       if (t.kind !== 'cond' || !t.path || t.path.steps.length > 0) continue
+      const from = t.values[0]
+      if (t.field.name === 'SystemModstamp' && (t.op === '>=' || t.op === '>') && typeof from === 'number') {
+        const found = ctx.store.stampedSince(c.def.name, from)
+        if (!best || found.length < best.length) best = found
+        continue
+      }
       if (t.op !== '=' && t.op !== 'IN') continue
       if (!ctx.store.isIndexed(c.def.name, t.field.name)) continue
       let keys: Value[]
