@@ -103,9 +103,13 @@ export function seedOrg (org: OrgCore, opts: SeedOptions): SeedResult {
     // A copy of the type's blank record: one step, where adding the fields one by one took a tenth of the seed.
     const f: Record<string, Value> = { ...org.blank(def) }
     const c = created ?? now - int(30, 700) * DAY - int(0, DAY - 1)
-    const m = Math.min(now - 60_000, c + int(0, 40) * DAY + int(0, DAY - 1))
+    // Last changed up to 40 days after creation, and at least a minute ago: a change that would come
+    // later is folded back between creation and then, not stopped at one instant (which put a third of
+    // a million records at one SystemModstamp, each re-read by every poll of Connect's window).
+    const latest = now - 60_000
+    const m = c + int(0, 40) * DAY + int(0, DAY - 1)
     const by = ownerId ?? adminId
-    const modified = fmtDateTime(Math.max(c, m))
+    const modified = fmtDateTime(m <= latest ? m : latest <= c ? c : c + (m - c) % (latest - c))
     f.Id = org.ids.next(def.keyPrefix)
     f.IsDeleted = false
     f.CreatedDate = fmtDateTime(c)
