@@ -26,7 +26,7 @@ import { MAPPING } from '../src/postgres/mapping.ts'
 import { spawn, type ChildProcess } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { watch } from 'node:fs'
-import { mkdir, writeFile } from 'node:fs/promises'
+import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { createInterface } from 'node:readline'
 import { parseArgs } from 'node:util'
@@ -38,6 +38,7 @@ import { migrate } from '../src/postgres/migrate.ts'
 import { FAULTS_USAGE, formatFaults, parseFaultSpec, startLocalOrg } from '@applink-actions/local-org'
 import { startLocalSync } from '@applink-actions/local-connect'
 import { startLocalAppLink } from '@applink-actions/local-applink'
+import { quoteIdent } from '@applink-actions/platform/postgres'
 import { seedAppData } from './app-data.ts'
 import { mirrorIndexesSql } from './mirror-indexes.ts'
 import { exampleCalls } from './dev-examples.ts'
@@ -163,6 +164,19 @@ const schemaOf = (alias: OrgAlias): string | undefined => {
   const schema = LOCAL_ORGS[alias].schema
   return schema === 'connect' ? config.CONNECT_SCHEMA : schema
 }
+// The mirror holds what its org holds. The large set is seeded afresh on each start, so its mirror
+// is emptied and loaded again (a new Connect mapping's first load); so is a mirror another data set left.
+const mirrorDatasetFile = path.join(dataDir, 'mirror-dataset')
+const mirrorDataset = large ? `large ${accounts ?? 'default'}` : 'small'
+const previousDataset = await readFile(mirrorDatasetFile, 'utf8').catch(() => undefined)
+if (large || (previousDataset !== undefined && previousDataset !== mirrorDataset)) {
+  for (const { spec } of orgs) {
+    const schema = schemaOf(spec.alias)
+    if (schema !== undefined) await pool.query(`DROP SCHEMA IF EXISTS ${quoteIdent(schema)} CASCADE`)
+  }
+}
+await mkdir(dataDir, { recursive: true })
+await writeFile(mirrorDatasetFile, mirrorDataset)
 // One sync per mirrored org, as one Connect add-on per org, each into its own schema.
 for (const { spec, org } of orgs) {
   const schema = schemaOf(spec.alias)
