@@ -11,7 +11,8 @@ import { visibleAccountFacts } from '../src/postgres/insights.ts'
 import { createMirror } from '../src/postgres/mirror.ts'
 import { orgScope } from '../src/postgres/org-scope.ts'
 import { seedAppData } from '../scripts/app-data.ts'
-import { benchDatabase, loadMirror, serveApp } from './env.ts'
+import { benchDatabase, loadMirror } from './env.ts'
+import { startService } from './dyno.ts'
 import { httpLoad, loop, progress, type LoadResult } from './measure.ts'
 import { availabilityItems } from './tenants.ts'
 import { measureRescore } from './rescore-scale.ts'
@@ -137,18 +138,20 @@ async function measurePoint (
     const t1 = performance.now()
     await loadMirror(org, db, 'salesforce', (line) => { progress(`9/9 scale: ${line}`) })
     const mirrorLoadS = (performance.now() - t1) / 1000
-    const served = await serveApp({ DATABASE_URL: db.url })
+    // The service in a process of its own, as `npm start` and `npm run dev` run it: in this one, the
+    // local org's heap (gigabytes at a million accounts) would pause it for each of its collections.
+    const service = await startService(db.url)
     try {
       await seedAppData(db.pool, 'salesforce')
       await db.pool.query('ANALYZE')
       const caller = { orgId: org.orgId, userId: org.user(REP).id, context: org.mintContext(REP) }
-      const reads = await measureReads(caller, db.pool, served.url, opts, name)
+      const reads = await measureReads(caller, db.pool, service.url, opts, name)
       const records = org.counts()
       progress(`9/9 scale: startAccountRescore (${name})`)
       const rescore = await measureRescore(org, db)
       return { dataset, records, seedS, orgHeapMb, mirrorLoadS, ...reads, rescoreAccountsPerS: rescore.rate }
     } finally {
-      await served.app.close()
+      await service.stop()
     }
   } finally {
     await org.close()
