@@ -198,6 +198,9 @@ for (const { spec, org } of orgs) {
     ? `mirror filled by the local sync in ${Date.now() - started} ms; it polls every ${args['sync-interval-ms']} ms (real Heroku Connect: every 2-60 minutes)`
     : `mirror of ${spec.alias} filled into schema ${schema} by its own local sync in ${Date.now() - started} ms`)
 }
+// The large load wrote gigabytes: written out now, not by checkpoints spread over the first calls'
+// minutes (CHECKPOINT needs a superuser or pg_checkpoint; without either, PostgreSQL does it in time).
+if (large) await pool.query('CHECKPOINT').catch(() => {})
 await migrate(pool)
 // Each mirrored org's own app data (pricing rules, warehouses, stock), seeded from its mirror; the
 // sandbox, not mirrored, has none.
