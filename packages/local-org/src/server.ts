@@ -794,11 +794,6 @@ function queryPage (totalSize: number, records: string, nextRecordsUrl?: string)
   return `{"totalSize":${totalSize},"done":${nextRecordsUrl === undefined}${next},"records":[${records}]}`
 }
 
-/**
- * Breaks an answer the org already acted on: 'reset' closes the connection without a byte,
- * 'cut' sends the headers and half the body then closes, 'stall' sends the headers and half the
- * body and then nothing, until the client gives up (its timeout fires while it reads the body).
- */
 /** Writes each chunk when the connection has taken the last; stops if the client goes away. */
 async function writeChunks (res: ServerResponse, chunks: Iterable<string>): Promise<void> {
   for (const chunk of chunks) {
@@ -812,6 +807,11 @@ async function writeChunks (res: ServerResponse, chunks: Iterable<string>): Prom
   res.end()
 }
 
+/**
+ * Breaks an answer the org already acted on: 'reset' closes the connection without a byte,
+ * 'cut' sends the headers and half the body then closes, 'stall' sends the headers and half the
+ * body and then nothing, until the client gives up (its timeout fires while it reads the body).
+ */
 function spoil (
   res: ServerResponse, mode: LostAnswerMode, status: number, headers: Record<string, string>, text: string
 ): void {
