@@ -11,9 +11,14 @@ const dayPrefixes = new Map<number, string>()
  * would be a chain of ten string pieces, and a million-account seed keeps ten million datetimes.
  */
 const dateTimeBytes = Buffer.alloc(28)
-/** Years 0001-9999: the ones toISOString writes with four digits. */
-const FIRST_FOUR_DIGIT_MS = Date.UTC(1, 0, 1) - Date.UTC(1, 0, 1) % DAY
-const LAST_FOUR_DIGIT_MS = Date.UTC(9999, 11, 31, 23, 59, 59, 999)
+/** Years 0000-9999: the ones toISOString writes with four digits (Date.UTC would read year 0 as 1900). */
+const FIRST_FOUR_DIGIT_MS = Date.parse('0000-01-01T00:00:00.000Z')
+const LAST_FOUR_DIGIT_MS = Date.parse('9999-12-31T23:59:59.999Z')
+
+/** Whether `s` has the one form the org writes datetimes in (fmtDateTime's). */
+export function isOwnDateTime (s: string): boolean {
+  return s.length === 28 && s[10] === 'T' && s.endsWith('+0000')
+}
 
 /** `2024-05-01T12:00:00.000+0000`, as the REST API writes datetimes (toISOString's, made faster). */
 export function fmtDateTime (ms: number): string {
@@ -48,7 +53,7 @@ const DT = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,
 export function parseDateTime (s: string): number {
   // The form the org writes (fmtDateTime), read by Date.parse: several times faster than the pattern.
   // Date.parse rolls 30 February over into March, which is no datetime.
-  if (s.length === 28 && s[10] === 'T' && s.endsWith('+0000')) {
+  if (isOwnDateTime(s)) {
     const ms = Date.parse(`${s.slice(0, 23)}Z`)
     if (!Number.isNaN(ms)) return new Date(ms).getUTCDate() === Number(s.slice(8, 10)) ? ms : NaN
   }

@@ -1,6 +1,6 @@
 // In-memory record store: records by id and by type, hash indexes on indexed fields, and an undo
 // journal so that a composite graph or an allOrNone collection rolls back as one transaction.
-import { fmtDateTime, parseDateTime } from './dates.ts'
+import { fmtDateTime, isOwnDateTime, parseDateTime } from './dates.ts'
 import type { ObjectDef, Schema } from './schema.ts'
 
 export type Value = string | number | boolean | null
@@ -37,7 +37,7 @@ interface StampHours { hours: Map<string, Rec[]>, records: number, restamped: nu
 /** `YYYY-MM-DDTHH` of a datetime, as the org writes them (fmtDateTime); undefined for no datetime. */
 function hourOf (stamp: Value | undefined): string | undefined {
   if (typeof stamp !== 'string') return undefined
-  if (stamp.length === 28 && stamp.endsWith('+0000')) return stamp.slice(0, 13)
+  if (isOwnDateTime(stamp)) return stamp.slice(0, 13)
   const ms = parseDateTime(stamp)
   return Number.isNaN(ms) ? undefined : fmtDateTime(ms).slice(0, 13)
 }
