@@ -317,7 +317,6 @@ const state: DevState = {
   // Usernames differ between the orgs, so `npm run invoke -- … --user rep1@globex.local` finds its own.
   contexts: Object.assign({}, acmeContexts, ...others.map((o) => o.contexts))
 }
-await mkdir(dataDir, { recursive: true })
 await writeFile(stateFile, JSON.stringify(state, null, 2))
 process.stdout.write([
   `SERVICE_URL=${state.serviceUrl}`,
