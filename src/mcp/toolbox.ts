@@ -9,6 +9,7 @@ import { trace } from '@opentelemetry/api'
 import type { ActionDefinition } from '../actions/define.ts'
 import { errorAnswer, InputInvalid, type AjvError } from '../plugins/error-handler.ts'
 import { queryCount } from '../postgres/query-count.ts'
+import { recordActionCall } from '../telemetry/metrics.ts'
 import { actionContext } from '../routes/action-context.ts'
 import type { SalesforceRequestContext } from '../salesforce/plugin.ts'
 import { AJV_OPTIONS } from '../server-options.ts'
@@ -92,13 +93,16 @@ export class Toolbox {
       else log.info({ errorCode: answer.body.errorCode, status, requestId }, answer.body.message)
       return { isError: true, content: [{ type: 'text', text: JSON.stringify(answer.body) }] }
     } finally {
+      const durationMs = performance.now() - started
+      recordActionCall(action.operationId, status, durationMs / 1000,
+        salesforce?.caller.org.id, salesforce?.org.apiCalls ?? 0)
       // The action route's line, with the door and the client: one log-based metric for both doors.
       log.info({
         operationId: action.operationId,
         door: 'mcp',
         mcpClient: who.clientId,
         status,
-        durationMs: Math.round((performance.now() - started) * 10) / 10,
+        durationMs: Math.round(durationMs * 10) / 10,
         orgApiCalls: salesforce?.org.apiCalls ?? 0,
         dbQueries: usage.queries,
         orgId: salesforce?.caller.org.id,

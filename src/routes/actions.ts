@@ -2,8 +2,8 @@ import type { FastifyInstance } from 'fastify'
 import { Type, type Static, type TObject, type TSchema } from 'typebox'
 import { actionPath, type ActionDefinition } from '../actions/define.ts'
 import { actionContext } from './action-context.ts'
-import { serverSpanOf } from '../telemetry/sdk.ts'
-import { actionDuration, orgApiCalls } from '../telemetry/metrics.ts'
+import { trace } from '@opentelemetry/api'
+import { recordActionCall } from '../telemetry/metrics.ts'
 import { ErrorBody } from '../schemas/common.ts'
 import { queryCount } from '../postgres/query-count.ts'
 import type { SalesforceRequestContext } from '../salesforce/plugin.ts'
@@ -90,7 +90,8 @@ function actionRoute<Req extends TObject, Res extends TSchema> (
       // Set by the onRequest hook, which refuses the call when it cannot.
       if (request.salesforce === null) throw new Error('The action routes\' context hook did not run')
       const { caller, org } = request.salesforce
-      serverSpanOf(request)?.setAttributes({
+      // The request's server span (@fastify/otel's), active from its onRequest hook on.
+      trace.getActiveSpan()?.setAttributes({
         'applink.operation_id': action.operationId,
         'salesforce.org_id': caller.org.id,
         'applink.request_id': caller.requestId
@@ -111,12 +112,8 @@ function actionRoute<Req extends TObject, Res extends TSchema> (
     onResponse: (request, reply, done) => {
       // Null when the context hook refused the call (401).
       const salesforce = request.salesforce
-      const orgId = salesforce?.caller.org.id.slice(0, 15)
-      const outcome = reply.statusCode < 400 ? 'ok' : String(reply.statusCode)
-      actionDuration.record(reply.elapsedTime / 1000, { 'applink.operation_id': action.operationId, 'applink.outcome': outcome })
-      if (orgId !== undefined && salesforce !== null && salesforce.org.apiCalls > 0) {
-        orgApiCalls.add(salesforce.org.apiCalls, { 'salesforce.org_id': orgId })
-      }
+      recordActionCall(action.operationId, reply.statusCode, reply.elapsedTime / 1000,
+        salesforce?.caller.org.id, salesforce?.org.apiCalls ?? 0)
       request.log.info({
         operationId: action.operationId,
         status: reply.statusCode,

@@ -5,15 +5,50 @@ import { metrics, type Attributes, type BatchObservableResult } from '@opentelem
 
 const meter = metrics.getMeter('applink-actions')
 
-/** Duration of each action call, by operation and outcome (`ok`, or the answer's error code). */
-export const actionDuration = meter.createHistogram('applink.action.duration', {
+/** Duration of each action call, by operation and outcome (`ok`, or the answer's HTTP status). */
+const actionDuration = meter.createHistogram('applink.action.duration', {
   unit: 's',
   description: 'Duration of an action call, from the request to the answer'
 })
 
-/** Calls to an org's REST API, by org. */
-export const orgApiCalls = meter.createCounter('applink.org.api_calls', {
+/**
+ * Orgs a per-org total is kept for: as many as the SDK's default cardinality limit per metric
+ * (OpenTelemetry, "Metrics SDK": "the SDK SHOULD use a default value of 2000"). Calls of orgs
+ * beyond it are reported together, as the SDK reports an overflow.
+ */
+const MAX_ORGS = 2000
+const OVERFLOW = 'overflow'
+
+/** Calls made to each org's REST API so far, reported by `applink.org.api_calls` at each export. */
+const orgApiCallTotals = new Map<string, number>()
+
+/**
+ * Records one action call, over REST or MCP: its duration and outcome, and the calls it made to
+ * its org's API (`orgId` undefined when the call was refused before its caller was known).
+ */
+export function recordActionCall (
+  operationId: string, status: number, seconds: number, orgId: string | undefined, orgApiCalls: number
+): void {
+  actionDuration.record(seconds, { 'applink.operation_id': operationId, 'applink.outcome': status < 400 ? 'ok' : String(status) })
+  if (orgId !== undefined && orgApiCalls > 0) countOrgApiCalls(orgId, orgApiCalls)
+}
+
+/**
+ * A total per org rather than a counter's `add`: the SDK hashes the attributes of every `add`,
+ * once per call; a total is read once per export.
+ */
+function countOrgApiCalls (orgId: string, calls: number): void {
+  let key = orgId.slice(0, 15)
+  if (!orgApiCallTotals.has(key) && orgApiCallTotals.size >= MAX_ORGS) key = OVERFLOW
+  orgApiCallTotals.set(key, (orgApiCallTotals.get(key) ?? 0) + calls)
+}
+
+meter.createObservableCounter('applink.org.api_calls', {
   description: 'Calls made to an org\'s REST API'
+}).addCallback((result) => {
+  for (const [orgId, calls] of orgApiCallTotals) {
+    result.observe(calls, orgId === OVERFLOW ? { 'otel.metric.overflow': true } : { 'salesforce.org_id': orgId })
+  }
 })
 
 /** Answers replayed from the idempotency store instead of running again, by operation. */

@@ -120,8 +120,13 @@ t.test('traces, correlated logs and metrics of a dev stack, over OTLP/HTTP JSON'
 
   const metric = async (name: string) => await until(`the metric ${name}`, () => receiver.points.find((p) => p.metric === name), 20_000, 200)
   t.match((await metric('applink.action.duration')).attributes, { 'applink.operation_id': String, 'applink.outcome': String })
+  // Only over MCP was checkAvailability called: a tool call is an action call in the metrics too.
+  await until('the tool call\'s duration', () => receiver.points.find((p) => p.metric === 'applink.action.duration' &&
+    p.attributes['applink.operation_id'] === 'checkAvailability' && p.attributes['applink.outcome'] === 'ok'), 20_000, 200)
   t.match((await metric('applink.org.api_remaining')).attributes, { 'salesforce.org_id': /^00D/ })
-  await metric('applink.org.api_calls')
+  const apiCalls = await until('org API calls counted for the org', () => receiver.points.find((p) =>
+    p.metric === 'applink.org.api_calls' && p.attributes['salesforce.org_id'] !== undefined && p.value >= 2), 20_000, 200)
+  t.match(apiCalls.attributes, { 'salesforce.org_id': /^00D\w{12}$/ }, 'by the org id\'s 15 characters')
   await metric('applink.jobs.waiting')
   await metric('applink.jobs.oldest_waiting_age')
   t.ok((await metric('applink.mirror.age')).value >= 0, 'the mirror\'s age per org')
