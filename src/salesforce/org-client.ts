@@ -185,7 +185,7 @@ export class OrgClient {
   async #once<T> (method: string, path: string, body?: unknown): Promise<T> {
     const template = pathTemplate(path)
     return await inSpan(`salesforce ${method} ${template}`,
-      { 'http.request.method': method, 'url.template': template, 'salesforce.api_version': this.#opts.apiVersion },
+      { 'http.request.method': method, 'url.template': template },
       async (span) => await this.#call<T>(method, path, body, span),
       { kind: SpanKind.CLIENT, errorAttribute: 'salesforce.error_code' })
   }

@@ -5,8 +5,7 @@
 // see Fastify and pg as they are required. With no endpoint set, or OTEL_SDK_DISABLED=true, it
 // does not start at all: the API then hands out no-op tracers and meters, so the code's spans and
 // instruments cost next to nothing.
-import { createNoopMeter, type Span } from '@opentelemetry/api'
-import type { FastifyRequest } from 'fastify'
+import { createNoopMeter } from '@opentelemetry/api'
 
 /** Whether telemetry is exported: an OTLP endpoint is configured and the SDK is not disabled. */
 export function telemetryEnabled (env: NodeJS.ProcessEnv): boolean {
@@ -17,11 +16,6 @@ export function telemetryEnabled (env: NodeJS.ProcessEnv): boolean {
   ]
   return endpoints.some((value) => value !== undefined && value.trim() !== '')
 }
-
-/** Each request's server span (@fastify/otel's `request` span), for the action route's attributes. */
-const serverSpans = new WeakMap<FastifyRequest, Span>()
-
-export const serverSpanOf = (request: FastifyRequest): Span | undefined => serverSpans.get(request)
 
 let shutdown: (() => Promise<void>) | undefined
 
@@ -46,8 +40,7 @@ export async function startTelemetry (env: NodeJS.ProcessEnv = process.env): Pro
         // and the log line). The handler's work (org calls, statements) hangs under the request span.
         instrumentHooks: false,
         instrumentHandler: false,
-        ignorePaths: (route: { url: string }) => !route.url.startsWith('/actions/') && route.url !== '/mcp',
-        requestHook: (span: Span, request: FastifyRequest) => { serverSpans.set(request, span) }
+        ignorePaths: (route: { url: string }) => !route.url.startsWith('/actions/') && route.url !== '/mcp'
       }),
       statements
     ],

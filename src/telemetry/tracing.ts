@@ -51,16 +51,22 @@ export async function untraced<T> (
   return await context.with(suppressTracing(active), async () => await work(traced))
 }
 
-/** Salesforce ids (15 or 18 characters, a key prefix first) in a path. */
-const RECORD_ID = /^[a-zA-Z0-9]{3}[a-zA-Z0-9]{12}(?:[a-zA-Z0-9]{3})?$/
+/**
+ * A path segment that may be a Salesforce id: 15 or 18 letters and digits, or a query cursor (the
+ * id and `-2000` of a `nextRecordsUrl`).
+ */
+const ID_SEGMENT = /(?<=\/)[a-zA-Z0-9]{15}(?:[a-zA-Z0-9]{3})?(?:-\d+)?(?=\/|$)/g
 
 /**
  * A REST path as a template: record ids and other ids become `{id}`, the query string goes
- * (a SOQL query names records). `/sobjects/Quote/0Q0…` → `/sobjects/Quote/{id}`.
+ * (a SOQL query names records). `/sobjects/Quote/0Q0…` → `/sobjects/Quote/{id}`. A segment of
+ * letters only stays, as an sObject name of that length (`ProcessInstance`) must: ids carry digits
+ * (inferred from their key prefixes and the zeros of their record numbers, not documented).
  */
 export function pathTemplate (path: string): string {
-  const [bare = ''] = path.split('?')
-  return bare.split('/').map((segment) => (RECORD_ID.test(segment) && /\d/.test(segment) ? '{id}' : segment)).join('/')
+  const query = path.indexOf('?')
+  const bare = query === -1 ? path : path.slice(0, query)
+  return bare.replace(ID_SEGMENT, (segment) => (/\d/.test(segment) ? '{id}' : segment))
 }
 
 /** The active trace as W3C headers (`traceparent`, `tracestate`), to carry across a queue or an HTTP call. */
