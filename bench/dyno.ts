@@ -141,6 +141,9 @@ export async function quoteVsSample (
 /** Seconds of load each telemetry side gets before the measurements. */
 const TRACING_WARMUP_S = 5
 
+/** The share of `off`'s most requests/s that all sides are then measured at. */
+const TRACING_LOAD = 0.5
+
 export interface TracingResults {
   /** `node src/server.ts`, no SDK loaded: the service as it ran before telemetry. */
   bare: CpuLoadResult
@@ -148,6 +151,10 @@ export interface TracingResults {
   off: CpuLoadResult
   /** `npm start` exporting every span and metric (OTLP/HTTP protobuf) to a local sink. */
   on: CpuLoadResult
+  /** The requests/s every side was measured at: TRACING_LOAD of what `off` answered at most. */
+  rate: number
+  /** What each side answered at most (req/s, its warm-up, as fast as it answers). */
+  saturated: { bare: number, off: number, on: number }
   /** Trace export requests the sink received (protobuf, not decoded): proof the spans went out. */
   traceExports: number
 }
@@ -155,7 +162,11 @@ export interface TracingResults {
 /**
  * The cost of telemetry per generateQuote, in service CPU: off (the SDK not started) against the
  * service without `--import`, then on (every span exported to a local OTLP sink that accepts and
- * drops them) against off. Each pair in alternating rounds, as everywhere.
+ * drops them) against off. Each pair in alternating rounds, as everywhere, but at one fixed rate
+ * for all three (half of what `off` answers at most): CPU per request falls as load rises (more
+ * requests per turn of the event loop), so as fast as each answers, the slower side would be
+ * charged for its lower rate as well as for its work (on read 1.3–1.8× off that way, 1.2× at the
+ * same rate, in the same session).
  */
 export async function tracingCost (
   stack: BenchStack, opportunityId: string, opts: DynoOptions
@@ -171,20 +182,30 @@ export async function tracingCost (
   const bare = await startService(stack.db.url, {}, [])
   const off = await startService(stack.db.url)
   const on = await startService(stack.db.url, otel)
-  const quote = async (server: ServerProcess, durationS: number) =>
-    await httpLoad({ ...request, url: `${server.url}${actionPath('generateQuote')}`, durationS })
-  const load = (server: ServerProcess) =>
-    measured(stack.db, () => server, async (durationS) => await quote(server, durationS))
+  const quote = async (server: ServerProcess, durationS: number, rate?: number) =>
+    await httpLoad({ ...request, url: `${server.url}${actionPath('generateQuote')}`, durationS, ...(rate === undefined ? {} : { rate }) })
   try {
     // The same warm-up for all three before either pair: `off` is measured in both pairs, and a
     // process that has run longer has more of its code optimised (an on measured cold against an off
     // warmed by the first pair read 1.6–1.8×, an off against a cold bare 0.8×).
-    for (const server of [bare, off, on]) await quote(server, TRACING_WARMUP_S)
+    const saturated: number[] = []
+    for (const server of [bare, off, on]) saturated.push((await quote(server, TRACING_WARMUP_S)).rps)
+    const [bareMost = 0, offMost = 0, onMost = 0] = saturated
+    const rate = Math.max(1, Math.round(offMost * TRACING_LOAD))
+    const load = (server: ServerProcess) =>
+      measured(stack.db, () => server, async (durationS) => await quote(server, durationS, rate))
     const first = await compareWithCpu(load(bare), load(off), opts)
     const second = await compareWithCpu(load(off), load(on), opts)
     const traceExports = [...sink.requests]
       .filter(([key]) => key.startsWith('/v1/traces')).reduce((n, [, count]) => n + count, 0)
-    return { bare: first.baseline, off: second.baseline, on: second.subject, traceExports }
+    return {
+      bare: first.baseline,
+      off: second.baseline,
+      on: second.subject,
+      rate,
+      saturated: { bare: bareMost, off: offMost, on: onMost },
+      traceExports
+    }
   } finally {
     await Promise.all([bare.stop(), off.stop(), on.stop()])
     await sink.close()

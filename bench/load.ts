@@ -32,6 +32,7 @@ const result = await autocannon({
   ...(opts.body === undefined ? {} : { body: opts.body }),
   connections: opts.connections ?? 10,
   duration: opts.durationS,
+  ...(opts.rate === undefined ? {} : { overallRate: opts.rate }),
   ...(callers.length > 0 ? { requests: [{ setupRequest: nextCaller }] } : {}),
   ...(opts.freshRequestId === true && context !== undefined
     ? {

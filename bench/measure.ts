@@ -16,6 +16,8 @@ export interface LoadOptions {
   durationS: number
   /** A new AppLink request id in x-client-context for every call. */
   freshRequestId?: boolean
+  /** Requests per second across all connections (an open load); unset, each connection sends as fast as answered. */
+  rate?: number
   /** Callers taking turns, one request each: its x-client-context and body replace `headers`' and `body`. */
   callers?: Caller[]
 }
