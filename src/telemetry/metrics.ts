@@ -13,8 +13,9 @@ const actionDuration = meter.createHistogram('applink.action.duration', {
 
 /**
  * Orgs a per-org total is kept for: as many as the SDK's default cardinality limit per metric
- * (OpenTelemetry, "Metrics SDK": "the SDK SHOULD use a default value of 2000"). Calls of orgs
- * beyond it are reported together, as the SDK reports an overflow.
+ * stream, 2000 combinations, past which the SDK folds values into one point marked
+ * `otel.metric.overflow=true` (OpenTelemetry blog, "Metric cardinality limits in OpenTelemetry:
+ * a practical guide", paraphrased). Calls of orgs beyond it are reported together the same way.
  */
 const MAX_ORGS = 2000
 const OVERFLOW = 'overflow'
