@@ -219,7 +219,7 @@ const mcp = await devMcpSecrets(dataDir)
 const mcpClient = `${DEV_MCP_CLIENT_ID}:${createHash('sha256').update(mcp.clientSecret).digest('hex')}:${org.orgId}:*`
 // --traces: the service's spans come here (OTLP/HTTP JSON) and each call's waterfall is printed
 // under its log line; otherwise the OTEL_* variables given pass on to the service as they are.
-const traceView = args.traces ? await startOtlpReceiver(printTraces) : undefined
+const traceView = args.traces ? await startOtlpReceiver(receiveSpans) : undefined
 if (traceView !== undefined) cleanups.unshift(traceView.close)
 const tracesEnv = traceView === undefined
   ? {}
@@ -256,18 +256,51 @@ const showLogLine = process.stdout.isTTY
 /** Spans seen per trace, so a job's spans, arriving later, show under the call that queued it. */
 const seenTraces = new Map<string, number>()
 
-function printTraces (spans: ReceivedSpan[]): void {
+/**
+ * Spans of calls whose server span has not arrived yet: a call slower than the export delay has its
+ * first statements and org calls exported before it ends. Shown together once it does (or after
+ * ROOT_WAIT_MS, for a trace that has none).
+ */
+const waiting = new Map<string, { spans: ReceivedSpan[], timer: NodeJS.Timeout }>()
+const ROOT_WAIT_MS = 3000
+const SERVER_SPAN = 2
+
+function receiveSpans (spans: ReceivedSpan[]): void {
   const byTrace = new Map<string, ReceivedSpan[]>()
   for (const span of spans) byTrace.set(span.traceId, [...(byTrace.get(span.traceId) ?? []), span])
   for (const [traceId, trace] of byTrace) {
-    const continued = seenTraces.has(traceId)
-    seenTraces.set(traceId, (seenTraces.get(traceId) ?? 0) + trace.length)
-    if (seenTraces.size > 1000) seenTraces.delete(seenTraces.keys().next().value ?? '')
-    const root = trace.find((s) => s.parentSpanId === '')
-    const title = root?.attributes['applink.operation_id'] ?? root?.name ?? trace[0]?.name ?? ''
-    process.stdout.write(`  trace ${traceId}${continued ? ' (continued)' : ''} ${String(title)}\n`)
-    for (const line of waterfall(trace)) process.stdout.write(`  ${line}\n`)
+    if (seenTraces.has(traceId)) {
+      printTrace(traceId, trace)
+      continue
+    }
+    const held = waiting.get(traceId)
+    const all = [...(held?.spans ?? []), ...trace]
+    if (all.some((s) => s.kind === SERVER_SPAN || s.parentSpanId === '')) {
+      clearTimeout(held?.timer)
+      waiting.delete(traceId)
+      printTrace(traceId, all)
+    } else if (held === undefined) {
+      const timer = setTimeout(() => {
+        const late = waiting.get(traceId)
+        waiting.delete(traceId)
+        if (late !== undefined) printTrace(traceId, late.spans)
+      }, ROOT_WAIT_MS)
+      timer.unref()
+      waiting.set(traceId, { spans: all, timer })
+    } else {
+      held.spans = all
+    }
   }
+}
+
+function printTrace (traceId: string, trace: ReceivedSpan[]): void {
+  const continued = seenTraces.has(traceId)
+  seenTraces.set(traceId, (seenTraces.get(traceId) ?? 0) + trace.length)
+  if (seenTraces.size > 1000) seenTraces.delete(seenTraces.keys().next().value ?? '')
+  const root = trace.find((s) => s.kind === SERVER_SPAN) ?? trace.find((s) => s.parentSpanId === '')
+  const title = root?.attributes['applink.operation_id'] ?? root?.name ?? trace[0]?.name ?? ''
+  process.stdout.write(`  trace ${traceId}${continued ? ' (continued)' : ''} ${String(title)}\n`)
+  for (const line of waterfall(trace)) process.stdout.write(`  ${line}\n`)
 }
 
 interface RunningService {

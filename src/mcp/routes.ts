@@ -11,6 +11,7 @@ import { mcpServer } from './server.ts'
 import { AccessTokens } from './tokens.ts'
 import { Toolbox, type ToolCaller } from './toolbox.ts'
 import { tokenEndpoint } from './token-endpoint.ts'
+import { traceRequests } from '../telemetry/tracing.ts'
 import { AUTHORIZE_PATH, MCP_PATH, RESOURCE_METADATA_PATH, SERVER_METADATA_PATH, TOKEN_PATH } from './paths.ts'
 
 /**
@@ -44,6 +45,8 @@ export default async function mcpRoutes (app: FastifyInstance, { actions }: McpR
   const tokens = new AccessTokens(key, config.MCP_TOKEN_TTL_SECONDS)
   const refused = hostCheck(config)
 
+  // Before the host check, so its refusals are traced too.
+  traceRequests(app)
   app.addHook('onRequest', (request, reply, done) => {
     const reason = refused(request)
     if (reason === undefined) {

@@ -2,8 +2,8 @@ import type { FastifyInstance } from 'fastify'
 import { Type, type Static, type TObject, type TSchema } from 'typebox'
 import { actionPath, type ActionDefinition } from '../actions/define.ts'
 import { actionContext } from './action-context.ts'
-import { trace } from '@opentelemetry/api'
 import { recordActionCall } from '../telemetry/metrics.ts'
+import { traceRequests } from '../telemetry/tracing.ts'
 import { ErrorBody } from '../schemas/common.ts'
 import { queryCount } from '../postgres/query-count.ts'
 import type { SalesforceRequestContext } from '../salesforce/plugin.ts'
@@ -52,6 +52,8 @@ export default async function actionRoutes (app: FastifyInstance, { actions }: A
   app.addSchema(ErrorBody)
   app.decorateRequest('salesforce', null)
   app.decorateRequest('dbUsage', null)
+  // First, so the span covers the context hook, and its refusals (401) are traced too.
+  traceRequests(app)
   // The hooks of every action call take a callback: an async hook costs a promise and a turn of
   // the microtask queue per request (issue 16).
   app.addHook('onRequest', (request, _reply, done) => {
@@ -90,8 +92,7 @@ function actionRoute<Req extends TObject, Res extends TSchema> (
       // Set by the onRequest hook, which refuses the call when it cannot.
       if (request.salesforce === null) throw new Error('The action routes\' context hook did not run')
       const { caller, org } = request.salesforce
-      // The request's server span (@fastify/otel's), active from its onRequest hook on.
-      trace.getActiveSpan()?.setAttributes({
+      request.serverSpan?.setAttributes({
         'applink.operation_id': action.operationId,
         'salesforce.org_id': caller.org.id,
         'applink.request_id': caller.requestId

@@ -23,27 +23,18 @@ let shutdown: (() => Promise<void>) | undefined
 export async function startTelemetry (env: NodeJS.ProcessEnv = process.env): Promise<boolean> {
   if (shutdown !== undefined) return true
   if (!telemetryEnabled(env)) return false
-  const [{ NodeSDK }, { FastifyOtelInstrumentation }, { PgInstrumentation }] = await Promise.all([
+  const [{ NodeSDK }, { PgInstrumentation }] = await Promise.all([
     import('@opentelemetry/sdk-node'),
-    import('@fastify/otel'),
     import('@opentelemetry/instrumentation-pg')
   ])
   // Statements only inside a trace (an action call or a job), not pg-boss's polling; no span for
   // taking a pooled connection (a third of a quote's spans, for a few microseconds each).
   const statements = new PgInstrumentation({ requireParentSpan: true, ignoreConnectSpans: true })
+  // No Fastify instrumentation: the routes that tell (actions, MCP) open their server span themselves
+  // (`traceRequests` in tracing.ts), for a fraction of @fastify/otel's cost per request (hooks on every
+  // route, a context per hook, attributes that repeat the route).
   const sdk = new NodeSDK({
-    instrumentations: [
-      new FastifyOtelInstrumentation({
-        registerOnInitialization: true,
-        // One span for the request, none for its handler or its hooks: they would cost more than they
-        // tell (the handler's span lasts as long as the request's; the hooks are the context check
-        // and the log line). The handler's work (org calls, statements) hangs under the request span.
-        instrumentHooks: false,
-        instrumentHandler: false,
-        ignorePaths: (route: { url: string }) => !route.url.startsWith('/actions/') && route.url !== '/mcp'
-      }),
-      statements
-    ],
+    instrumentations: [statements],
     // Logs stay on stdout (Heroku's log stream), with trace ids in each line (server-options.ts).
     logRecordProcessors: []
   })
@@ -53,6 +44,11 @@ export async function startTelemetry (env: NodeJS.ProcessEnv = process.env): Pro
   statements.setMeterProvider({ getMeter: () => createNoopMeter() })
   shutdown = async () => { await sdk.shutdown() }
   return true
+}
+
+/** Whether the SDK was started in this process: spans are then recorded and exported. */
+export function telemetryStarted (): boolean {
+  return shutdown !== undefined
 }
 
 /** Flushes and stops the SDK (spans and metrics not yet exported are sent); no-op when not started. */

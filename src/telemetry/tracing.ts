@@ -5,6 +5,15 @@ import {
   type Attributes, type Context, type Span
 } from '@opentelemetry/api'
 import { suppressTracing } from '@opentelemetry/core'
+import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify'
+import { telemetryStarted } from './sdk.ts'
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The request's server span, when its scope is traced (`traceRequests`) and the SDK runs; else null. */
+    serverSpan: Span | null
+  }
+}
 
 export const tracer = trace.getTracer('applink-actions')
 
@@ -49,6 +58,60 @@ export async function untraced<T> (
   const active = context.active()
   const traced = async <U>(inner: () => Promise<U>): Promise<U> => await context.with(active, inner)
   return await context.with(suppressTracing(active), async () => await work(traced))
+}
+
+/**
+ * Opens a server span for each request of `app`'s scope, active from its first hook to its answer,
+ * so what its handler does (org calls, statements) hangs beneath it, and ends it with the status
+ * sent. No hooks at all when the SDK was not started (`npm start` without an endpoint).
+ *
+ * Named and marked as OpenTelemetry's "Semantic conventions for HTTP spans" say: "HTTP server span
+ * names SHOULD be `{method} {http.route}` if there is a (low-cardinality) `http.route` available",
+ * and "For HTTP status codes in the 4xx range span status MUST be left unset in case of
+ * `SpanKind.SERVER`"; "in the 5xx range ... span status MUST be set to `Error`" (with `error.type`,
+ * the status as a string). A caller's `traceparent` (W3C Trace Context) makes it a child of the
+ * caller's span.
+ */
+export function traceRequests (app: FastifyInstance): void {
+  if (!app.hasRequestDecorator('serverSpan')) app.decorateRequest('serverSpan', null)
+  if (!telemetryStarted()) return
+  app.addHook('onRequest', startServerSpan)
+  app.addHook('onResponse', endServerSpan)
+}
+
+function startServerSpan (request: FastifyRequest, _reply: FastifyReply, done: HookHandlerDoneFunction): void {
+  // Extracting costs a parse and a context: only for a caller that sent one.
+  const parent = request.headers.traceparent === undefined
+    ? ROOT_CONTEXT
+    : propagation.extract(ROOT_CONTEXT, request.headers)
+  const route = request.routeOptions.url ?? ''
+  const query = request.url.indexOf('?')
+  const span = tracer.startSpan(`${request.method} ${route}`, {
+    kind: SpanKind.SERVER,
+    attributes: {
+      'http.request.method': request.method,
+      'http.route': route,
+      'url.path': query === -1 ? request.url : request.url.slice(0, query),
+      'url.scheme': request.protocol
+    }
+  }, parent)
+  request.serverSpan = span
+  // The rest of the request (hooks, handler, and what they await) runs in the span's context.
+  context.with(trace.setSpan(parent, span), done)
+}
+
+function endServerSpan (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void {
+  const span = request.serverSpan
+  if (span !== null) {
+    const status = reply.statusCode
+    span.setAttribute('http.response.status_code', status)
+    if (status >= 500) {
+      span.setAttribute('error.type', String(status))
+      span.setStatus({ code: SpanStatusCode.ERROR })
+    }
+    span.end()
+  }
+  done()
 }
 
 /**

@@ -47,9 +47,12 @@ t.test('traces, correlated logs and metrics of a dev stack, over OTLP/HTTP JSON'
   const context = value('CONTEXT rep1@acme.local ') as string
   const orgUrl = value('LOCAL_ORG_URL=') as string
   const token = (JSON.parse(Buffer.from(context, 'base64').toString('utf8')) as { accessToken: string }).accessToken
-  const call = async (operationId: string, body: unknown) => await fetch(`${serviceUrl}/actions/${operationId}`, {
-    method: 'POST', headers: { 'content-type': 'application/json', 'x-client-context': context }, body: JSON.stringify(body)
-  })
+  const call = async (operationId: string, body: unknown, headers: Record<string, string> = {}) =>
+    await fetch(`${serviceUrl}/actions/${operationId}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-client-context': context, ...headers },
+      body: JSON.stringify(body)
+    })
   const query = await fetch(`${orgUrl}/services/data/v62.0/query?q=${encodeURIComponent(
     'SELECT Id FROM Opportunity WHERE HasOpportunityLineItem = true AND IsClosed = false AND Owner.Username = \'rep1@acme.local\' LIMIT 1')}`,
   { headers: { authorization: `Bearer ${token}` } })
@@ -60,6 +63,8 @@ t.test('traces, correlated logs and metrics of a dev stack, over OTLP/HTTP JSON'
   const serverSpan = await until('the quote\'s server span', () => receiver.spans.find((s) =>
     s.kind === SERVER && s.attributes['applink.operation_id'] === 'generateQuote'), 20_000, 100)
   t.equal(serverSpan.service, 'applink-actions-test', 'OTEL_SERVICE_NAME names the service')
+  t.equal(serverSpan.name, 'POST /actions/generateQuote', 'the server span named by its method and route')
+  t.match(serverSpan.attributes, { 'http.request.method': 'POST', 'http.route': '/actions/generateQuote' })
   t.match(serverSpan.attributes, { 'salesforce.org_id': /^00D/, 'applink.request_id': /^00D/, 'http.response.status_code': 200 })
   // The server span, the claim and the two org calls (the pricing statement only when its cache is cold).
   await until('the whole trace', () => receiver.spans.filter((s) => s.traceId === serverSpan.traceId).length >= 4, 10_000, 100)
@@ -81,6 +86,14 @@ t.test('traces, correlated logs and metrics of a dev stack, over OTLP/HTTP JSON'
   t.notOk(everything.includes(token), 'no token in any span')
   t.notOk(everything.includes('rep1@acme.local'), 'no username')
   t.notOk(everything.includes(opportunityId), 'no record id')
+
+  // A caller that sends W3C trace context gets its call traced as a child of its own span.
+  const callerTrace = '4bf92f3577b34da6a3ce929d0e0e4736'
+  const callerSpan = '00f067aa0ba902b7'
+  t.equal((await call('whoAmI', {}, { traceparent: `00-${callerTrace}-${callerSpan}-01` })).status, 200)
+  const continued = await until('the call continuing the caller\'s trace', () => receiver.spans.find((s) =>
+    s.kind === SERVER && s.attributes['applink.operation_id'] === 'whoAmI'), 20_000, 100)
+  t.same([continued.traceId, continued.parentSpanId], [callerTrace, callerSpan], 'a child of the caller\'s span')
 
   // The rescore job's spans join the call that queued it.
   const started = await call('startAccountRescore', { segment: 'Customer' })
@@ -143,6 +156,7 @@ t.test('npm run dev -- --traces prints each call\'s waterfall', async (t) => {
   t.equal(res.status, 200)
   await until('the waterfall', () => printed.some((l) => /^ {2}trace \w{32} checkAvailability/.test(l)), 20_000, 100)
   const at = printed.findIndex((l) => /^ {2}trace \w{32} checkAvailability/.test(l))
-  t.match(printed[at + 1], /^ {2} +0\.0 ms +[\d.]+ ms \|█+ *\| request$/, 'the request first, at 0 ms, with its duration')
+  t.match(printed[at + 1], /^ {2} +0\.0 ms +[\d.]+ ms \|█+ *\| POST \/actions\/checkAvailability$/,
+    'the request first, at 0 ms, with its duration, named by its route')
   t.ok(printed.slice(at + 2, at + 12).some((l) => /ms \|.*\| {3,}pg\.query/.test(l)), 'its statements beneath it, indented')
 })
