@@ -348,7 +348,7 @@ export async function runOnce<T> (
         const row = await writer.claim({ key, requestHash, owner, opts })
         span.setAttribute('applink.idempotency.claimed', row !== undefined)
         return row
-      })
+      }, { leaf: true })
     if (claimed === undefined) {
       const { rows } = await pool.query<{ response: T, completed_at: Date | null, request_hash: string }>(
         `SELECT response, completed_at, request_hash FROM idempotency_records WHERE ${WHERE}`, key)

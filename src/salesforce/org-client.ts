@@ -187,7 +187,7 @@ export class OrgClient {
     return await inSpan(`salesforce ${method} ${template}`,
       { 'http.request.method': method, 'url.template': template },
       async (span) => await this.#call<T>(method, path, body, span),
-      { kind: SpanKind.CLIENT, errorAttribute: 'salesforce.error_code' })
+      { kind: SpanKind.CLIENT, errorAttribute: 'salesforce.error_code', leaf: true })
   }
 
   async #call<T> (method: string, path: string, body: unknown, span: Span): Promise<T> {
