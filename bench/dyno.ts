@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto'
 import { fileURLToPath } from 'node:url'
 import { actionPath } from '../src/actions/define.ts'
 import { backendCpu, backendCpuSpent, cpuMs, ownCpuMs, startServerProcess, type ServerProcess } from './processes.ts'
-import { compare, httpLoad, type LoadResult } from './measure.ts'
+import { compare, httpLoad, percentile, type LoadResult } from './measure.ts'
 import { LOCAL_ORG_DOMAINS, type BenchDatabase, type BenchStack } from './env.ts'
 import { startOtlpReceiver } from '../scripts/otlp-receiver.ts'
 
@@ -12,7 +12,8 @@ const root = (path: string) => fileURLToPath(new URL(path, import.meta.url))
 
 /** A side of a comparison with the CPU it cost per request, in ms. */
 export interface CpuLoadResult extends LoadResult {
-  cpu: { serverMs: number, postgresMs: number, orgMs: number }
+  /** Per request, over all measured rounds; `serverMsByRound`: the server's in each round, in order. */
+  cpu: { serverMs: number, postgresMs: number, orgMs: number, serverMsByRound?: number[] }
 }
 
 export interface DynoOptions { seconds: number, rounds: number, connections: number, context: string }
@@ -48,6 +49,7 @@ export function measured (
   db: BenchDatabase, server: () => ServerProcess, load: (durationS: number) => Promise<LoadResult>
 ) {
   const totals = { requests: 0, serverMs: 0, postgresMs: 0, orgMs: 0 }
+  const serverMsByRound: number[] = []
   const database = new URL(db.url).pathname.slice(1)
   let warmedUp = false
   const run = async (durationS: number): Promise<LoadResult> => {
@@ -62,6 +64,7 @@ export function measured (
     const [org1, server1, pg1] = [ownCpuMs(), cpuMs(pid), await backendCpu(db.pool, database)]
     totals.requests += result.requests
     totals.serverMs += server1 - server0
+    serverMsByRound.push((server1 - server0) / result.requests)
     totals.postgresMs += backendCpuSpent(pg0, pg1)
     totals.orgMs += org1 - org0
     return result
@@ -71,7 +74,8 @@ export function measured (
     cpu: {
       serverMs: totals.serverMs / totals.requests,
       postgresMs: totals.postgresMs / totals.requests,
-      orgMs: totals.orgMs / totals.requests
+      orgMs: totals.orgMs / totals.requests,
+      serverMsByRound
     }
   })
   return { run, perRequest }
@@ -144,11 +148,24 @@ const TRACING_WARMUP_S = 5
 /** The share of `off`'s most requests/s that all sides are then measured at. */
 const TRACING_LOAD = 0.5
 
+/** The middle half of a comparison's round-by-round ratios (subject ÷ baseline, each pair of rounds). */
+export interface RoundSpread { low: number, median: number, high: number, rounds: number }
+
+function roundSpread (subject: CpuLoadResult, baseline: CpuLoadResult): RoundSpread {
+  const ratios = (subject.cpu.serverMsByRound ?? [])
+    .map((ms, i) => ms / (baseline.cpu.serverMsByRound?.[i] ?? NaN)).sort((a, b) => a - b)
+  return {
+    low: percentile(ratios, 25), median: percentile(ratios, 50), high: percentile(ratios, 75), rounds: ratios.length
+  }
+}
+
 export interface TracingResults {
   /** `node src/server.ts`, no SDK loaded: the service as it ran before telemetry. */
   bare: CpuLoadResult
-  /** `npm start` without an endpoint: telemetry off. */
+  /** `npm start` without an endpoint: telemetry off, as measured beside `on`. */
   off: CpuLoadResult
+  /** The same process as measured beside `bare`, in the rounds of that pair. */
+  offBesideBare?: CpuLoadResult
   /** `npm start` exporting every span and metric (OTLP/HTTP protobuf) to a local sink. */
   on: CpuLoadResult
   /** The requests/s every side was measured at: TRACING_LOAD of what `off` answered at most. */
@@ -157,6 +174,8 @@ export interface TracingResults {
   saturated: { bare: number, off: number, on: number }
   /** Trace export requests the sink received (protobuf, not decoded): proof the spans went out. */
   traceExports: number
+  /** How the two ratios vary from one pair of rounds to the next: the noise the totals average out. */
+  spread?: { onOff: RoundSpread, offBare: RoundSpread }
 }
 
 /**
@@ -166,7 +185,8 @@ export interface TracingResults {
  * for all three (half of what `off` answers at most): CPU per request falls as load rises (more
  * requests per turn of the event loop), so as fast as each answers, the slower side would be
  * charged for its lower rate as well as for its work (on read 1.3–1.8× off that way, 1.2× at the
- * same rate, in the same session).
+ * same rate, in the same session). Each ratio compares the two sides of one pair, in the same
+ * rounds: the same process measured a minute apart read up to 30 % apart on this 2-core VM.
  */
 export async function tracingCost (
   stack: BenchStack, opportunityId: string, opts: DynoOptions
@@ -201,10 +221,15 @@ export async function tracingCost (
     return {
       bare: first.baseline,
       off: second.baseline,
+      offBesideBare: first.subject,
       on: second.subject,
       rate,
       saturated: { bare: bareMost, off: offMost, on: onMost },
-      traceExports
+      traceExports,
+      spread: {
+        onOff: roundSpread(second.subject, second.baseline),
+        offBare: roundSpread(first.subject, first.baseline)
+      }
     }
   } finally {
     await Promise.all([bare.stop(), off.stop(), on.stop()])

@@ -97,8 +97,8 @@ export function progress (message: string): void {
 
 /**
  * Measures a baseline and a subject in alternating rounds, so a load that comes and goes on the
- * machine (other processes) weighs on both alike. Throughput over all rounds; p50/p99 the median
- * of the rounds'.
+ * machine (other processes) weighs on both alike; round i of each forms a pair. Throughput over
+ * all rounds; p50/p99 the median of the rounds'.
  */
 export async function compare (
   baseline: (seconds: number) => Promise<LoadResult>,
@@ -109,9 +109,17 @@ export async function compare (
   await subject(1)
   const rounds: { baseline: LoadResult[], subject: LoadResult[] } = { baseline: [], subject: [] }
   const each = opts.seconds / opts.rounds
+  // Which side goes first alternates (baseline, subject, subject, baseline, …): a side that always
+  // followed the other would always run under what the other left behind (the local org's garbage
+  // from its calls, a checkpoint of its writes).
   for (let i = 0; i < opts.rounds; i++) {
-    rounds.baseline.push(await baseline(each))
-    rounds.subject.push(await subject(each))
+    if (i % 2 === 0) {
+      rounds.baseline.push(await baseline(each))
+      rounds.subject.push(await subject(each))
+    } else {
+      rounds.subject.push(await subject(each))
+      rounds.baseline.push(await baseline(each))
+    }
   }
   const merge = (results: LoadResult[]): LoadResult => {
     const by = (key: 'p50' | 'p99') => median(results.map((r) => r[key]).sort((a, b) => a - b))
