@@ -126,7 +126,8 @@ const HOT_SPOTS: HotSpot[] = [
   }
 ]
 
-export function renderMarkdown (r: Results): string {
+/** docs/performance.md for `r`; `recordedScale`: figure 9's section as last recorded, for a run without it. */
+export function renderMarkdown (r: Results, recordedScale?: string): string {
   const [at0, at100] = r.mirrorVsApi
   const before = loadBefore()
   const q100 = r.apiCalls.quote.find((q) => q.lines === 100)
@@ -277,7 +278,7 @@ export function renderMarkdown (r: Results): string {
       ''
         ]),
     ...(r.tenants === undefined ? [] : [...tenantSection(r.tenants, r.rounds, r.seconds, loadTenantsBefore()), '']),
-    ...(r.scale === undefined ? [] : [...scaleSection(r.scale), '']),
+    ...(r.scale === undefined ? (recordedScale === undefined ? [] : [recordedScale, '']) : [...scaleSection(r.scale), '']),
     '## What changed each figure',
     '',
     ...hotSpotSection(r, before),
