@@ -6,7 +6,6 @@ import { actionPath } from '../src/actions/define.ts'
 import { backendCpu, backendCpuSpent, cpuMs, ownCpuMs, startServerProcess, type ServerProcess } from './processes.ts'
 import { compare, httpLoad, percentile, type LoadResult } from './measure.ts'
 import { LOCAL_ORG_DOMAINS, type BenchDatabase, type BenchStack } from './env.ts'
-import { startOtlpReceiver } from '../scripts/otlp-receiver.ts'
 
 const root = (path: string) => fileURLToPath(new URL(path, import.meta.url))
 
@@ -143,7 +142,7 @@ export async function quoteVsSample (
 }
 
 /** Seconds of load each telemetry side gets before the measurements. */
-const TRACING_WARMUP_S = 5
+const TRACING_WARMUP_S = 3
 
 /** The share of `off`'s most requests/s that all sides are then measured at. */
 const TRACING_LOAD = 0.5
@@ -170,7 +169,7 @@ export interface TracingResults {
   on: CpuLoadResult
   /** The requests/s every side was measured at: TRACING_LOAD of what `off` answered at most. */
   rate: number
-  /** What each side answered at most (req/s, its warm-up, as fast as it answers). */
+  /** What each side answered at most (req/s, its warm-up, as fast as it answers; its processes' mean). */
   saturated: { bare: number, off: number, on: number }
   /** Trace export requests the sink received (protobuf, not decoded): proof the spans went out. */
   traceExports: number
@@ -179,10 +178,17 @@ export interface TracingResults {
 }
 
 /**
+ * Processes per side of figure 1d: two processes running the same code can differ in CPU per
+ * request by 20–30 % for their whole life (how V8 happened to optimise them, where they run), so
+ * each side's rounds turn over several processes of its own.
+ */
+const TRACING_PROCESSES = 3
+
+/**
  * The cost of telemetry per generateQuote, in service CPU: off (the SDK not started) against the
  * service without `--import`, then on (every span exported to a local OTLP sink that accepts and
  * drops them) against off. Each pair in alternating rounds, as everywhere, but at one fixed rate
- * for all three (half of what `off` answers at most): CPU per request falls as load rises (more
+ * for all sides (half of what `off` answers at most): CPU per request falls as load rises (more
  * requests per turn of the event loop), so as fast as each answers, the slower side would be
  * charged for its lower rate as well as for its work (on read 1.3–1.8× off that way, 1.2× at the
  * same rate, in the same session). Each ratio compares the two sides of one pair, in the same
@@ -193,31 +199,54 @@ export async function tracingCost (
 ): Promise<TracingResults> {
   const headers = { 'content-type': 'application/json', 'x-client-context': opts.context }
   const request = { method: 'POST' as const, headers, body: JSON.stringify({ opportunityId }), connections: opts.connections, freshRequestId: true }
-  const sink = await startOtlpReceiver()
+  // The sink in a process of its own, as a collector would be: in this process it would share an
+  // event loop with the local org and slow the org's answers whenever an export came in.
+  const sink = await startServerProcess(root('./otlp-sink.ts'), {}, 'PORT')
   const otel = {
     OTEL_EXPORTER_OTLP_ENDPOINT: sink.url,
     OTEL_SERVICE_NAME: 'applink-actions-bench',
     OTEL_METRIC_EXPORT_INTERVAL: '5000'
   }
-  const bare = await startService(stack.db.url, {}, [])
-  const off = await startService(stack.db.url)
-  const on = await startService(stack.db.url, otel)
+  const kinds = [
+    () => startService(stack.db.url, {}, []), () => startService(stack.db.url), () => startService(stack.db.url, otel)
+  ]
+  const running: ServerProcess[] = []
+  const stopAll = async () => { await Promise.all([...running, sink].map(async (process) => { await process.stop() })) }
+  try {
+    // One at a time: nine processes starting at once on two cores can outlast startServerProcess's wait.
+    for (const start of kinds) for (let i = 0; i < TRACING_PROCESSES; i++) running.push(await start())
+  } catch (err) {
+    await stopAll()
+    throw err
+  }
+  const [bare, off, on] = [0, 1, 2].map((k) => running.slice(k * TRACING_PROCESSES, (k + 1) * TRACING_PROCESSES)) as
+    [ServerProcess[], ServerProcess[], ServerProcess[]]
   const quote = async (server: ServerProcess, durationS: number, rate?: number) =>
     await httpLoad({ ...request, url: `${server.url}${actionPath('generateQuote')}`, durationS, ...(rate === undefined ? {} : { rate }) })
   try {
-    // The same warm-up for all three before either pair: `off` is measured in both pairs, and a
+    // The same warm-up for every process before either pair: `off` is measured in both pairs, and a
     // process that has run longer has more of its code optimised (an on measured cold against an off
     // warmed by the first pair read 1.6–1.8×, an off against a cold bare 0.8×).
-    const saturated: number[] = []
-    for (const server of [bare, off, on]) saturated.push((await quote(server, TRACING_WARMUP_S)).rps)
-    const [bareMost = 0, offMost = 0, onMost = 0] = saturated
+    const mostOf = async (side: ServerProcess[]) => {
+      let rps = 0
+      for (const server of side) rps += (await quote(server, TRACING_WARMUP_S)).rps
+      return rps / side.length
+    }
+    const bareMost = await mostOf(bare)
+    const offMost = await mostOf(off)
+    const onMost = await mostOf(on)
     const rate = Math.max(1, Math.round(offMost * TRACING_LOAD))
-    const load = (server: ServerProcess) =>
-      measured(stack.db, () => server, async (durationS) => await quote(server, durationS, rate))
+    // Each counted round on the side's next process (measured reads the server before each).
+    const load = (side: ServerProcess[]) => {
+      let turn = 0
+      let current = side[0] as ServerProcess
+      return measured(stack.db, () => (current = side[turn++ % side.length] as ServerProcess),
+        async (durationS) => await quote(current, durationS, rate))
+    }
     const first = await compareWithCpu(load(bare), load(off), opts)
     const second = await compareWithCpu(load(off), load(on), opts)
-    const traceExports = [...sink.requests]
-      .filter(([key]) => key.startsWith('/v1/traces')).reduce((n, [, count]) => n + count, 0)
+    const exported = await (await fetch(`${sink.url}/exports`)).json() as Record<string, number>
+    const traceExports = exported['/v1/traces'] ?? 0
     return {
       bare: first.baseline,
       off: second.baseline,
@@ -232,7 +261,6 @@ export async function tracingCost (
       }
     }
   } finally {
-    await Promise.all([bare.stop(), off.stop(), on.stop()])
-    await sink.close()
+    await stopAll()
   }
 }
