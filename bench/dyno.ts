@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto'
 import { fileURLToPath } from 'node:url'
 import { actionPath } from '../src/actions/define.ts'
 import { backendCpu, backendCpuSpent, cpuMs, ownCpuMs, startServerProcess, type ServerProcess } from './processes.ts'
-import { compare, httpLoad, percentile, type LoadResult } from './measure.ts'
+import { compare, compareAll, httpLoad, percentile, type LoadResult } from './measure.ts'
 import { LOCAL_ORG_DOMAINS, type BenchDatabase, type BenchStack } from './env.ts'
 
 const root = (path: string) => fileURLToPath(new URL(path, import.meta.url))
@@ -80,9 +80,9 @@ export function measured (
   return { run, perRequest }
 }
 
-/** Measures two sides in alternating rounds (after a warm-up), each with its CPU per request. */
 type Measured = ReturnType<typeof measured>
 
+/** Measures two sides in alternating rounds (after a warm-up), each with its CPU per request. */
 export async function compareWithCpu (
   baseline: Measured, subject: Measured, opts: { seconds: number, rounds: number }
 ) {
@@ -161,10 +161,8 @@ function roundSpread (subject: CpuLoadResult, baseline: CpuLoadResult): RoundSpr
 export interface TracingResults {
   /** `node src/server.ts`, no SDK loaded: the service as it ran before telemetry. */
   bare: CpuLoadResult
-  /** `npm start` without an endpoint: telemetry off, as measured beside `on`. */
+  /** `npm start` without an endpoint: telemetry off. */
   off: CpuLoadResult
-  /** The same process as measured beside `bare`, in the rounds of that pair. */
-  offBesideBare?: CpuLoadResult
   /** `npm start` exporting every span and metric (OTLP/HTTP protobuf) to a local sink. */
   on: CpuLoadResult
   /** The requests/s every side was measured at: TRACING_LOAD of what `off` answered at most. */
@@ -191,8 +189,8 @@ const TRACING_PROCESSES = 3
  * for all sides (half of what `off` answers at most): CPU per request falls as load rises (more
  * requests per turn of the event loop), so as fast as each answers, the slower side would be
  * charged for its lower rate as well as for its work (on read 1.3–1.8× off that way, 1.2× at the
- * same rate, in the same session). Each ratio compares the two sides of one pair, in the same
- * rounds: the same process measured a minute apart read up to 30 % apart on this 2-core VM.
+ * same rate, in the same session). All three take turns in the same rounds: the same processes
+ * measured a minute apart read up to 30 % apart on this 2-core VM.
  */
 export async function tracingCost (
   stack: BenchStack, opportunityId: string, opts: DynoOptions
@@ -243,22 +241,21 @@ export async function tracingCost (
       return measured(stack.db, () => (current = side[turn++ % side.length] as ServerProcess),
         async (durationS) => await quote(current, durationS, rate))
     }
-    const first = await compareWithCpu(load(bare), load(off), opts)
-    const second = await compareWithCpu(load(off), load(on), opts)
+    // One three-way comparison, not two pairs: a pair measured after the other would compare the
+    // processes measured in both (warmed further by the first pair) with ones that were not.
+    const sides = [load(bare), load(off), load(on)]
+    const [bareRun, offRun, onRun] = (await compareAll(sides.map((side) => side.run), opts))
+      .map((result, k) => (sides[k] as Measured).perRequest(result)) as [CpuLoadResult, CpuLoadResult, CpuLoadResult]
     const exported = await (await fetch(`${sink.url}/exports`)).json() as Record<string, number>
     const traceExports = exported['/v1/traces'] ?? 0
     return {
-      bare: first.baseline,
-      off: second.baseline,
-      offBesideBare: first.subject,
-      on: second.subject,
+      bare: bareRun,
+      off: offRun,
+      on: onRun,
       rate,
       saturated: { bare: bareMost, off: offMost, on: onMost },
       traceExports,
-      spread: {
-        onOff: roundSpread(second.subject, second.baseline),
-        offBare: roundSpread(first.subject, first.baseline)
-      }
+      spread: { onOff: roundSpread(onRun, offRun), offBare: roundSpread(offRun, bareRun) }
     }
   } finally {
     await stopAll()

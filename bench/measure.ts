@@ -105,20 +105,26 @@ export async function compare (
   subject: (seconds: number) => Promise<LoadResult>,
   opts: { seconds: number, rounds: number }
 ): Promise<{ baseline: LoadResult, subject: LoadResult, ratio: number }> {
-  await baseline(1)
-  await subject(1)
-  const rounds: { baseline: LoadResult[], subject: LoadResult[] } = { baseline: [], subject: [] }
+  const [b, s] = await compareAll([baseline, subject], opts) as [LoadResult, LoadResult]
+  return { baseline: b, subject: s, ratio: s.rps / b.rps }
+}
+
+/**
+ * `compare` for any number of sides: each warmed up for 1 s, then each round runs every side once,
+ * the order turning by one each round (with two: baseline, subject, subject, baseline, …), so no side
+ * always runs under what another left behind (the local org's garbage from its calls, a checkpoint
+ * of its writes), and every side has served the same load before each round.
+ */
+export async function compareAll (
+  sides: Array<(seconds: number) => Promise<LoadResult>>, opts: { seconds: number, rounds: number }
+): Promise<LoadResult[]> {
+  for (const side of sides) await side(1)
+  const rounds: LoadResult[][] = sides.map(() => [])
   const each = opts.seconds / opts.rounds
-  // Which side goes first alternates (baseline, subject, subject, baseline, …): a side that always
-  // followed the other would always run under what the other left behind (the local org's garbage
-  // from its calls, a checkpoint of its writes).
   for (let i = 0; i < opts.rounds; i++) {
-    if (i % 2 === 0) {
-      rounds.baseline.push(await baseline(each))
-      rounds.subject.push(await subject(each))
-    } else {
-      rounds.subject.push(await subject(each))
-      rounds.baseline.push(await baseline(each))
+    for (let j = 0; j < sides.length; j++) {
+      const k = (i + j) % sides.length
+      rounds[k]?.push(await (sides[k] as (seconds: number) => Promise<LoadResult>)(each))
     }
   }
   const merge = (results: LoadResult[]): LoadResult => {
@@ -126,7 +132,5 @@ export async function compare (
     const requests = results.reduce((n, r) => n + r.requests, 0)
     return { rps: requests / (each * results.length), p50: by('p50'), p99: by('p99'), requests, failures: results.reduce((n, r) => n + r.failures, 0) }
   }
-  const b = merge(rounds.baseline)
-  const s = merge(rounds.subject)
-  return { baseline: b, subject: s, ratio: s.rps / b.rps }
+  return rounds.map(merge)
 }
