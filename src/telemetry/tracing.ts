@@ -4,7 +4,7 @@ import {
   context, isSpanContextValid, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace,
   type Attributes, type Context, type Span
 } from '@opentelemetry/api'
-import { suppressTracing } from '@opentelemetry/core'
+import { suppressTracing, W3CTraceContextPropagator } from '@opentelemetry/core'
 import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify'
 import { telemetryStarted } from './sdk.ts'
 
@@ -89,14 +89,35 @@ export function traceRequests (app: FastifyInstance): void {
   if (!app.hasRequestDecorator('serverSpan')) app.decorateRequest('serverSpan', null)
   if (!telemetryStarted()) return
   app.addHook('onRequest', startServerSpan)
-  app.addHook('onResponse', endServerSpan)
+  // Again once the body is read: the hooks after it and the handler run from the body's last chunk,
+  // in the connection's context when that chunk came in a later packet than the headers.
+  app.addHook('preValidation', activateServerSpan)
+  app.addHook('onResponse', (request, reply, done) => {
+    endServerSpan(request, reply.statusCode)
+    done()
+  })
+  // A caller gone before its answer: no onResponse will come.
+  app.addHook('onRequestAbort', (request, done) => {
+    endServerSpan(request, undefined)
+    done()
+  })
+}
+
+/**
+ * The caller's trace context, and nothing else: its `traceparent` and `tracestate` (W3C Trace
+ * Context), not its baggage, which would ride along into jobs and callbacks.
+ */
+const callerTrace = new W3CTraceContextPropagator()
+const headerGetter = {
+  keys: (headers: FastifyRequest['headers']) => Object.keys(headers),
+  get: (headers: FastifyRequest['headers'], key: string) => headers[key]
 }
 
 function startServerSpan (request: FastifyRequest, _reply: FastifyReply, done: HookHandlerDoneFunction): void {
   // Extracting costs a parse and a context: only for a caller that sent one.
   const parent = request.headers.traceparent === undefined
     ? ROOT_CONTEXT
-    : propagation.extract(ROOT_CONTEXT, request.headers)
+    : callerTrace.extract(ROOT_CONTEXT, request.headers, headerGetter)
   const route = request.routeOptions.url ?? ''
   const query = request.url.indexOf('?')
   const span = tracer.startSpan(`${request.method} ${route}`, {
@@ -113,18 +134,24 @@ function startServerSpan (request: FastifyRequest, _reply: FastifyReply, done: H
   context.with(trace.setSpan(parent, span), done)
 }
 
-function endServerSpan (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void {
+function activateServerSpan (request: FastifyRequest, _reply: FastifyReply, done: HookHandlerDoneFunction): void {
   const span = request.serverSpan
-  if (span !== null) {
-    const status = reply.statusCode
-    span.setAttribute('http.response.status_code', status)
-    if (status >= 500) {
-      span.setAttribute('error.type', String(status))
-      span.setStatus({ code: SpanStatusCode.ERROR })
-    }
-    span.end()
+  if (span === null) done()
+  else context.with(trace.setSpan(context.active(), span), done)
+}
+
+/** Ends the request's span once: with the status sent, or (`undefined`) as aborted by the caller. */
+function endServerSpan (request: FastifyRequest, status: number | undefined): void {
+  const span = request.serverSpan
+  if (span === null) return
+  request.serverSpan = null
+  if (status !== undefined) span.setAttribute('http.response.status_code', status)
+  if (status === undefined || status >= 500) {
+    // OpenTelemetry's `error.type`: the status as a string, or an identifier of the failure.
+    span.setAttribute('error.type', status === undefined ? 'aborted' : String(status))
+    span.setStatus({ code: SpanStatusCode.ERROR })
   }
-  done()
+  span.end()
 }
 
 /**

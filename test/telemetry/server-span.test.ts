@@ -5,7 +5,9 @@ import t from 'tap'
 import Fastify from 'fastify'
 import { startOtlpReceiver } from '../../scripts/otlp-receiver.ts'
 import { startTelemetry, stopTelemetry } from '../../src/telemetry/sdk.ts'
-import { traceRequests } from '../../src/telemetry/tracing.ts'
+import { inSpan, traceRequests } from '../../src/telemetry/tracing.ts'
+import { connect } from 'node:net'
+import { setTimeout as sleep } from 'node:timers/promises'
 
 const SERVER = 2
 const ERROR = 2
@@ -26,6 +28,7 @@ t.test('one server span per request of a traced scope', async (t) => {
     traceRequests(scope)
     scope.post('/actions/:name', async (request, reply) => {
       const { name } = request.params as { name: string }
+      if (name === 'nested') return await inSpan('nested work', {}, async () => ({ name }))
       if (name === 'broken') return await reply.status(500).send({ errorCode: 'UNEXPECTED' })
       if (name === 'refused') return await reply.status(422).send({ errorCode: 'RULE' })
       return { name }
@@ -42,9 +45,27 @@ t.test('one server span per request of a traced scope', async (t) => {
   const callerTrace = '4bf92f3577b34da6a3ce929d0e0e4736'
   t.equal((await post('continued', { traceparent: `00-${callerTrace}-00f067aa0ba902b7-01` })).statusCode, 200)
   t.equal((await app.inject({ method: 'GET', url: '/healthcheck' })).statusCode, 200)
+  // Over a socket, the body a moment after the headers: the handler runs from the body's arrival.
+  const address = await app.listen({ port: 0, host: '127.0.0.1' })
+  const socket = connect(Number(new URL(address).port), '127.0.0.1')
+  const answered = new Promise<string>((resolve) => {
+    let text = ''
+    socket.on('data', (chunk: Buffer) => { text += chunk.toString('utf8') })
+    socket.on('end', () => { resolve(text) })
+  })
+  socket.write('POST /actions/nested HTTP/1.1\r\nhost: x\r\nconnection: close\r\n' +
+    'content-type: application/json\r\ncontent-length: 2\r\n\r\n')
+  await sleep(50)
+  socket.write('{}')
+  t.match(await answered, /^HTTP\/1\.1 200/, 'the late body answered')
   await stopTelemetry()
 
-  const spans = receiver.spans.filter((s) => s.service === 'server-span-test')
+  const nested = receiver.spans.find((s) => s.name === 'nested work')
+  const nestedServer = receiver.spans.find((s) => s.attributes['url.path'] === '/actions/nested')
+  t.ok(nested !== undefined && nestedServer !== undefined, 'both spans exported')
+  t.same([nested?.traceId, nested?.parentSpanId], [nestedServer?.traceId, nestedServer?.spanId],
+    'the handler\'s work beneath the server span, though its body came after the headers')
+  const spans = receiver.spans.filter((s) => s.service === 'server-span-test' && s !== nested && s !== nestedServer)
   t.equal(spans.length, 4, 'one span per request of the scope, none for /healthcheck outside it')
   for (const span of spans) {
     t.equal(span.kind, SERVER)
