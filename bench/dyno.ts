@@ -185,7 +185,7 @@ const TRACING_PROCESSES = 3
 /**
  * The cost of telemetry per generateQuote, in service CPU: off (the SDK not started) against the
  * service without `--import`, then on (every span exported to a local OTLP sink that accepts and
- * drops them) against off. Each pair in alternating rounds, as everywhere, but at one fixed rate
+ * drops them) against off. All three in turns of the same rounds, but at one fixed rate
  * for all sides (half of what `off` answers at most): CPU per request falls as load rises (more
  * requests per turn of the event loop), so as fast as each answers, the slower side would be
  * charged for its lower rate as well as for its work (on read 1.3–1.8× off that way, 1.2× at the

@@ -56,7 +56,10 @@ export async function startServerProcess (
     const answered = await fetch(url, { method: 'HEAD' })
       .then(async (res) => { await res.arrayBuffer(); return true }, () => false)
     if (answered) break
-    if (waited > 30_000) throw new Error(`${script} did not listen within 30 s: ${stderr}`)
+    if (waited > 30_000) {
+      child.kill('SIGKILL')
+      throw new Error(`${script} did not listen within 30 s: ${stderr}`)
+    }
     await sleep(50)
   }
   const stop = async () => {
