@@ -119,13 +119,12 @@ function startServerSpan (request: FastifyRequest, _reply: FastifyReply, done: H
     ? ROOT_CONTEXT
     : callerTrace.extract(ROOT_CONTEXT, request.headers, headerGetter)
   const route = request.routeOptions.url ?? ''
-  const query = request.url.indexOf('?')
   const span = tracer.startSpan(`${request.method} ${route}`, {
     kind: SpanKind.SERVER,
     attributes: {
       'http.request.method': request.method,
       'http.route': route,
-      'url.path': query === -1 ? request.url : request.url.slice(0, query),
+      'url.path': withoutQuery(request.url),
       'url.scheme': request.protocol
     }
   }, parent)
@@ -167,9 +166,13 @@ const ID_SEGMENT = /(?<=\/)[a-zA-Z0-9]{15}(?:[a-zA-Z0-9]{3})?(?:-\d+)?(?=\/|$)/g
  * (inferred from their key prefixes and the zeros of their record numbers, not documented).
  */
 export function pathTemplate (path: string): string {
-  const query = path.indexOf('?')
-  const bare = query === -1 ? path : path.slice(0, query)
-  return bare.replace(ID_SEGMENT, (segment) => (/\d/.test(segment) ? '{id}' : segment))
+  return withoutQuery(path).replace(ID_SEGMENT, (segment) => (/\d/.test(segment) ? '{id}' : segment))
+}
+
+/** A URL's path without its query string. */
+function withoutQuery (url: string): string {
+  const query = url.indexOf('?')
+  return query === -1 ? url : url.slice(0, query)
 }
 
 /** The active trace as W3C headers (`traceparent`, `tracestate`), to carry across a queue or an HTTP call. */
