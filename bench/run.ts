@@ -343,23 +343,25 @@ async function scaleOnly (): Promise<void> {
 
 const PERFORMANCE_MD = new URL('../docs/performance.md', import.meta.url)
 
-/** `text` with its figure 9 section (between SCALE_MARKERS) replaced by `section`, or `section` appended. */
-function withScaleSection (text: string, section: string): string {
+/** Where `text`'s figure 9 section starts and ends (SCALE_MARKERS included), if it has one. */
+function scaleSectionIn (text: string): { start: number, end: number } | undefined {
   const [open, close] = SCALE_MARKERS
   const start = text.indexOf(open)
   const end = text.indexOf(close)
-  return start >= 0 && end > start
-    ? text.slice(0, start) + section + text.slice(end + close.length)
-    : `${text.trimEnd()}\n\n${section}\n`
+  return start >= 0 && end > start ? { start, end: end + close.length } : undefined
+}
+
+/** `text` with its figure 9 section replaced by `section`, or `section` appended. */
+function withScaleSection (text: string, section: string): string {
+  const at = scaleSectionIn(text)
+  return at === undefined ? `${text.trimEnd()}\n\n${section}\n` : text.slice(0, at.start) + section + text.slice(at.end)
 }
 
 /** The figure 9 section docs/performance.md holds now (markers included), if any. */
 function recordedScaleSection (): string | undefined {
   const text = readFileSync(PERFORMANCE_MD, 'utf8')
-  const [open, close] = SCALE_MARKERS
-  const start = text.indexOf(open)
-  const end = text.indexOf(close)
-  return start >= 0 && end > start ? text.slice(start, end + close.length) : undefined
+  const at = scaleSectionIn(text)
+  return at === undefined ? undefined : text.slice(at.start, at.end)
 }
 
 function writeScale (scale: ScaleResults): void {
